@@ -1,0 +1,141 @@
+package backup
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Dialect names a database backend.
+type Dialect string
+
+// The supported dialects.
+const (
+	MySQL  Dialect = "mysql"  // MySQL or MariaDB (InnoDB)
+	SQLite Dialect = "sqlite" // SQLite 3 (WAL mode for non-blocking dumps)
+)
+
+func (d Dialect) valid() error {
+	if d != MySQL && d != SQLite {
+		return fmt.Errorf("%w: %q", ErrDialect, string(d))
+	}
+	return nil
+}
+
+// Header is a dump's first line: its dialect, the applied index and term of
+// the state it holds (0 when the database had no applied-index table), and
+// when Begin ran (UTC, whole seconds).
+type Header struct {
+	Dialect      Dialect
+	AppliedIndex uint64
+	AppliedTerm  uint64
+	Created      time.Time
+}
+
+const (
+	headerPrefix = "-- OneHA dump "
+	formatV1     = "v1"
+	// maxHeaderLine bounds how much ReadHeader reads looking for a newline.
+	maxHeaderLine = 1024
+)
+
+// String is the header line without its newline.
+func (h Header) String() string {
+	return fmt.Sprintf("%s%s dialect=%s applied_index=%d applied_term=%d created=%s",
+		headerPrefix, formatV1, h.Dialect, h.AppliedIndex, h.AppliedTerm, h.Created.UTC().Format(time.RFC3339))
+}
+
+// ReadHeader reads and parses a dump's first line. It reads byte by byte and
+// stops at the newline, so r is positioned at the first statement.
+func ReadHeader(r io.Reader) (Header, error) {
+	var line []byte
+	var b [1]byte
+	for {
+		n, err := r.Read(b[:])
+		if n == 1 {
+			if b[0] == '\n' {
+				return parseHeader(string(line))
+			}
+			line = append(line, b[0])
+			if len(line) > maxHeaderLine {
+				return Header{}, fmt.Errorf("%w: first line longer than %d bytes", ErrNotDump, maxHeaderLine)
+			}
+			continue
+		}
+		if err == io.EOF {
+			return Header{}, fmt.Errorf("%w: no complete first line (%d bytes)", ErrNotDump, len(line))
+		}
+		if err != nil {
+			return Header{}, fmt.Errorf("backup: read header: %w", err)
+		}
+	}
+}
+
+// readHeaderBuffered is ReadHeader for the loader's bufio.Reader.
+func readHeaderBuffered(br *bufio.Reader) (Header, error) {
+	line, err := br.ReadSlice('\n')
+	switch {
+	case err == bufio.ErrBufferFull:
+		return Header{}, fmt.Errorf("%w: first line too long", ErrNotDump)
+	case err == io.EOF:
+		return Header{}, fmt.Errorf("%w: no complete first line (%d bytes)", ErrNotDump, len(line))
+	case err != nil:
+		return Header{}, fmt.Errorf("backup: read header: %w", err)
+	}
+	return parseHeader(string(line[:len(line)-1]))
+}
+
+func parseHeader(line string) (Header, error) {
+	line = strings.TrimSuffix(line, "\r")
+	rest, ok := strings.CutPrefix(line, headerPrefix)
+	if !ok {
+		return Header{}, fmt.Errorf("%w: first line %q does not start with %q", ErrNotDump, clip(line, 60), headerPrefix)
+	}
+	fields := strings.Fields(rest)
+	if len(fields) == 0 || fields[0] != formatV1 {
+		return Header{}, fmt.Errorf("%w: %q (this build reads %s)", ErrVersion, clip(rest, 20), formatV1)
+	}
+	var h Header
+	seen := map[string]bool{}
+	for _, f := range fields[1:] {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok || seen[k] {
+			return Header{}, fmt.Errorf("%w: bad header field %q", ErrNotDump, clip(f, 40))
+		}
+		seen[k] = true
+		var err error
+		switch k {
+		case "dialect":
+			h.Dialect = Dialect(v)
+			err = h.Dialect.valid()
+		case "applied_index":
+			h.AppliedIndex, err = strconv.ParseUint(v, 10, 64)
+		case "applied_term":
+			h.AppliedTerm, err = strconv.ParseUint(v, 10, 64)
+		case "created":
+			h.Created, err = time.Parse(time.RFC3339, v)
+			h.Created = h.Created.UTC()
+		default:
+			// Unknown fields are allowed: later v1 writers may add some.
+		}
+		if err != nil {
+			return Header{}, fmt.Errorf("%w: header field %s: %w", ErrNotDump, k, err)
+		}
+	}
+	for _, k := range []string{"dialect", "applied_index", "applied_term", "created"} {
+		if !seen[k] {
+			return Header{}, fmt.Errorf("%w: header lacks %s", ErrNotDump, k)
+		}
+	}
+	return h, nil
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}

@@ -1,0 +1,47 @@
+package sqlfsm
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// execer is what a session-bound connection or transaction offers.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// backend hides what differs between MySQL/MariaDB and SQLite on the apply
+// path. Implementations hold no per-entry state.
+type backend interface {
+	name() DialectName
+	// appliedDDL creates the applied-index table if it is missing.
+	appliedDDL() []string
+	// bind sets the entry's session context before its statements run.
+	bind(ctx context.Context, x execer, c Context) error
+	// prepare returns the text to execute for statement i of an entry.
+	prepare(sql string, c Context, i int) (string, error)
+	classify(err error) errClass
+	// transactionalDDL: DDL can share the batch transaction (SQLite).
+	transactionalDDL() bool
+	// needSavepoint: an entry of n statements needs a savepoint to roll
+	// back alone on a deterministic error.
+	needSavepoint(n int) bool
+	// schemaFingerprint hashes every schema object, for DDL crash recovery.
+	schemaFingerprint(ctx context.Context, x execer) (string, error)
+	// checkSettings refuses server settings that break determinism.
+	checkSettings(ctx context.Context, x execer) error
+	schema(db *sql.DB) SchemaInfo
+}
+
+func newBackend(d DialectName) (backend, error) {
+	switch d {
+	case MySQL:
+		return mysqlBackend{}, nil
+	case SQLite:
+		return sqliteBackend{}, nil
+	}
+	return nil, fmt.Errorf("unknown SQL dialect %q (want %q or %q)", d, MySQL, SQLite)
+}

@@ -1,0 +1,148 @@
+package sqlfsm
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"strings"
+)
+
+// mysqlBackend applies entries on MySQL 8 / MariaDB 10.6+.
+//
+// Session context is bound with one SET per entry: TIMESTAMP (microseconds,
+// so NOW(6) matches), the RAND seeds and LAST_INSERT_ID reset to 0 so
+// LAST_INSERT_ID() never sees a previous entry. Session settings (time zone,
+// sql_mode, charset) are pinned per connection by the DSN (see MySQLDSN).
+type mysqlBackend struct{}
+
+func (mysqlBackend) name() DialectName { return MySQL }
+
+func (mysqlBackend) appliedDDL() []string {
+	return []string{`CREATE TABLE IF NOT EXISTS ` + AppliedTable + ` (
+  id INT NOT NULL PRIMARY KEY,
+  applied_index BIGINT UNSIGNED NOT NULL,
+  applied_term BIGINT UNSIGNED NOT NULL,
+  ddl_index BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  ddl_fingerprint VARCHAR(64) NOT NULL DEFAULT ''
+) ENGINE=InnoDB`,
+		`INSERT IGNORE INTO ` + AppliedTable + ` (id, applied_index, applied_term) VALUES (1, 0, 0)`}
+}
+
+func (mysqlBackend) bind(ctx context.Context, x execer, c Context) error {
+	us := c.Time.UnixMicro()
+	q := fmt.Sprintf("SET TIMESTAMP = %d.%06d, @@rand_seed1 = %d, @@rand_seed2 = %d, LAST_INSERT_ID = 0",
+		us/1e6, us%1e6, c.Seed1, c.Seed2)
+	_, err := x.ExecContext(ctx, q)
+	return err
+}
+
+func (mysqlBackend) prepare(sql string, _ Context, _ int) (string, error) { return sql, nil }
+func (mysqlBackend) classify(err error) errClass                          { return classifyMySQL(err) }
+func (mysqlBackend) transactionalDDL() bool                               { return false }
+
+// InnoDB rolls back a failed statement by itself, so a one-statement entry
+// needs no savepoint.
+func (mysqlBackend) needSavepoint(n int) bool { return n > 1 }
+
+// schemaFingerprint hashes table names, types and creation times, every
+// table's SHOW CREATE TABLE, view definitions and triggers. A DDL statement
+// that took effect changes it; one that did not leaves it equal. (The
+// applied-index table is excluded: the DDL marker lives there.)
+func (mysqlBackend) schemaFingerprint(ctx context.Context, x execer) (string, error) {
+	h := sha256.New()
+	rows, err := x.QueryContext(ctx, `SELECT TABLE_NAME, TABLE_TYPE, COALESCE(CAST(CREATE_TIME AS CHAR), '')
+FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME <> ? ORDER BY TABLE_NAME`, AppliedTable)
+	if err != nil {
+		return "", fmt.Errorf("schema fingerprint: %w", err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name, typ, created string
+		if err := rows.Scan(&name, &typ, &created); err != nil {
+			rows.Close()
+			return "", fmt.Errorf("schema fingerprint: %w", err)
+		}
+		fmt.Fprintf(h, "T|%s|%s|%s\n", name, typ, created)
+		if typ == "BASE TABLE" {
+			tables = append(tables, name)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return "", fmt.Errorf("schema fingerprint: %w", err)
+	}
+	for _, t := range tables {
+		var name, create string
+		if err := x.QueryRowContext(ctx, "SHOW CREATE TABLE "+quoteMySQLIdent(t)).Scan(&name, &create); err != nil {
+			return "", fmt.Errorf("schema fingerprint of %s: %w", t, err)
+		}
+		fmt.Fprintf(h, "C|%s|%s\n", name, create)
+	}
+	for _, q := range []string{
+		`SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME`,
+		`SELECT TRIGGER_NAME, ACTION_STATEMENT FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() ORDER BY TRIGGER_NAME`,
+	} {
+		rows, err := x.QueryContext(ctx, q)
+		if err != nil {
+			return "", fmt.Errorf("schema fingerprint: %w", err)
+		}
+		for rows.Next() {
+			var a, b string
+			if err := rows.Scan(&a, &b); err != nil {
+				rows.Close()
+				return "", fmt.Errorf("schema fingerprint: %w", err)
+			}
+			fmt.Fprintf(h, "V|%s|%s\n", a, b)
+		}
+		rows.Close()
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// checkSettings refuses servers whose settings would make replicas differ:
+// SET TIMESTAMP forbidden (MariaDB --secure-timestamp), or interleaved
+// auto-increment locking (innodb_autoinc_lock_mode = 2).
+func (mysqlBackend) checkSettings(ctx context.Context, x execer) error {
+	if _, err := x.ExecContext(ctx, "SET TIMESTAMP = 1"); err != nil {
+		return fmt.Errorf("%w: SET TIMESTAMP is refused (secure_timestamp?): %v", ErrSettingsMismatch, err)
+	}
+	if _, err := x.ExecContext(ctx, "SET TIMESTAMP = DEFAULT"); err != nil {
+		return fmt.Errorf("%w: SET TIMESTAMP = DEFAULT: %v", ErrSettingsMismatch, err)
+	}
+	var mode int
+	if err := x.QueryRowContext(ctx, "SELECT @@innodb_autoinc_lock_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("read innodb_autoinc_lock_mode: %w", err)
+	}
+	if mode == 2 {
+		return fmt.Errorf("%w: innodb_autoinc_lock_mode = 2 gives multi-row inserts different AUTO_INCREMENT values on different servers; set it to 1", ErrSettingsMismatch)
+	}
+	return nil
+}
+
+func (mysqlBackend) schema(db *sql.DB) SchemaInfo { return mysqlSchema{db} }
+
+type mysqlSchema struct{ db *sql.DB }
+
+func (s mysqlSchema) HasAutoIncrement(ctx context.Context, table string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.COLUMNS
+WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND EXTRA LIKE '%auto_increment%'`, table).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("schema of %s: %w", table, err)
+	}
+	return n > 0, nil
+}
+
+func (s mysqlSchema) UniqueKeys(ctx context.Context, table string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT INDEX_NAME) FROM information_schema.STATISTICS
+WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND NON_UNIQUE = 0`, table).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("schema of %s: %w", table, err)
+	}
+	return n, nil
+}
+
+func quoteMySQLIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }

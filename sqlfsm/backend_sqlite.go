@@ -1,0 +1,87 @@
+package sqlfsm
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// sqliteBackend applies entries on SQLite. SQLite has no session clock or
+// seed, so prepare rewrites time and random functions into literals derived
+// from the entry's context (RewriteSQLite). DDL is transactional in SQLite,
+// so it shares the batch transaction like any other entry.
+type sqliteBackend struct{}
+
+func (sqliteBackend) name() DialectName { return SQLite }
+
+func (sqliteBackend) appliedDDL() []string {
+	return []string{`CREATE TABLE IF NOT EXISTS ` + AppliedTable + ` (
+  id INTEGER NOT NULL PRIMARY KEY,
+  applied_index INTEGER NOT NULL,
+  applied_term INTEGER NOT NULL,
+  ddl_index INTEGER NOT NULL DEFAULT 0,
+  ddl_fingerprint TEXT NOT NULL DEFAULT ''
+)`,
+		`INSERT OR IGNORE INTO ` + AppliedTable + ` (id, applied_index, applied_term) VALUES (1, 0, 0)`}
+}
+
+func (sqliteBackend) bind(context.Context, execer, Context) error { return nil }
+
+func (sqliteBackend) prepare(sql string, c Context, i int) (string, error) {
+	return RewriteSQLite(sql, c, i)
+}
+
+func (sqliteBackend) classify(err error) errClass { return classifySQLite(err) }
+func (sqliteBackend) transactionalDDL() bool      { return true }
+
+// SQLite's conflict clauses (OR FAIL) can leave part of a statement applied,
+// so every entry gets a savepoint.
+func (sqliteBackend) needSavepoint(int) bool { return true }
+
+func (sqliteBackend) schemaFingerprint(ctx context.Context, x execer) (string, error) {
+	return "", nil // DDL is transactional: no crash window to recover
+}
+
+func (sqliteBackend) checkSettings(context.Context, execer) error { return nil }
+
+func (sqliteBackend) schema(db *sql.DB) SchemaInfo { return sqliteSchema{db} }
+
+type sqliteSchema struct{ db *sql.DB }
+
+// HasAutoIncrement reports a rowid alias (a single-column INTEGER PRIMARY
+// KEY, with or without AUTOINCREMENT): its values are assigned by the engine.
+func (s sqliteSchema) HasAutoIncrement(ctx context.Context, table string) (bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT type, pk FROM pragma_table_info(?)`, table)
+	if err != nil {
+		return false, fmt.Errorf("schema of %s: %w", table, err)
+	}
+	defer rows.Close()
+	var intPK bool
+	pks := 0
+	for rows.Next() {
+		var typ string
+		var pk int
+		if err := rows.Scan(&typ, &pk); err != nil {
+			return false, fmt.Errorf("schema of %s: %w", table, err)
+		}
+		if pk > 0 {
+			pks++
+			intPK = strings.EqualFold(strings.TrimSpace(typ), "INTEGER")
+		}
+	}
+	return pks == 1 && intPK, rows.Err()
+}
+
+func (s sqliteSchema) UniqueKeys(ctx context.Context, table string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_index_list(?) WHERE "unique" = 1`, table).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("schema of %s: %w", table, err)
+	}
+	// A rowid alias primary key has no index entry but is unique.
+	if auto, err := (sqliteSchema{s.db}).HasAutoIncrement(ctx, table); err == nil && auto {
+		n++
+	}
+	return n, nil
+}

@@ -1,0 +1,97 @@
+package sqlfsm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// Consensus is what DB needs from the Raft node (raftlog.Node implements it).
+type Consensus interface {
+	// Apply appends data to the log and returns the leader's FSM response
+	// for it once committed and applied.
+	Apply(ctx context.Context, data []byte) (any, error)
+	// LeaseRead returns nil when this server may answer a default read: it
+	// is the leader, within its lease, and has applied every entry of
+	// earlier terms.
+	LeaseRead(ctx context.Context) error
+	// ReadIndex returns nil once this server is a confirmed leader and has
+	// applied everything committed when the call began.
+	ReadIndex(ctx context.Context) error
+}
+
+// DB is the replicated database as clients see it: writes go through the log,
+// reads run locally at the requested consistency.
+type DB struct {
+	fsm  *FSM
+	log  Consensus
+	now  func() time.Time
+	rand *rand.Rand
+}
+
+// NewDB joins an FSM with the node that drives it.
+func NewDB(f *FSM, c Consensus) *DB {
+	return &DB{fsm: f, log: c, now: time.Now, rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+}
+
+// FSM is the state machine behind the DB.
+func (d *DB) FSM() *FSM { return d.fsm }
+
+// Exec applies stmts as one transaction on every server. It checks them on
+// this server first (I4): unsafe SQL returns an *UnsafeError and nothing is
+// appended. A deterministic SQL error returns the *Result whose Err is that
+// *SQLError (and also returns the error). When the node reports an unknown
+// outcome (leadership lost after appending), that error is returned as is:
+// the transaction may or may not have been applied.
+func (d *DB) Exec(ctx context.Context, stmts []Statement) (*Result, error) {
+	norm := make([]Statement, len(stmts))
+	for i, st := range stmts {
+		norm[i] = Statement{SQL: st.SQL}
+		if len(st.Params) > 0 {
+			norm[i].Params = make([]any, len(st.Params))
+		}
+		for j, p := range st.Params {
+			v, err := Normalize(p)
+			if err != nil {
+				return nil, fmt.Errorf("statement %d, parameter %d: %w", i, j, err)
+			}
+			norm[i].Params[j] = v
+		}
+	}
+	ddl, err := CheckEntry(ctx, d.fsm.Dialect(), norm, d.fsm.Schema())
+	if err != nil {
+		return nil, err
+	}
+	e := &Entry{Context: d.context(), DDL: ddl, Statements: norm}
+	data, err := Encode(e)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := d.log.Apply(ctx, data)
+	if err != nil {
+		return nil, err
+	}
+	switch r := resp.(type) {
+	case *Result:
+		return r, r.Err
+	case error:
+		return nil, r
+	default:
+		return nil, fmt.Errorf("sqlfsm: unexpected FSM response %T", resp)
+	}
+}
+
+// context binds the leader's clock and fresh RAND seeds. The time never goes
+// backwards relative to the newest applied entry.
+func (d *DB) context() Context {
+	t := d.now().UTC().Truncate(time.Microsecond)
+	if last := d.fsm.LastTime(); !t.After(last) {
+		t = last.Add(time.Microsecond)
+	}
+	return Context{Time: t, Seed1: d.rand.Uint32() % (1 << 30), Seed2: d.rand.Uint32() % (1 << 30)}
+}
+
+// IsUnsafe reports whether err means the SQL was refused before appending.
+func IsUnsafe(err error) bool { return errors.Is(err, ErrUnsafe) }

@@ -1,0 +1,22 @@
+// Package sqlfsm defines what a OneHA log entry is and how it is applied.
+//
+// An entry is one SQL transaction: a list of statements with typed positional
+// parameters plus the context the leader chose for it (a timestamp with
+// microseconds and two RAND seeds). The leader checks every statement before
+// the entry is appended (determinism, DDL alone in its entry), encodes it with
+// a versioned binary codec and hands it to the Raft log. Every server's FSM
+// then applies committed entries in log order:
+//
+//   - exactly once: the applied index and term live in a table of the same
+//     database and change in the same DB transaction as the entry;
+//   - in batches: a batch of entries is one DB transaction with a savepoint per
+//     entry, so a failing entry rolls back alone;
+//   - deterministically: session context (timestamp, seeds) is set before an
+//     entry runs on MySQL/MariaDB, and time/random functions are rewritten to
+//     leader-chosen literals on SQLite;
+//   - with two error classes: a deterministic SQL error is the entry's result
+//     (identical everywhere, the entry counts as applied), a transient fault is
+//     retried forever with backoff and never skips an entry.
+//
+// Reads run at three consistency levels (stale, default, strong); see read.go.
+package sqlfsm

@@ -1,0 +1,57 @@
+package sqlfsm
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors callers branch on.
+var (
+	// ErrUnsafe: a statement was refused before it was appended to the log
+	// because its result would differ between servers. Wrapped by *UnsafeError.
+	ErrUnsafe = errors.New("unsafe statement")
+	// ErrBadParam: a parameter has a type the entry codec cannot carry.
+	ErrBadParam = errors.New("bad parameter")
+	// ErrBadEntry: a log entry could not be decoded.
+	ErrBadEntry = errors.New("bad log entry")
+	// ErrSQL: a deterministic SQL error; the entry was rolled back identically
+	// on every server and counts as applied. Wrapped by *SQLError.
+	ErrSQL = errors.New("sql error")
+	// ErrNotReadOnly: a statement given to Query would change data.
+	ErrNotReadOnly = errors.New("statement is not read-only")
+	// ErrClosed: the FSM or DB has been closed.
+	ErrClosed = errors.New("closed")
+	// ErrSettingsMismatch: the database server's settings make replicated
+	// results differ (e.g. secure_timestamp forbids SET TIMESTAMP).
+	ErrSettingsMismatch = errors.New("database settings unsafe for replication")
+)
+
+// UnsafeError names the construct that made a statement unsafe.
+type UnsafeError struct {
+	Construct string // e.g. "UUID()", "UPDATE ... LIMIT", "@@hostname"
+	Reason    string // why it is refused, one short sentence
+}
+
+func (e *UnsafeError) Error() string {
+	if e.Reason == "" {
+		return fmt.Sprintf("unsafe statement: %s is not allowed", e.Construct)
+	}
+	return fmt.Sprintf("unsafe statement: %s is not allowed: %s", e.Construct, e.Reason)
+}
+
+// Unwrap makes errors.Is(err, ErrUnsafe) true.
+func (e *UnsafeError) Unwrap() error { return ErrUnsafe }
+
+// SQLError is a deterministic SQL error: the same on every server.
+type SQLError struct {
+	Code      int    // backend error number (MySQL) or extended result code (SQLite)
+	Message   string // backend message
+	Statement int    // index of the failing statement in the entry
+}
+
+func (e *SQLError) Error() string {
+	return fmt.Sprintf("statement %d: %s (code %d)", e.Statement, e.Message, e.Code)
+}
+
+// Unwrap makes errors.Is(err, ErrSQL) true.
+func (e *SQLError) Unwrap() error { return ErrSQL }

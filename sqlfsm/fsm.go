@@ -1,0 +1,212 @@
+package sqlfsm
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Config configures an FSM.
+type Config struct {
+	Dialect DialectName
+	// DB is the server's local database. The FSM keeps one connection of its
+	// pool for applying; reads and snapshots use others (MaxOpenConns >= 3).
+	DB     *sql.DB
+	Logger *slog.Logger
+	// RetryMin and RetryMax bound the backoff between retries of a batch that
+	// hit a transient fault (defaults 20 ms and 2 s).
+	RetryMin, RetryMax time.Duration
+	// Faults injects failures (tests only).
+	Faults *Faults
+}
+
+// FSM applies committed entries to a SQL database. It implements
+// raft.BatchingFSM and is a persistent FSM: the database is the state, and
+// AppliedIndex says how far it got.
+//
+// Invariants:
+//   - an entry's effects and the applied index commit in one DB transaction
+//     (MySQL DDL: see applyDDL), so an entry is applied at most once;
+//   - an entry is never skipped: a transient fault stalls the batch, which is
+//     retried until it succeeds or the FSM is closed;
+//   - entries apply in log order on a single connection.
+type FSM struct {
+	cfg    Config
+	b      backend
+	db     *sql.DB
+	log    *slog.Logger
+	schema SchemaInfo
+
+	ctx  context.Context // cancelled by Close: stops retries and applies
+	stop context.CancelFunc
+
+	mu      sync.Mutex // guards conn, applied, crashed
+	conn    *sql.Conn  // the apply connection
+	applied appliedState
+	crashed bool // an injected crash halted the FSM
+
+	appliedIndex atomic.Uint64
+	lastTime     atomic.Int64 // Unix micros of the newest applied entry's context
+	degraded     atomic.Pointer[error]
+}
+
+var _ raft.BatchingFSM = (*FSM)(nil)
+
+// New opens the FSM on cfg.DB: it checks the server settings, creates the
+// applied-index table when missing, and finishes a MySQL DDL entry that a
+// crash interrupted (see recoverDDL).
+func New(ctx context.Context, cfg Config) (*FSM, error) {
+	b, err := newBackend(cfg.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.DB == nil {
+		return nil, errors.New("sqlfsm: Config.DB is nil")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.RetryMin <= 0 {
+		cfg.RetryMin = 20 * time.Millisecond
+	}
+	if cfg.RetryMax < cfg.RetryMin {
+		cfg.RetryMax = 2 * time.Second
+	}
+	f := &FSM{cfg: cfg, b: b, db: cfg.DB, log: cfg.Logger.With("component", "sqlfsm"), schema: b.schema(cfg.DB)}
+	f.ctx, f.stop = context.WithCancel(context.Background())
+	conn, err := f.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlfsm: open apply connection: %w", err)
+	}
+	if err := b.checkSettings(ctx, conn); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if err := ensureApplied(ctx, b, conn); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	st, err := readApplied(ctx, conn)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	f.conn = conn
+	f.setApplied(st)
+	return f, nil
+}
+
+// AppliedIndex is the index of the last entry whose effects are committed.
+func (f *FSM) AppliedIndex() uint64 { return f.appliedIndex.Load() }
+
+// Dialect is the FSM's SQL dialect.
+func (f *FSM) Dialect() DialectName { return f.b.name() }
+
+// Schema answers schema questions from the local database (for checks).
+func (f *FSM) Schema() SchemaInfo { return f.schema }
+
+// DB is the local database, for reads.
+func (f *FSM) DB() *sql.DB { return f.db }
+
+// LastTime is the context time of the newest applied entry; a leader never
+// gives a new entry an earlier time, so NOW() never runs backwards across a
+// failover to a server with a slower clock.
+func (f *FSM) LastTime() time.Time { return time.UnixMicro(f.lastTime.Load()).UTC() }
+
+// Degraded returns the transient fault the FSM is retrying, or nil.
+func (f *FSM) Degraded() error {
+	if p := f.degraded.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Close stops applying: a batch being retried gives up (its entries stay
+// unapplied, to be replayed on restart) and later batches are refused. It
+// does not close Config.DB.
+func (f *FSM) Close() error {
+	f.stop()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.conn != nil {
+		err := f.conn.Close()
+		f.conn = nil
+		return err
+	}
+	return nil
+}
+
+func (f *FSM) setApplied(st appliedState) {
+	f.applied = st
+	f.appliedIndex.Store(st.Index)
+}
+
+// Apply applies a single log entry.
+func (f *FSM) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
+
+// ApplyBatch applies committed entries in one DB transaction (MySQL DDL
+// entries excepted) and returns one response per entry: a *Result for
+// command entries, nil for entries skipped or carrying no SQL, or an error
+// (ErrBadEntry, ErrClosed).
+func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
+	resps := make([]any, len(logs))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	backoff := f.cfg.RetryMin
+	for attempt := 1; ; attempt++ {
+		if f.crashed || f.ctx.Err() != nil {
+			for i := range resps {
+				if resps[i] == nil && logs[i].Index > f.applied.Index {
+					resps[i] = ErrClosed
+				}
+			}
+			return resps
+		}
+		err := f.applyOnce(f.ctx, logs, resps)
+		if err != nil {
+			// Nothing past the applied index was committed: forget the
+			// answers the failed attempt computed for those entries.
+			for i := range resps {
+				if logs[i].Index > f.applied.Index {
+					resps[i] = nil
+				}
+			}
+		}
+		if err == nil {
+			if f.degraded.Swap(nil) != nil {
+				f.log.Info("apply recovered", "attempts", attempt, "index", f.applied.Index)
+			}
+			return resps
+		}
+		if errors.Is(err, ErrCrash) {
+			f.crashed = true
+			f.log.Warn("injected crash: FSM halted", "index", f.applied.Index)
+			continue
+		}
+		f.degraded.Store(&err)
+		f.log.Error("transient apply fault; retrying batch", "err", err, "attempt", attempt,
+			"first", logs[0].Index, "last", logs[len(logs)-1].Index, "backoff", backoff)
+		f.resetConn()
+		select {
+		case <-f.ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, f.cfg.RetryMax)
+	}
+}
+
+// resetConn drops the apply connection after a fault; applyOnce reopens it.
+func (f *FSM) resetConn() {
+	if f.conn != nil {
+		f.conn.Raw(func(any) error { return driverBadConn })
+		f.conn.Close()
+		f.conn = nil
+	}
+}

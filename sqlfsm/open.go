@@ -1,0 +1,77 @@
+package sqlfsm
+
+import (
+	"database/sql"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// MySQLSQLMode is the sql_mode every OneHA connection runs with: the same on
+// every server, whatever the server's default.
+const MySQLSQLMode = "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+
+// MySQLDSN returns dsn with the session settings replicated SQL depends on
+// pinned for every connection: UTC time zone, sql_mode, utf8mb4 with a fixed
+// collation, foreign key checks on, auto-increment step 1, and client-side
+// parameter interpolation (one round trip per statement).
+func MySQLDSN(dsn string) (string, error) {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return "", fmt.Errorf("parse MySQL DSN: %w", err)
+	}
+	cfg.InterpolateParams = true
+	cfg.ParseTime = false
+	cfg.Loc = time.UTC
+	cfg.Collation = "utf8mb4_general_ci"
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["time_zone"] = "'+00:00'"
+	cfg.Params["sql_mode"] = "'" + MySQLSQLMode + "'"
+	cfg.Params["foreign_key_checks"] = "1"
+	cfg.Params["auto_increment_increment"] = "1"
+	cfg.Params["auto_increment_offset"] = "1"
+	return cfg.FormatDSN(), nil
+}
+
+// OpenMySQL opens a pool on dsn with MySQLDSN's pinned settings.
+func OpenMySQL(dsn string, conns int) (*sql.DB, error) {
+	d, err := MySQLDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("mysql", d)
+	if err != nil {
+		return nil, fmt.Errorf("open MySQL: %w", err)
+	}
+	if conns < 4 {
+		conns = 4
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
+}
+
+// OpenSQLite opens the SQLite file at path in WAL mode (readers never block
+// the apply connection), with foreign keys on and synchronous=NORMAL: the Raft
+// log, not the SQLite file, is the durable record, and the applied index makes
+// replay after a power loss exact.
+func OpenSQLite(path string) (*sql.DB, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	return db, nil
+}
