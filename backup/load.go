@@ -209,7 +209,7 @@ func Empty(ctx context.Context, db *sql.DB, d Dialect) (bool, error) {
 	var q string
 	switch d {
 	case MySQL:
-		q = "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
+		q = "SELECT IF(DATABASE() IS NULL, -1, (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()))"
 	case SQLite:
 		q = "SELECT COUNT(*) FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
 	default:
@@ -218,6 +218,9 @@ func Empty(ctx context.Context, db *sql.DB, d Dialect) (bool, error) {
 	var n int
 	if err := db.QueryRowContext(ctx, q).Scan(&n); err != nil {
 		return false, fmt.Errorf("backup: empty: %w", err)
+	}
+	if n < 0 {
+		return false, fmt.Errorf("backup: empty: %w", ErrNoDatabase)
 	}
 	return n == 0, nil
 }

@@ -40,7 +40,7 @@ func (n *Node) Bootstrap(ctx context.Context, servers []raft.Server) error {
 			return fmt.Errorf("%w: %w", ErrBootstrapRefused, err)
 		}
 	}
-	if err := waitFuture(ctx, n.raft.BootstrapCluster(raft.Configuration{Servers: servers})); err != nil {
+	if err := n.wait(ctx, n.raft.BootstrapCluster(raft.Configuration{Servers: servers})); err != nil {
 		if errors.Is(err, raft.ErrCantBootstrap) {
 			return fmt.Errorf("raftlog: bootstrap: %w: %w", ErrExistingState, err)
 		}

@@ -230,10 +230,9 @@ func (c *testCluster) Crash(i int) {
 // c.fsms[i] for a DB that survived, newTestFSM() for a wiped one). inmem only.
 func (c *testCluster) Restart(i int, fsm *testFSM) {
 	c.t.Helper()
-	addr, tr := raft.NewInmemTransport(c.addrs[i])
+	_, tr := raft.NewInmemTransport(c.addrs[i])
 	c.inmem[i] = tr
 	c.Reconnect(i)
-	_ = addr
 	n, err := New(context.Background(), c.cfgs[i], fsm, tr)
 	if err != nil {
 		c.t.Fatalf("restart node %d: %v", i, err)

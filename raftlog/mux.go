@@ -53,6 +53,9 @@ type Mux struct {
 	closed    chan struct{}
 	done      chan struct{}
 	conns     sync.WaitGroup
+
+	mu      sync.Mutex
+	peeking map[net.Conn]struct{} // conns whose first byte is awaited; closed by Close
 }
 
 // NewMux takes ownership of ln and starts accepting.
@@ -74,11 +77,12 @@ func NewMux(ln net.Listener, cfg MuxConfig) *Mux {
 		cfg.Logger = slog.Default()
 	}
 	m := &Mux{
-		ln:     ln,
-		cfg:    cfg,
-		log:    cfg.Logger.With("component", "mux", "addr", ln.Addr().String()),
-		closed: make(chan struct{}),
-		done:   make(chan struct{}),
+		ln:      ln,
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "mux", "addr", ln.Addr().String()),
+		closed:  make(chan struct{}),
+		done:    make(chan struct{}),
+		peeking: make(map[net.Conn]struct{}),
 	}
 	m.raft = &raftLayer{
 		childListener: newChildListener(ln.Addr()),
@@ -110,6 +114,11 @@ func (m *Mux) Close() error {
 		m.raft.Close()
 		m.http.Close()
 		<-m.done
+		m.mu.Lock()
+		for c := range m.peeking {
+			_ = c.Close()
+		}
+		m.mu.Unlock()
 		m.conns.Wait()
 	})
 	if errors.Is(err, net.ErrClosed) {
@@ -152,9 +161,23 @@ func (m *Mux) serve() {
 
 func (m *Mux) dispatch(conn net.Conn) {
 	defer m.conns.Done()
+	m.mu.Lock()
+	select {
+	case <-m.closed:
+		m.mu.Unlock()
+		_ = conn.Close()
+		return
+	default:
+	}
+	m.peeking[conn] = struct{}{}
+	m.mu.Unlock()
 	_ = conn.SetReadDeadline(time.Now().Add(m.cfg.PeekTimeout))
 	var b [1]byte
-	if _, err := conn.Read(b[:]); err != nil {
+	_, err := conn.Read(b[:])
+	m.mu.Lock()
+	delete(m.peeking, conn)
+	m.mu.Unlock()
+	if err != nil {
 		m.log.Debug("mux: no first byte, closing", "remote", conn.RemoteAddr().String(), "error", err)
 		_ = conn.Close()
 		return

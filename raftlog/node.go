@@ -26,8 +26,9 @@ type Node struct {
 	hub   *hub
 	ready *readiness
 
-	stopCh chan struct{} // closes background goroutines (watcher, barrier loop)
-	wg     sync.WaitGroup
+	stopCh   chan struct{} // closes background goroutines (watcher, barrier loop)
+	raftDone chan struct{} // closed once raft has shut down: unresolved futures never resolve
+	wg       sync.WaitGroup
 
 	closed       atomic.Bool
 	shutdownOnce sync.Once
@@ -69,12 +70,13 @@ func New(ctx context.Context, cfg Config, fsm FSM, trans raft.Transport) (*Node,
 	}
 
 	n := &Node{
-		cfg:    cfg,
-		log:    logger,
-		fsm:    fsm,
-		st:     st,
-		trans:  trans,
-		stopCh: make(chan struct{}),
+		cfg:      cfg,
+		log:      logger,
+		fsm:      fsm,
+		st:       st,
+		trans:    trans,
+		stopCh:   make(chan struct{}),
+		raftDone: make(chan struct{}),
 	}
 	n.tracked = &trackedFSM{FSM: fsm, applied: newIndexNotifier(fsm.AppliedIndex())}
 	n.ready = newReadiness()
@@ -129,6 +131,8 @@ func (n *Node) Apply(ctx context.Context, data []byte) (any, error) {
 	case <-ctx.Done():
 		// raft.Apply returned a real future, so the entry is enqueued.
 		return nil, fmt.Errorf("raftlog: apply: %w: %w", ErrUnknownOutcome, ctx.Err())
+	case <-n.raftDone:
+		err = raft.ErrRaftShutdown
 	}
 	if err != nil {
 		return nil, n.applyErr(err)
@@ -253,7 +257,7 @@ func (n *Node) Stats(ctx context.Context) (Status, error) {
 // Configuration returns the latest raft configuration (committed or not).
 func (n *Node) Configuration(ctx context.Context) ([]raft.Server, error) {
 	f := n.raft.GetConfiguration()
-	if err := waitFuture(ctx, f); err != nil {
+	if err := n.wait(ctx, f); err != nil {
 		return nil, n.leaderErr("configuration", err)
 	}
 	return f.Configuration().Servers, nil
@@ -266,7 +270,7 @@ func (n *Node) AddVoter(ctx context.Context, id, addr string) error {
 		return fmt.Errorf("raftlog: add voter %s: %w", id, err)
 	}
 	f := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, timeout)
-	return n.leaderErr("add voter "+id, waitFuture(ctx, f))
+	return n.leaderErr("add voter "+id, n.wait(ctx, f))
 }
 
 // AddNonvoter adds a non-voting server (receives the log, does not vote).
@@ -277,7 +281,7 @@ func (n *Node) AddNonvoter(ctx context.Context, id, addr string) error {
 		return fmt.Errorf("raftlog: add nonvoter %s: %w", id, err)
 	}
 	f := n.raft.AddNonvoter(raft.ServerID(id), raft.ServerAddress(addr), 0, timeout)
-	return n.leaderErr("add nonvoter "+id, waitFuture(ctx, f))
+	return n.leaderErr("add nonvoter "+id, n.wait(ctx, f))
 }
 
 // RemoveServer removes a server from the configuration. Leader only.
@@ -287,19 +291,19 @@ func (n *Node) RemoveServer(ctx context.Context, id string) error {
 		return fmt.Errorf("raftlog: remove server %s: %w", id, err)
 	}
 	f := n.raft.RemoveServer(raft.ServerID(id), 0, timeout)
-	return n.leaderErr("remove server "+id, waitFuture(ctx, f))
+	return n.leaderErr("remove server "+id, n.wait(ctx, f))
 }
 
 // LeadershipTransfer hands leadership to the most up-to-date voter. Leader
 // only; returns when the transfer completed or failed.
 func (n *Node) LeadershipTransfer(ctx context.Context) error {
-	return n.leaderErr("leadership transfer", waitFuture(ctx, n.raft.LeadershipTransfer()))
+	return n.leaderErr("leadership transfer", n.wait(ctx, n.raft.LeadershipTransfer()))
 }
 
 // Snapshot takes a snapshot now. errors.Is(err, raft.ErrNothingNewToSnapshot)
 // when nothing was applied since the last one.
 func (n *Node) Snapshot(ctx context.Context) error {
-	if err := waitFuture(ctx, n.raft.Snapshot()); err != nil {
+	if err := n.wait(ctx, n.raft.Snapshot()); err != nil {
 		return fmt.Errorf("raftlog: snapshot: %w", err)
 	}
 	return nil
@@ -325,9 +329,10 @@ func (n *Node) shutdown(ctx context.Context) error {
 		}
 	}
 	n.closed.Store(true)
-	if err := waitFuture(ctx, n.raft.Shutdown()); err != nil {
+	if err := waitFuture(ctx, nil, n.raft.Shutdown()); err != nil {
 		return fmt.Errorf("raftlog: shutdown raft: %w", err)
 	}
+	close(n.raftDone)
 	close(n.stopCh)
 	n.wg.Wait()
 	n.hub.close()
@@ -361,9 +366,16 @@ func (n *Node) hasOtherVoters(ctx context.Context) bool {
 	return false
 }
 
-// waitFuture waits for f bounded by ctx. The helper goroutine ends when raft
-// resolves the future (raft resolves every future, at the latest on shutdown).
-func waitFuture(ctx context.Context, f raft.Future) error {
+// wait waits for f bounded by ctx and by the node's shutdown.
+func (n *Node) wait(ctx context.Context, f raft.Future) error {
+	return waitFuture(ctx, n.raftDone, f)
+}
+
+// waitFuture waits for f bounded by ctx; a close of stop (raft has shut
+// down) returns raft.ErrRaftShutdown: raft never resolves futures still
+// queued in its (buffered) apply channel at shutdown, so their helper
+// goroutine may linger, blocked on a future nobody holds any more.
+func waitFuture(ctx context.Context, stop <-chan struct{}, f raft.Future) error {
 	done := make(chan error, 1)
 	go func() { done <- f.Error() }()
 	select {
@@ -371,6 +383,8 @@ func waitFuture(ctx context.Context, f raft.Future) error {
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-stop:
+		return raft.ErrRaftShutdown
 	}
 }
 

@@ -1,6 +1,7 @@
 package raftlog
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -32,6 +33,8 @@ type hub struct {
 	observer *raft.Observer
 	pumpDone chan struct{}
 
+	state raft.RaftState // last observed state; pump only
+
 	mu     sync.Mutex
 	last   Transition
 	subs   map[*subscriber]struct{}
@@ -46,6 +49,7 @@ func newHub(n *Node) *hub {
 		subs:     make(map[*subscriber]struct{}),
 	}
 	h.last = h.current()
+	h.state = h.last.State
 	h.observer = raft.NewObserver(h.obsCh, true, func(o *raft.Observation) bool {
 		switch o.Data.(type) {
 		case raft.RaftState, raft.LeaderObservation:
@@ -69,13 +73,17 @@ func (h *hub) current() Transition {
 func (h *hub) pump() {
 	defer close(h.pumpDone)
 	for o := range h.obsCh {
+		// State comes only from RaftState observations, in raft's order:
+		// reading raft.State() here could run ahead of observations still
+		// queued and replay an older state after a newer one.
 		t := h.current()
 		switch d := o.Data.(type) {
 		case raft.RaftState:
-			t.State = d
+			h.state = d
 		case raft.LeaderObservation:
 			t.Leader, t.LeaderAddr = string(d.LeaderID), string(d.LeaderAddr)
 		}
+		t.State = h.state
 		h.publish(t)
 	}
 }
@@ -304,7 +312,7 @@ func (n *Node) barrierLoop() {
 		}
 		term := n.raft.CurrentTerm()
 		start := time.Now()
-		err := n.raft.Barrier(0).Error()
+		err := n.wait(context.Background(), n.raft.Barrier(0))
 		switch {
 		case err == nil && n.raft.State() == raft.Leader && n.raft.CurrentTerm() == term:
 			n.ready.setReady(term)
@@ -359,7 +367,7 @@ func (n *Node) degradedWatcher() {
 		}
 		n.log.Warn("FSM degraded on the leader: transferring leadership",
 			"degraded_for", time.Since(since), "fsm_error", derr, "term", n.raft.CurrentTerm())
-		if err := n.raft.LeadershipTransfer().Error(); err != nil {
+		if err := n.wait(context.Background(), n.raft.LeadershipTransfer()); err != nil {
 			n.log.Error("leadership transfer for degraded FSM failed", "error", err)
 		} else {
 			n.log.Info("leadership transferred away from degraded FSM")

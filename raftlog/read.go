@@ -55,7 +55,7 @@ func (n *Node) ReadIndex(ctx context.Context) error {
 		return err
 	}
 	idx := n.raft.CommitIndex()
-	if err := waitFuture(ctx, n.raft.VerifyLeader()); err != nil {
+	if err := n.wait(ctx, n.raft.VerifyLeader()); err != nil {
 		return n.leaderErr("read index: verify leader", err)
 	}
 	return n.waitApplied(ctx, idx)

@@ -17,7 +17,7 @@ var driverBadConn = driver.ErrBadConn
 // already committed by an earlier attempt are skipped by index.
 func (f *FSM) applyOnce(ctx context.Context, logs []*raft.Log, resps []any) error {
 	if f.conn == nil {
-		conn, err := f.db.Conn(ctx)
+		conn, err := f.applyDB.Conn(ctx)
 		if err != nil {
 			return fmt.Errorf("open apply connection: %w", err)
 		}
@@ -29,6 +29,14 @@ func (f *FSM) applyOnce(ctx context.Context, logs []*raft.Log, resps []any) erro
 			return err
 		}
 		f.setApplied(st)
+	}
+	if f.fast {
+		done, err := f.applyFast(ctx, logs, resps)
+		if done || err != nil {
+			return err
+		}
+		// A deterministic error (or an entry the fast path does not
+		// take): apply the batch entry by entry, with savepoints.
 	}
 	b := &batch{f: f, ctx: ctx}
 	defer b.rollback()
@@ -185,12 +193,12 @@ func (f *FSM) applyEntry(ctx context.Context, x execer, e *Entry) (*Result, erro
 // execStatement runs statement j. It returns a *SQLError for a deterministic
 // failure, or an error for a transient one.
 func (f *FSM) execStatement(ctx context.Context, x execer, c Context, j int, st Statement, res *Result) (*SQLError, error) {
-	q, err := f.b.prepare(st.SQL, c, j)
+	q, args, err := f.b.prepare(st, c, j)
 	if err != nil {
-		// The rewrite depends only on the entry: it fails the same everywhere.
+		// prepare depends only on the entry: it fails the same everywhere.
 		return &SQLError{Statement: j, Message: err.Error()}, nil
 	}
-	r, err := x.ExecContext(ctx, q, st.Params...)
+	r, err := x.ExecContext(ctx, q, args...)
 	if err != nil {
 		if ctx.Err() != nil || f.b.classify(err) == transient {
 			return nil, fmt.Errorf("statement %d: %w", j, err)

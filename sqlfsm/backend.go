@@ -21,8 +21,10 @@ type backend interface {
 	appliedDDL() []string
 	// bind sets the entry's session context before its statements run.
 	bind(ctx context.Context, x execer, c Context) error
-	// prepare returns the text to execute for statement i of an entry.
-	prepare(sql string, c Context, i int) (string, error)
+	// prepare returns the text and arguments to execute for statement i
+	// of an entry. It depends only on its inputs, so it is the same on
+	// every server; an error is a deterministic failure of the entry.
+	prepare(st Statement, c Context, i int) (string, []any, error)
 	classify(err error) errClass
 	// transactionalDDL: DDL can share the batch transaction (SQLite).
 	transactionalDDL() bool

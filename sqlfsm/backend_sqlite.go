@@ -28,8 +28,9 @@ func (sqliteBackend) appliedDDL() []string {
 
 func (sqliteBackend) bind(context.Context, execer, Context) error { return nil }
 
-func (sqliteBackend) prepare(sql string, c Context, i int) (string, error) {
-	return RewriteSQLite(sql, c, i)
+func (sqliteBackend) prepare(st Statement, c Context, i int) (string, []any, error) {
+	q, err := RewriteSQLite(st.SQL, c, i)
+	return q, st.Params, err
 }
 
 func (sqliteBackend) classify(err error) errClass { return classifySQLite(err) }

@@ -18,8 +18,13 @@ type Config struct {
 	Dialect DialectName
 	// DB is the server's local database. The FSM keeps one connection of its
 	// pool for applying; reads and snapshots use others (MaxOpenConns >= 3).
-	DB     *sql.DB
-	Logger *slog.Logger
+	DB *sql.DB
+	// ApplyDB, if set, provides the apply connection instead of DB. For
+	// MySQL, a pool opened with OpenMySQLApply (multi-statements on) lets a
+	// whole batch apply in one round trip; without it entries apply one
+	// statement per round trip. User SQL never runs on it.
+	ApplyDB *sql.DB
+	Logger  *slog.Logger
 	// RetryMin and RetryMax bound the backoff between retries of a batch that
 	// hit a transient fault (defaults 20 ms and 2 s).
 	RetryMin, RetryMax time.Duration
@@ -40,8 +45,10 @@ type Config struct {
 type FSM struct {
 	cfg    Config
 	b      backend
-	db     *sql.DB
-	log    *slog.Logger
+	db      *sql.DB
+	applyDB *sql.DB // pool of the apply connection (DB unless Config.ApplyDB)
+	fast    bool    // MySQL batches apply in one multi-statement round trip
+	log     *slog.Logger
 	schema SchemaInfo
 
 	ctx  context.Context // cancelled by Close: stops retries and applies
@@ -81,7 +88,12 @@ func New(ctx context.Context, cfg Config) (*FSM, error) {
 	}
 	f := &FSM{cfg: cfg, b: b, db: cfg.DB, log: cfg.Logger.With("component", "sqlfsm"), schema: b.schema(cfg.DB)}
 	f.ctx, f.stop = context.WithCancel(context.Background())
-	conn, err := f.db.Conn(ctx)
+	f.applyDB = cfg.ApplyDB
+	if f.applyDB == nil {
+		f.applyDB = cfg.DB
+	}
+	f.fast = cfg.Dialect == MySQL && cfg.ApplyDB != nil
+	conn, err := f.applyDB.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sqlfsm: open apply connection: %w", err)
 	}

@@ -51,9 +51,9 @@ func (b *logBuilder) sql(q string, params ...any) *raft.Log {
 
 func (b *logBuilder) ddl(q string) *raft.Log { return b.entry(true, sqlfsm.Statement{SQL: q}) }
 
-func newFSM(t testing.TB, d sqlfsm.DialectName, db *sql.DB, faults *sqlfsm.Faults) *sqlfsm.FSM {
+func newFSM(t testing.TB, l harness.Local, faults *sqlfsm.Faults) *sqlfsm.FSM {
 	t.Helper()
-	f, err := sqlfsm.New(harness.Ctx(t, 30*time.Second), sqlfsm.Config{Dialect: d, DB: db, Faults: faults, RetryMin: 5 * time.Millisecond, RetryMax: 50 * time.Millisecond})
+	f, err := sqlfsm.New(harness.Ctx(t, 30*time.Second), sqlfsm.Config{Dialect: l.Dialect, DB: l.DB, ApplyDB: l.ApplyDB, Faults: faults, RetryMin: 5 * time.Millisecond, RetryMax: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,10 +109,11 @@ func incs(b *logBuilder, n int) []*raft.Log {
 }
 
 func TestApplyExactlyOnce(t *testing.T) {
-	for _, d := range harness.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			db := harness.OpenDB(t, d, nil)
-			f := newFSM(t, d, db, nil)
+	for _, be := range harness.Backends {
+		t.Run(be.Name, func(t *testing.T) {
+			local := harness.OpenLocal(t, be.Dialect, nil, be.Fast)
+			db := local.DB
+			f := newFSM(t, local, nil)
 			b := setupCounter(t, f)
 			first, second := incs(b, 4), incs(b, 6)
 			f.ApplyBatch(first)
@@ -127,7 +128,7 @@ func TestApplyExactlyOnce(t *testing.T) {
 				}
 			}
 			f.Close()
-			f2 := newFSM(t, d, db, nil)
+			f2 := newFSM(t, local, nil)
 			if got, want := f2.AppliedIndex(), b.next-1; got != want {
 				t.Fatalf("AppliedIndex after reopen = %d, want %d", got, want)
 			}
@@ -140,10 +141,11 @@ func TestApplyExactlyOnce(t *testing.T) {
 }
 
 func TestDeterministicErrorRollsBackEntryAlone(t *testing.T) {
-	for _, d := range harness.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			db := harness.OpenDB(t, d, nil)
-			f := newFSM(t, d, db, nil)
+	for _, be := range harness.Backends {
+		t.Run(be.Name, func(t *testing.T) {
+			local := harness.OpenLocal(t, be.Dialect, nil, be.Fast)
+			db := local.DB
+			f := newFSM(t, local, nil)
 			b := setupCounter(t, f)
 			batch := []*raft.Log{
 				b.sql("UPDATE counter SET n = n + 1 WHERE id = 1"),
@@ -174,9 +176,10 @@ func TestDeterministicErrorRollsBackEntryAlone(t *testing.T) {
 }
 
 func TestTransientFaultRetriesWithoutSkipping(t *testing.T) {
-	for _, d := range harness.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			db := harness.OpenDB(t, d, nil)
+	for _, be := range harness.Backends {
+		t.Run(be.Name, func(t *testing.T) {
+			local := harness.OpenLocal(t, be.Dialect, nil, be.Fast)
+			db := local.DB
 			var calls atomic.Int32
 			var sawDegraded atomic.Bool
 			var f *sqlfsm.FSM
@@ -194,7 +197,7 @@ func TestTransientFaultRetriesWithoutSkipping(t *testing.T) {
 				return nil
 			}}
 			calls.Store(-1000) // setup passes untouched
-			f = newFSM(t, d, db, faults)
+			f = newFSM(t, local, faults)
 			b := setupCounter(t, f)
 			calls.Store(0)
 			res := results(t, f.ApplyBatch(incs(b, 5)))
@@ -217,8 +220,9 @@ func TestTransientFaultRetriesWithoutSkipping(t *testing.T) {
 // batch stalls (degraded), resumes when mariadbd is back, and applies once.
 func TestMariaDBKilledMidBatch(t *testing.T) {
 	m := harness.StartMariaDB(t)
-	db := harness.OpenDB(t, sqlfsm.MySQL, m)
-	f := newFSM(t, sqlfsm.MySQL, db, nil)
+	local := harness.OpenLocal(t, sqlfsm.MySQL, m, true)
+	db := local.DB
+	f := newFSM(t, local, nil)
 	b := setupCounter(t, f)
 	f.ApplyBatch(incs(b, 3))
 	m.Kill(t)
@@ -256,9 +260,10 @@ func TestMariaDBKilledMidBatch(t *testing.T) {
 }
 
 func TestCrashBeforeCommitReplaysOnce(t *testing.T) {
-	for _, d := range harness.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			db := harness.OpenDB(t, d, nil)
+	for _, be := range harness.Backends {
+		t.Run(be.Name, func(t *testing.T) {
+			local := harness.OpenLocal(t, be.Dialect, nil, be.Fast)
+			db := local.DB
 			var crashAt atomic.Uint64
 			faults := &sqlfsm.Faults{Hook: func(p sqlfsm.FaultPoint, idx uint64) error {
 				if p == sqlfsm.PointBeforeCommit && idx == crashAt.Load() {
@@ -266,7 +271,7 @@ func TestCrashBeforeCommitReplaysOnce(t *testing.T) {
 				}
 				return nil
 			}}
-			f := newFSM(t, d, db, faults)
+			f := newFSM(t, local, faults)
 			b := setupCounter(t, f)
 			f.ApplyBatch(incs(b, 2))
 			before := f.AppliedIndex()
@@ -279,7 +284,7 @@ func TestCrashBeforeCommitReplaysOnce(t *testing.T) {
 			}
 			f.Close()
 			crashAt.Store(0)
-			f2 := newFSM(t, d, db, faults)
+			f2 := newFSM(t, local, faults)
 			if f2.AppliedIndex() != before || counter(t, db) != 2 {
 				t.Fatalf("after crash: index %d (want %d), counter %d (want 2)", f2.AppliedIndex(), before, counter(t, db))
 			}
@@ -303,7 +308,8 @@ func asErr(v any) error {
 func TestDDLCrashWindow(t *testing.T) {
 	for _, point := range []sqlfsm.FaultPoint{sqlfsm.PointBeforeDDL, sqlfsm.PointAfterDDL} {
 		t.Run(string(point), func(t *testing.T) {
-			db := harness.OpenDB(t, sqlfsm.MySQL, nil)
+			local := harness.OpenLocal(t, sqlfsm.MySQL, nil, true)
+			db := local.DB
 			var crashAt atomic.Uint64
 			var ddlRuns atomic.Int32
 			faults := &sqlfsm.Faults{Hook: func(p sqlfsm.FaultPoint, idx uint64) error {
@@ -315,7 +321,7 @@ func TestDDLCrashWindow(t *testing.T) {
 				}
 				return nil
 			}}
-			f := newFSM(t, sqlfsm.MySQL, db, faults)
+			f := newFSM(t, local, faults)
 			b := setupCounter(t, f)
 			alter := b.ddl("ALTER TABLE counter ADD COLUMN extra INT NOT NULL DEFAULT 7")
 			after := b.sql("UPDATE counter SET n = extra WHERE id = 1")
@@ -329,7 +335,7 @@ func TestDDLCrashWindow(t *testing.T) {
 				}
 				return nil
 			}
-			f2 := newFSM(t, sqlfsm.MySQL, db, faults)
+			f2 := newFSM(t, local, faults)
 			if f2.AppliedIndex() >= alter.Index {
 				t.Fatalf("applied index %d covers the crashed DDL %d", f2.AppliedIndex(), alter.Index)
 			}
@@ -370,13 +376,14 @@ func TestDeterministicFunctions(t *testing.T) {
 			"2026-11-25 10:00:00",
 		},
 	}
-	for _, d := range harness.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			c := cases[d]
+	for _, be := range harness.Backends {
+		t.Run(be.Name, func(t *testing.T) {
+			c := cases[be.Dialect]
 			var got []string
 			for i := 0; i < 2; i++ {
-				db := harness.OpenDB(t, d, nil)
-				f := newFSM(t, d, db, nil)
+				local := harness.OpenLocal(t, be.Dialect, nil, be.Fast)
+				db := local.DB
+				f := newFSM(t, local, nil)
 				b := newLogs(t)
 				for _, r := range results(t, f.ApplyBatch([]*raft.Log{b.ddl(c[0]), b.sql(c[1])})) {
 					if r == nil || r.Err != nil {
@@ -409,10 +416,12 @@ func (*memSink) Close() error            { return nil }
 func (s *memSink) reader() io.ReadCloser { return io.NopCloser(bytes.NewReader(s.Bytes())) }
 
 func TestSnapshotRestore(t *testing.T) {
-	for _, d := range harness.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			dbA, dbB := harness.OpenDB(t, d, nil), harness.OpenDB(t, d, nil)
-			a := newFSM(t, d, dbA, nil)
+	for _, be := range harness.Backends {
+		t.Run(be.Name, func(t *testing.T) {
+			d := be.Dialect
+			la, lb := harness.OpenLocal(t, d, nil, be.Fast), harness.OpenLocal(t, d, nil, be.Fast)
+			dbA, dbB := la.DB, lb.DB
+			a := newFSM(t, la, nil)
 			bl := setupCounter(t, a)
 			a.ApplyBatch(incs(bl, 5))
 			a.ApplyBatch([]*raft.Log{bl.sql("CREATE TABLE blobs (id INT PRIMARY KEY, v BLOB)")})
@@ -432,7 +441,7 @@ func TestSnapshotRestore(t *testing.T) {
 			if idx, err := a.SnapshotAppliedIndex(bytes.NewReader(sink.Bytes())); err != nil || idx != wantIndex {
 				t.Fatalf("SnapshotAppliedIndex = %d, %v; want %d", idx, err, wantIndex)
 			}
-			b := newFSM(t, d, dbB, nil)
+			b := newFSM(t, lb, nil)
 			setupCounter(t, b) // stale content that the restore must replace
 			if err := b.Restore(sink.reader()); err != nil {
 				t.Fatal(err)
@@ -463,9 +472,9 @@ func (c *countingLog) LeaseRead(context.Context) error { return nil }
 func (c *countingLog) ReadIndex(context.Context) error { return nil }
 
 func TestExecRefusesUnsafeBeforeAppending(t *testing.T) {
-	for _, d := range harness.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			f := newFSM(t, d, harness.OpenDB(t, d, nil), nil)
+	for _, be := range harness.Backends {
+		t.Run(be.Name, func(t *testing.T) {
+			f := newFSM(t, harness.OpenLocal(t, be.Dialect, nil, be.Fast), nil)
 			var log countingLog
 			db := sqlfsm.NewDB(f, &log)
 			for _, q := range []string{"INSERT INTO t VALUES (UUID())", "DELETE FROM t LIMIT 1", "BEGIN", "INSERT INTO t VALUES (@@hostname)"} {

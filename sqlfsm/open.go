@@ -75,3 +75,24 @@ func OpenSQLite(path string) (*sql.DB, error) {
 	db.SetMaxIdleConns(8)
 	return db, nil
 }
+
+// OpenMySQLApply opens the pool for Config.ApplyDB: MySQLDSN's settings plus
+// multi-statements, which only the FSM's own generated batches use.
+func OpenMySQLApply(dsn string) (*sql.DB, error) {
+	d, err := MySQLDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := mysql.ParseDSN(d)
+	if err != nil {
+		return nil, fmt.Errorf("parse MySQL DSN: %w", err)
+	}
+	cfg.MultiStatements = true
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		return nil, fmt.Errorf("open MySQL: %w", err)
+	}
+	db.SetMaxOpenConns(2)
+	db.SetMaxIdleConns(2)
+	return db, nil
+}

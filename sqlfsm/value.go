@@ -2,6 +2,7 @@ package sqlfsm
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -19,7 +20,12 @@ type Statement struct {
 // ErrBadParam for anything else, naming the type.
 func Normalize(v any) (any, error) {
 	switch x := v.(type) {
-	case nil, bool, int64, float64, string, []byte:
+	case nil, bool, int64, string, []byte:
+		return x, nil
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, fmt.Errorf("%w: %v has no SQL literal", ErrBadParam, x)
+		}
 		return x, nil
 	case int:
 		return int64(x), nil
@@ -46,7 +52,7 @@ func Normalize(v any) (any, error) {
 		}
 		return int64(x), nil
 	case float32:
-		return float64(x), nil
+		return Normalize(float64(x))
 	case time.Time:
 		return x.UTC().Truncate(time.Microsecond), nil
 	default:

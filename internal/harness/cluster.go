@@ -57,6 +57,7 @@ type Server struct {
 	Dir     string
 	Addr    string
 	DB      *sql.DB
+	ApplyDB *sql.DB // MySQL: the FSM's multi-statement apply pool
 	FSM     *sqlfsm.FSM
 	Node    *raftlog.Node
 	SQL     *sqlfsm.DB
@@ -179,11 +180,18 @@ func (c *Cluster) start(s *Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	s.DB = c.openDB(s)
+	if c.opts.Dialect == sqlfsm.MySQL {
+		apply, err := sqlfsm.OpenMySQLApply(s.dsn)
+		if err != nil {
+			c.tb.Fatalf("harness: apply pool of server %s: %v", s.ID, err)
+		}
+		s.ApplyDB = apply
+	}
 	var faults *sqlfsm.Faults
 	if c.opts.Faults != nil {
 		faults = c.opts.Faults(s.Index)
 	}
-	fsm, err := sqlfsm.New(ctx, sqlfsm.Config{Dialect: c.opts.Dialect, DB: s.DB, Logger: log, Faults: faults})
+	fsm, err := sqlfsm.New(ctx, sqlfsm.Config{Dialect: c.opts.Dialect, DB: s.DB, ApplyDB: s.ApplyDB, Logger: log, Faults: faults})
 	if err != nil {
 		c.tb.Fatalf("harness: FSM of server %s: %v", s.ID, err)
 	}
@@ -276,6 +284,9 @@ func (c *Cluster) stopNode(tb testing.TB, s *Server) {
 		s.mux = nil
 	}
 	s.DB.Close()
+	if s.ApplyDB != nil {
+		s.ApplyDB.Close()
+	}
 	s.running = false
 }
 

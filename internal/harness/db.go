@@ -20,24 +20,62 @@ var Dialects = []sqlfsm.DialectName{sqlfsm.SQLite, sqlfsm.MySQL}
 // settings.
 func OpenDB(tb testing.TB, d sqlfsm.DialectName, m *MariaDB) *sql.DB {
 	tb.Helper()
-	var db *sql.DB
+	return OpenLocal(tb, d, m, false).DB
+}
+
+// Local is a server's local database: DB for reads and snapshots, ApplyDB
+// (MySQL with the fast apply path only) for the FSM's apply connection.
+type Local struct {
+	Dialect sqlfsm.DialectName
+	DB      *sql.DB
+	ApplyDB *sql.DB
+}
+
+// OpenLocal is OpenDB plus, when fast is set on MySQL, the multi-statement
+// apply pool that lets the FSM apply a batch in one round trip.
+func OpenLocal(tb testing.TB, d sqlfsm.DialectName, m *MariaDB, fast bool) Local {
+	tb.Helper()
+	l := Local{Dialect: d}
 	var err error
 	switch d {
 	case sqlfsm.SQLite:
-		db, err = sqlfsm.OpenSQLite(filepath.Join(tb.TempDir(), "one.db"))
+		l.DB, err = sqlfsm.OpenSQLite(filepath.Join(tb.TempDir(), "one.db"))
 	case sqlfsm.MySQL:
 		if m == nil {
 			m = SharedMariaDB(tb)
 		}
-		db, err = sqlfsm.OpenMySQL(m.CreateDatabase(tb, ""), 16)
+		dsn := m.CreateDatabase(tb, "")
+		if l.DB, err = sqlfsm.OpenMySQL(dsn, 16); err == nil && fast {
+			l.ApplyDB, err = sqlfsm.OpenMySQLApply(dsn)
+		}
 	default:
 		tb.Fatalf("harness: unknown dialect %q", d)
 	}
 	if err != nil {
 		tb.Fatalf("harness: open %s: %v", d, err)
 	}
-	tb.Cleanup(func() { db.Close() })
-	return db
+	tb.Cleanup(func() {
+		l.DB.Close()
+		if l.ApplyDB != nil {
+			l.ApplyDB.Close()
+		}
+	})
+	return l
+}
+
+// Backend is a named way to run the FSM: a dialect, and for MySQL whether
+// batches take the one-round-trip fast path.
+type Backend struct {
+	Name    string
+	Dialect sqlfsm.DialectName
+	Fast    bool
+}
+
+// Backends lists every apply path the FSM tests cover.
+var Backends = []Backend{
+	{"sqlite", sqlfsm.SQLite, false},
+	{"mysql", sqlfsm.MySQL, false},
+	{"mysql-fast", sqlfsm.MySQL, true},
 }
 
 // Checksum is backup.Checksum of every table but the applied-index table.
