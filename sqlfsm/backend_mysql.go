@@ -48,8 +48,8 @@ func (mysqlBackend) prepare(st Statement, _ Context, _ int) (string, []any, erro
 	q, err := inlineMySQL(st.SQL, st.Params)
 	return q, nil, err
 }
-func (mysqlBackend) classify(err error) errClass                          { return classifyMySQL(err) }
-func (mysqlBackend) transactionalDDL() bool                               { return false }
+func (mysqlBackend) classify(err error) errClass { return classifyMySQL(err) }
+func (mysqlBackend) transactionalDDL() bool      { return false }
 
 // InnoDB rolls back a failed statement by itself, so a one-statement entry
 // needs no savepoint.

@@ -43,13 +43,13 @@ type Config struct {
 //     retried until it succeeds or the FSM is closed;
 //   - entries apply in log order on a single connection.
 type FSM struct {
-	cfg    Config
-	b      backend
+	cfg     Config
+	b       backend
 	db      *sql.DB
 	applyDB *sql.DB // pool of the apply connection (DB unless Config.ApplyDB)
 	fast    bool    // MySQL batches apply in one multi-statement round trip
 	log     *slog.Logger
-	schema SchemaInfo
+	schema  SchemaInfo
 
 	ctx  context.Context // cancelled by Close: stops retries and applies
 	stop context.CancelFunc
