@@ -108,12 +108,11 @@ func MakeCluster(tb testing.TB, opts ClusterOptions) *Cluster {
 		c.connectAll()
 	} else {
 		for _, s := range c.Servers {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			p, err := FreePort()
 			if err != nil {
 				tb.Fatal(err)
 			}
-			s.Addr = ln.Addr().String()
-			ln.Close()
+			s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
 		}
 	}
 	tb.Cleanup(c.Shutdown)

@@ -314,7 +314,7 @@ func (m *MariaDB) start(ctx context.Context) error {
 	choose := m.Port == 0
 	for try := 1; ; try++ {
 		if choose {
-			p, err := freePort()
+			p, err := FreePort()
 			if err != nil {
 				return err
 			}
@@ -494,15 +494,6 @@ func copyTree(src, dst string) error {
 		}
 		return out.Close()
 	})
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pick a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func tail(path string, n int) string {
