@@ -208,8 +208,26 @@ func (f *FSM) execStatement(ctx context.Context, x execer, c Context, j int, st 
 	}
 	ra, _ := r.RowsAffected()
 	li, _ := r.LastInsertId()
+	// SQLite's counters are connection state: DDL leaves the previous
+	// statement's values, and only an INSERT/REPLACE sets the rowid.
+	switch leadingKeyword(f.b.name(), q) {
+	case "INSERT", "REPLACE":
+	case "UPDATE", "DELETE", "WITH":
+		li = 0
+	default:
+		ra, li = 0, 0
+	}
 	res.Statements = append(res.Statements, StmtResult{RowsAffected: ra, LastInsertID: li})
 	return nil, nil
+}
+
+// leadingKeyword is the statement's first word, upper-cased.
+func leadingKeyword(d DialectName, q string) string {
+	toks, err := Lex(d, q)
+	if err != nil || len(toks) == 0 {
+		return ""
+	}
+	return toks[0].Value
 }
 
 // applyDDL applies a MySQL DDL entry, which commits implicitly and so cannot

@@ -1,0 +1,233 @@
+package oned
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/oneha/oneha/raftlog"
+	"github.com/oneha/oneha/sqlfsm"
+	"github.com/oneha/oneha/xmlrpc"
+	"github.com/oneha/oneha/zone"
+)
+
+// route says where a method runs.
+type route uint8
+
+const (
+	local  route = iota // answered by this server (*.info, raftstatus, stale reads)
+	leader              // forwarded to the leader when this server is a follower
+)
+
+// apiMethod is one XML-RPC method: its handler gets the parameters after
+// the session string.
+type apiMethod struct {
+	name  string
+	route func(params []any) route
+	call  func(ctx context.Context, params []any) (any, error)
+}
+
+func always(r route) func([]any) route { return func([]any) route { return r } }
+
+// registerAPI installs every method behind authentication and routing.
+func (s *Server) registerAPI() {
+	for _, m := range []apiMethod{
+		{"one.system.version", always(local), func(context.Context, []any) (any, error) { return Version, nil }},
+		{"one.zone.info", always(local), s.zoneInfo},
+		{"one.zonepool.info", always(local), s.zonePoolInfo},
+		{"one.zone.raftstatus", always(local), s.raftStatus},
+		{"one.zone.members", always(local), s.members},
+		{"one.zone.addserver", always(leader), s.addServer},
+		{"one.zone.delserver", always(leader), s.delServer},
+		{"one.zone.resetserver", always(leader), s.resetServer},
+		{"one.sql.exec", always(leader), s.sqlExec},
+		{"one.sql.query", queryRoute, s.sqlQuery},
+	} {
+		s.rpc.Register(m.name, s.wrap(m))
+	}
+}
+
+// wrap authenticates, routes and converts the handler's outcome to
+// OpenNebula's [success, value|message, code] array.
+func (s *Server) wrap(m apiMethod) xmlrpc.HandlerFunc {
+	return func(ctx context.Context, params []any) (any, error) {
+		if len(params) < 1 {
+			return xmlrpc.Failure(m.name, "missing session string", xmlrpc.XMLRPCAPIError), nil
+		}
+		session, ok := params[0].(string)
+		if !ok {
+			return xmlrpc.Failure(m.name, "session must be a string", xmlrpc.XMLRPCAPIError), nil
+		}
+		if err := s.auth.check(session); err != nil {
+			return xmlrpc.Failure(m.name, err.Error(), xmlrpc.AuthenticationError), nil
+		}
+		args := params[1:]
+		if m.route(args) == leader && s.node != nil && !s.node.IsLeader() {
+			return s.forward(ctx, m.name, params)
+		}
+		v, err := m.call(ctx, args)
+		if err != nil {
+			if errors.Is(err, raftlog.ErrNotLeader) && s.node != nil {
+				// Lost leadership between the check and the call: forward.
+				return s.forward(ctx, m.name, params)
+			}
+			msg, code := describe(err)
+			return xmlrpc.Failure(m.name, msg, code), nil
+		}
+		return xmlrpc.Success(v), nil
+	}
+}
+
+// describe maps an error to OpenNebula's message and code.
+func describe(err error) (string, int) {
+	var pe *paramError
+	switch {
+	case errors.As(err, &pe), errors.Is(err, xmlrpc.ErrParam), errors.Is(err, sqlfsm.ErrBadParam):
+		return err.Error(), xmlrpc.XMLRPCAPIError
+	case errors.Is(err, sqlfsm.ErrSQL), errors.Is(err, sqlfsm.ErrUnsafe), errors.Is(err, sqlfsm.ErrNotReadOnly),
+		errors.Is(err, zone.ErrBadEndpoint), errors.Is(err, zone.ErrJoinInProgress), errors.Is(err, zone.ErrBadName),
+		errors.Is(err, zone.ErrDuplicate), errors.Is(err, zone.ErrSelf), errors.Is(err, zone.ErrSolo),
+		errors.Is(err, zone.ErrNoQuorum), errors.Is(err, zone.ErrZoneHasServers):
+		return err.Error(), xmlrpc.ActionError
+	case errors.Is(err, zone.ErrNoSuchZone), errors.Is(err, zone.ErrNoSuchServer):
+		return err.Error(), xmlrpc.NoExistsError
+	case errors.Is(err, raftlog.ErrUnknownOutcome):
+		return "outcome unknown: leadership changed after the request was logged; it may or may not have been applied: " + err.Error(), xmlrpc.InternalError
+	case errors.Is(err, errNoLeader):
+		return err.Error(), xmlrpc.InternalError
+	}
+	return err.Error(), xmlrpc.InternalError
+}
+
+var errNoLeader = errors.New("Cannot process request, no leader found")
+
+// forward relays a call to the leader's ENDPOINT (one port per server: the
+// leader's Raft address is its XML-RPC address) and returns its answer. It
+// waits up to XMLRPC_TIMEOUT_MS for an election to produce a leader.
+func (s *Server) forward(ctx context.Context, method string, params []any) (any, error) {
+	deadline := time.Now().Add(s.cfg.XMLRPCTimeout())
+	for {
+		_, addr := s.node.Leader()
+		if addr != "" && addr != s.self {
+			fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			v, err := xmlrpc.NewClient("http://"+addr+"/RPC2", 10*time.Second).Call(fctx, method, params...)
+			if err != nil {
+				return xmlrpc.Failure(method, fmt.Sprintf("forwarding to leader %s: %v", addr, err), xmlrpc.InternalError), nil
+			}
+			return v, nil
+		}
+		if s.node.IsLeader() {
+			return xmlrpc.Failure(method, "leadership changed during the call; retry", xmlrpc.InternalError), nil
+		}
+		if time.Now().After(deadline) {
+			return xmlrpc.Failure(method, errNoLeader.Error(), xmlrpc.InternalError), nil
+		}
+		select {
+		case <-ctx.Done():
+			return xmlrpc.Failure(method, errNoLeader.Error(), xmlrpc.InternalError), nil
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// paramError names a bad parameter.
+type paramError struct{ msg string }
+
+func (e *paramError) Error() string { return e.msg }
+
+func badParam(format string, args ...any) error { return &paramError{fmt.Sprintf(format, args...)} }
+
+func (s *Server) zoneInfo(ctx context.Context, p []any) (any, error) {
+	id, err := xmlrpc.ParamInt(p, 0)
+	if err != nil {
+		return nil, err
+	}
+	z, err := s.zone.Info(ctx, int(id))
+	if err != nil {
+		return nil, err
+	}
+	return z.XML(), nil
+}
+
+func (s *Server) zonePoolInfo(ctx context.Context, _ []any) (any, error) {
+	zs, err := s.zone.Pool(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return zone.PoolXML(zs), nil
+}
+
+func (s *Server) addServer(ctx context.Context, p []any) (any, error) {
+	id, err := xmlrpc.ParamInt(p, 0)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := xmlrpc.ParamString(p, 1)
+	if err != nil {
+		return nil, err
+	}
+	name, endpoint, err := parseServerTemplate(tmpl)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.zone.AddServer(ctx, int(id), name, endpoint); err != nil {
+		return nil, err
+	}
+	return id, nil
+}
+
+func (s *Server) delServer(ctx context.Context, p []any) (any, error) {
+	id, err := xmlrpc.ParamInt(p, 0)
+	if err != nil {
+		return nil, err
+	}
+	sid, err := xmlrpc.ParamInt(p, 1)
+	if err != nil {
+		return nil, err
+	}
+	return id, s.zone.DelServer(ctx, int(id), int(sid))
+}
+
+func (s *Server) resetServer(ctx context.Context, p []any) (any, error) {
+	id, err := xmlrpc.ParamInt(p, 0)
+	if err != nil {
+		return nil, err
+	}
+	sid, err := xmlrpc.ParamInt(p, 1)
+	if err != nil {
+		return nil, err
+	}
+	return id, s.zone.ResetServer(ctx, int(id), int(sid))
+}
+
+// parseServerTemplate reads `SERVER = [ NAME = "n", ENDPOINT = "e" ]`.
+func parseServerTemplate(t string) (name, endpoint string, err error) {
+	body := strings.TrimSpace(t)
+	if i := strings.Index(body, "["); i >= 0 && strings.HasSuffix(body, "]") {
+		head := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(body[:i]), "="))
+		if !strings.EqualFold(head, "SERVER") {
+			return "", "", badParam("template must be SERVER = [ NAME = ..., ENDPOINT = ... ]")
+		}
+		body = body[i+1 : len(body)-1]
+	}
+	for _, part := range strings.Split(body, ",") {
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			continue
+		}
+		v = strings.Trim(strings.TrimSpace(v), `"`)
+		switch strings.ToUpper(strings.TrimSpace(k)) {
+		case "NAME":
+			name = v
+		case "ENDPOINT":
+			endpoint = v
+		}
+	}
+	if name == "" || endpoint == "" {
+		return "", "", badParam("template needs NAME and ENDPOINT: %q", t)
+	}
+	return name, endpoint, nil
+}

@@ -1,0 +1,317 @@
+package oned
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"gopkg.in/yaml.v3"
+
+	"github.com/oneha/oneha/raftlog"
+	"github.com/oneha/oneha/sqlfsm"
+)
+
+// ErrConfig wraps every configuration error; the message names the key.
+var ErrConfig = errors.New("config")
+
+// Config is oned's configuration: oned.conf's attribute names, in YAML.
+//
+//	PORT: 2633
+//	DATA_DIR: /var/lib/one/oneha
+//	FEDERATION: {SERVER_ID: 0}
+//	DB: {BACKEND: mysql, SERVER: localhost, USER: oneadmin, PASSWD: x, DB_NAME: opennebula}
+//	RAFT: {ELECTION_TIMEOUT_MS: 500}
+type Config struct {
+	ListenAddress string // LISTEN_ADDRESS, default 0.0.0.0
+	Port          int    // PORT, default 2633: XML-RPC and Raft share it
+	DataDir       string // DATA_DIR: Raft state and the SQLite file
+	OneAuth       string // ONE_AUTH: file holding "oneadmin:password"
+	ZoneName      string // ZONE_NAME: name of a new zone (default OpenNebula)
+	DB            DBConfig
+	Federation    FederationConfig
+	Raft          RaftConfig
+	LeaderHook    HookConfig // RAFT_LEADER_HOOK
+	FollowerHook  HookConfig // RAFT_FOLLOWER_HOOK
+	LogLevel      string     // LOG_LEVEL: debug, info, warn, error
+}
+
+// DBConfig is oned.conf's DB section.
+type DBConfig struct {
+	Backend     string // BACKEND: sqlite (default) or mysql
+	Server      string // SERVER, default localhost
+	Port        int    // PORT, 0 = 3306
+	User        string // USER, default oneadmin
+	Passwd      string // PASSWD
+	Name        string // DB_NAME, default opennebula
+	Connections int    // CONNECTIONS, default 25
+}
+
+// FederationConfig is oned.conf's FEDERATION section.
+type FederationConfig struct {
+	Mode       string // MODE: STANDALONE (MASTER/SLAVE are not supported)
+	ZoneID     int    // ZONE_ID
+	ServerID   int    // SERVER_ID: -1 runs solo, without Raft
+	MasterOned string // MASTER_ONED (accepted, unused)
+}
+
+// RaftConfig is oned.conf's RAFT section, in OpenNebula's units.
+type RaftConfig struct {
+	ElectionTimeoutMS  int // ELECTION_TIMEOUT_MS, default 500 (LAN: a dead leader is replaced in about a second)
+	BroadcastTimeoutMS int // BROADCAST_TIMEOUT_MS, default 500: replication I/O timeout
+	XMLRPCTimeoutMS    int // XMLRPC_TIMEOUT_MS, default 1000: server-to-server calls
+	LogRetention       int // LOG_RETENTION, default 250000: entries kept after a snapshot
+	LogPurgeTimeout    int // LOG_PURGE_TIMEOUT (s), default 60: how often a snapshot is considered
+	LimitPurge         int // LIMIT_PURGE, default 100000: new entries that trigger a snapshot
+}
+
+// HookConfig is RAFT_LEADER_HOOK / RAFT_FOLLOWER_HOOK.
+type HookConfig struct {
+	Command   string // COMMAND: absolute, or relative to /var/lib/one/remotes/hooks
+	Arguments string // ARGUMENTS, split on whitespace
+}
+
+// DefaultConfig returns the defaults of every key.
+func DefaultConfig() Config {
+	return Config{
+		ListenAddress: "0.0.0.0",
+		Port:          2633,
+		DataDir:       "/var/lib/one/oneha",
+		OneAuth:       "/var/lib/one/.one/one_auth",
+		ZoneName:      "OpenNebula",
+		LogLevel:      "info",
+		DB:            DBConfig{Backend: "sqlite", Server: "localhost", User: "oneadmin", Name: "opennebula", Connections: 25},
+		Federation:    FederationConfig{Mode: "STANDALONE", ServerID: -1},
+		Raft: RaftConfig{ElectionTimeoutMS: 500, BroadcastTimeoutMS: 500, XMLRPCTimeoutMS: 1000,
+			LogRetention: 250000, LogPurgeTimeout: 60, LimitPurge: 100000},
+	}
+}
+
+// LoadConfig reads and validates the YAML file at path.
+func LoadConfig(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	c, err := ParseConfig(b)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseConfig parses YAML over the defaults. An unknown key, a value of the
+// wrong type or an impossible value is an error naming the key.
+func ParseConfig(b []byte) (Config, error) {
+	c := DefaultConfig()
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return c, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	if len(doc.Content) == 0 {
+		return c, c.Validate()
+	}
+	hook := func(h *HookConfig) section {
+		return section{"COMMAND": &h.Command, "ARGUMENTS": &h.Arguments}
+	}
+	top := section{
+		"LISTEN_ADDRESS": &c.ListenAddress,
+		"PORT":           &c.Port,
+		"DATA_DIR":       &c.DataDir,
+		"ONE_AUTH":       &c.OneAuth,
+		"ZONE_NAME":      &c.ZoneName,
+		"LOG_LEVEL":      &c.LogLevel,
+		"DB": section{"BACKEND": &c.DB.Backend, "SERVER": &c.DB.Server, "PORT": &c.DB.Port, "USER": &c.DB.User,
+			"PASSWD": &c.DB.Passwd, "DB_NAME": &c.DB.Name, "CONNECTIONS": &c.DB.Connections},
+		"FEDERATION": section{"MODE": &c.Federation.Mode, "ZONE_ID": &c.Federation.ZoneID,
+			"SERVER_ID": &c.Federation.ServerID, "MASTER_ONED": &c.Federation.MasterOned},
+		"RAFT": section{"ELECTION_TIMEOUT_MS": &c.Raft.ElectionTimeoutMS, "BROADCAST_TIMEOUT_MS": &c.Raft.BroadcastTimeoutMS,
+			"XMLRPC_TIMEOUT_MS": &c.Raft.XMLRPCTimeoutMS, "LOG_RETENTION": &c.Raft.LogRetention,
+			"LOG_PURGE_TIMEOUT": &c.Raft.LogPurgeTimeout, "LIMIT_PURGE": &c.Raft.LimitPurge},
+		"RAFT_LEADER_HOOK":   hook(&c.LeaderHook),
+		"RAFT_FOLLOWER_HOOK": hook(&c.FollowerHook),
+	}
+	if err := top.decode("", doc.Content[0]); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+// section maps a YAML mapping's keys to destinations: a pointer to a
+// scalar, or a nested section.
+type section map[string]any
+
+func (s section) decode(prefix string, n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("%w: %s: line %d: want a mapping of keys", ErrConfig, name(prefix, ""), n.Line)
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		key := strings.ToUpper(k.Value)
+		full := name(prefix, key)
+		if seen[key] {
+			return fmt.Errorf("%w: %s: line %d: key given twice", ErrConfig, full, k.Line)
+		}
+		seen[key] = true
+		dst, ok := s[key]
+		if !ok {
+			return fmt.Errorf("%w: %s: line %d: unknown key (known: %s)", ErrConfig, full, k.Line, strings.Join(s.keys(), ", "))
+		}
+		if sub, ok := dst.(section); ok {
+			if err := sub.decode(full, v); err != nil {
+				return err
+			}
+			continue
+		}
+		if v.Kind != yaml.ScalarNode {
+			return fmt.Errorf("%w: %s: line %d: want a single value", ErrConfig, full, v.Line)
+		}
+		if err := v.Decode(dst); err != nil {
+			return fmt.Errorf("%w: %s: line %d: %q is not a valid %s", ErrConfig, full, v.Line, v.Value, kind(dst))
+		}
+	}
+	return nil
+}
+
+func (s section) keys() []string {
+	out := make([]string, 0, len(s))
+	for k := range s {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func name(prefix, key string) string {
+	switch {
+	case prefix == "":
+		return key
+	case key == "":
+		return prefix
+	}
+	return prefix + "." + key
+}
+
+func kind(dst any) string {
+	switch dst.(type) {
+	case *int:
+		return "integer"
+	case *string:
+		return "string"
+	}
+	return fmt.Sprintf("%T", dst)
+}
+
+// Validate checks values against what oned can run.
+func (c Config) Validate() error {
+	bad := func(key, format string, args ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrConfig, key, fmt.Sprintf(format, args...))
+	}
+	if c.Port < 1 || c.Port > 65535 {
+		return bad("PORT", "%d is not a TCP port", c.Port)
+	}
+	if c.DataDir == "" {
+		return bad("DATA_DIR", "must be set")
+	}
+	switch strings.ToLower(c.DB.Backend) {
+	case "sqlite", "mysql":
+	default:
+		return bad("DB.BACKEND", "%q: want sqlite or mysql", c.DB.Backend)
+	}
+	if c.DB.Port < 0 || c.DB.Port > 65535 {
+		return bad("DB.PORT", "%d is not a TCP port", c.DB.Port)
+	}
+	if c.DB.Connections < 4 {
+		return bad("DB.CONNECTIONS", "%d: need at least 4", c.DB.Connections)
+	}
+	if strings.ToLower(c.DB.Backend) == "mysql" && c.DB.Name == "" {
+		return bad("DB.DB_NAME", "must be set for mysql")
+	}
+	if m := strings.ToUpper(c.Federation.Mode); m != "STANDALONE" {
+		return bad("FEDERATION.MODE", "%q: only STANDALONE zones are supported", c.Federation.Mode)
+	}
+	if c.Federation.ZoneID < 0 {
+		return bad("FEDERATION.ZONE_ID", "%d must be >= 0", c.Federation.ZoneID)
+	}
+	if c.Federation.ServerID < -1 {
+		return bad("FEDERATION.SERVER_ID", "%d must be -1 (solo) or a server ID >= 0", c.Federation.ServerID)
+	}
+	for _, d := range []struct {
+		key string
+		v   int
+		min int
+	}{
+		{"RAFT.ELECTION_TIMEOUT_MS", c.Raft.ElectionTimeoutMS, 10},
+		{"RAFT.BROADCAST_TIMEOUT_MS", c.Raft.BroadcastTimeoutMS, 10},
+		{"RAFT.XMLRPC_TIMEOUT_MS", c.Raft.XMLRPCTimeoutMS, 10},
+		{"RAFT.LOG_RETENTION", c.Raft.LogRetention, 0},
+		{"RAFT.LOG_PURGE_TIMEOUT", c.Raft.LogPurgeTimeout, 1},
+		{"RAFT.LIMIT_PURGE", c.Raft.LimitPurge, 1},
+	} {
+		if d.v < d.min {
+			return bad(d.key, "%d must be >= %d", d.v, d.min)
+		}
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("LOG_LEVEL", "%q: want debug, info, warn or error", c.LogLevel)
+	}
+	return nil
+}
+
+// Solo reports whether the server runs without Raft (SERVER_ID -1).
+func (c Config) Solo() bool { return c.Federation.ServerID < 0 }
+
+// Dialect is the SQL dialect of the configured backend.
+func (c Config) Dialect() sqlfsm.DialectName {
+	if strings.EqualFold(c.DB.Backend, "mysql") {
+		return sqlfsm.MySQL
+	}
+	return sqlfsm.SQLite
+}
+
+// SQLitePath is the SQLite file under DATA_DIR.
+func (c Config) SQLitePath() string { return filepath.Join(c.DataDir, "one.db") }
+
+// MySQLDSN is the go-sql-driver DSN of the DB section.
+func (c Config) MySQLDSN() string {
+	port := c.DB.Port
+	if port == 0 {
+		port = 3306
+	}
+	host := c.DB.Server
+	if host == "" {
+		host = "localhost"
+	}
+	m := mysql.NewConfig()
+	m.User, m.Passwd, m.DBName = c.DB.User, c.DB.Passwd, c.DB.Name
+	m.Net, m.Addr = "tcp", net.JoinHostPort(host, strconv.Itoa(port))
+	return m.FormatDSN()
+}
+
+// RaftNodeConfig maps the RAFT section onto raftlog's config.
+func (c Config) RaftNodeConfig() raftlog.Config {
+	r := raftlog.DefaultConfig()
+	r.ID = fmt.Sprint(c.Federation.ServerID)
+	r.Dir = filepath.Join(c.DataDir, "raft")
+	r.ElectionTimeout = time.Duration(c.Raft.ElectionTimeoutMS) * time.Millisecond
+	r.LeaderLease = r.ElectionTimeout / 2
+	r.BroadcastTimeout = time.Duration(c.Raft.BroadcastTimeoutMS) * time.Millisecond
+	r.TrailingLogs = uint64(c.Raft.LogRetention)
+	r.SnapshotInterval = time.Duration(c.Raft.LogPurgeTimeout) * time.Second
+	r.SnapshotThreshold = uint64(c.Raft.LimitPurge)
+	return r
+}
+
+// XMLRPCTimeout is RAFT.XMLRPC_TIMEOUT_MS.
+func (c Config) XMLRPCTimeout() time.Duration {
+	return time.Duration(c.Raft.XMLRPCTimeoutMS) * time.Millisecond
+}

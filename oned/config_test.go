@@ -1,0 +1,85 @@
+package oned
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseConfigMinimal(t *testing.T) {
+	c, err := ParseConfig([]byte("PORT: 2634\nDATA_DIR: /tmp/x\nFEDERATION: {SERVER_ID: 0}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 2634 || c.DataDir != "/tmp/x" || c.Federation.ServerID != 0 || c.Dialect() != "sqlite" || c.Solo() {
+		t.Fatalf("parsed %+v", c)
+	}
+	r := c.RaftNodeConfig()
+	if r.ID != "0" || r.ElectionTimeout != 500*time.Millisecond || r.TrailingLogs != 250000 {
+		t.Fatalf("raft config %+v", r)
+	}
+}
+
+func TestParseConfigFull(t *testing.T) {
+	c, err := ParseConfig([]byte(`
+LISTEN_ADDRESS: 198.18.0.1
+PORT: 2633
+DATA_DIR: /var/lib/one/oneha
+ONE_AUTH: /var/lib/one/.one/one_auth
+DB: {BACKEND: mysql, SERVER: db1, PORT: 3307, USER: oneadmin, PASSWD: "p@ss:w/rd", DB_NAME: opennebula, CONNECTIONS: 50}
+FEDERATION: {MODE: STANDALONE, ZONE_ID: 0, SERVER_ID: 2, MASTER_ONED: ""}
+RAFT: {ELECTION_TIMEOUT_MS: 1000, BROADCAST_TIMEOUT_MS: 300, XMLRPC_TIMEOUT_MS: 2000, LOG_RETENTION: 500000, LOG_PURGE_TIMEOUT: 600, LIMIT_PURGE: 50000}
+RAFT_LEADER_HOOK: {COMMAND: raft/vip.sh, ARGUMENTS: leader eth0 10.0.1.100/24}
+RAFT_FOLLOWER_HOOK: {COMMAND: raft/vip.sh, ARGUMENTS: follower eth0 10.0.1.100/24}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Dialect() != "mysql" || c.MySQLDSN() != "oneadmin:p@ss:w/rd@tcp(db1:3307)/opennebula" {
+		t.Fatalf("DSN %q", c.MySQLDSN())
+	}
+	if c.LeaderHook.Arguments != "leader eth0 10.0.1.100/24" || c.XMLRPCTimeout() != 2*time.Second {
+		t.Fatalf("parsed %+v", c)
+	}
+}
+
+func TestParseConfigErrorsNameTheKey(t *testing.T) {
+	tests := []struct {
+		yaml, key string
+	}{
+		{"PROT: 1", "PROT"},
+		{"PORT: abc", "PORT"},
+		{"PORT: 70000", "PORT"},
+		{"DB: {BACKEND: oracle}", "DB.BACKEND"},
+		{"DB: {NAME: x}", "DB.NAME"},
+		{"DB: mysql", "DB"},
+		{"RAFT: {ELECTION_TIMEOUT_MS: -5}", "RAFT.ELECTION_TIMEOUT_MS"},
+		{"RAFT: {ELECTION_TIMEOUT_MS: [1, 2]}", "RAFT.ELECTION_TIMEOUT_MS"},
+		{"FEDERATION: {SERVER_ID: -2}", "FEDERATION.SERVER_ID"},
+		{"FEDERATION: {MODE: MASTER}", "FEDERATION.MODE"},
+		{"PORT: 1\nPORT: 2", "PORT"},
+		{"LOG_LEVEL: loud", "LOG_LEVEL"},
+		{"RAFT_LEADER_HOOK: {CMD: x}", "RAFT_LEADER_HOOK.CMD"},
+		{"[1, 2]", ""},
+		{"PORT: [", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.yaml, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tt.yaml))
+			if !errors.Is(err, ErrConfig) {
+				t.Fatalf("err = %v, want ErrConfig", err)
+			}
+			if tt.key != "" && !strings.Contains(err.Error(), tt.key+":") {
+				t.Fatalf("error %q does not name %s", err, tt.key)
+			}
+		})
+	}
+}
+
+func TestParseConfigEmptyIsDefaults(t *testing.T) {
+	c, err := ParseConfig(nil)
+	if err != nil || c.Port != 2633 || !c.Solo() {
+		t.Fatalf("%+v %v", c, err)
+	}
+}

@@ -1,0 +1,220 @@
+package oned_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oneha/oneha/internal/harness"
+	"github.com/oneha/oneha/sqlfsm"
+	"github.com/oneha/oneha/xmlrpc"
+)
+
+func TestMain(m *testing.M) { harness.Main(m) }
+
+func call(t *testing.T, o *harness.Oned, method string, params ...any) any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	v, err := o.Call(ctx, method, params...)
+	if err != nil {
+		t.Fatalf("%s on server %d: %v", method, o.ID, err)
+	}
+	return v
+}
+
+func count(t *testing.T, o *harness.Oned, consistency string) int64 {
+	t.Helper()
+	v := call(t, o, "one.sql.query", "SELECT COUNT(*) FROM vm", []any{}, consistency)
+	rows := v.(map[string]any)["ROWS"].([]any)
+	return rows[0].([]any)[0].(int64)
+}
+
+// TestZoneFormsBySeedProcedure builds zones the way seed 003 does, with
+// real oned processes, and checks roles, forwarding and replication.
+func TestZoneFormsBySeedProcedure(t *testing.T) {
+	for _, tc := range []struct {
+		d sqlfsm.DialectName
+		n int
+	}{{sqlfsm.SQLite, 3}, {sqlfsm.MySQL, 3}, {sqlfsm.SQLite, 5}} {
+		t.Run(fmt.Sprintf("%s/%d", tc.d, tc.n), func(t *testing.T) {
+			z := harness.NewProcZone(t, harness.ZoneOptions{N: tc.n, Dialect: tc.d})
+			z.FormZone()
+			leader := z.Leader(20 * time.Second)
+			states := map[int]int{}
+			for _, o := range z.Servers {
+				states[o.RaftState()]++
+			}
+			if states[3] != 1 || states[2] != tc.n-1 {
+				t.Fatalf("states %v, want 1 leader and %d followers", states, tc.n-1)
+			}
+			info := call(t, leader, "one.zone.info", 0).(string)
+			for _, o := range z.Servers {
+				if !strings.Contains(info, o.Endpoint) {
+					t.Fatalf("zone info lacks server %d:\n%s", o.ID, info)
+				}
+			}
+			call(t, leader, "one.sql.exec", []any{"CREATE TABLE vm (id INTEGER PRIMARY KEY, name VARCHAR(32))"})
+			// Writes through every server: followers forward to the leader.
+			for i, o := range z.Servers {
+				r := call(t, o, "one.sql.exec", []any{[]any{"INSERT INTO vm (id, name) VALUES (?, ?)", int64(i), fmt.Sprintf("vm-%d", i)}})
+				if r.([]any)[0].(map[string]any)["ROWS_AFFECTED"] != int64(1) {
+					t.Fatalf("insert via server %d: %v", o.ID, r)
+				}
+			}
+			// Strong reads on followers are answered by the leader.
+			for _, o := range z.Servers {
+				if n := count(t, o, "strong"); n != int64(tc.n) {
+					t.Fatalf("strong count via server %d = %d, want %d", o.ID, n, tc.n)
+				}
+			}
+			// Every server's own copy converges.
+			for _, o := range z.Servers {
+				deadline := time.Now().Add(10 * time.Second)
+				for count(t, o, "stale") != int64(tc.n) {
+					if time.Now().After(deadline) {
+						t.Fatalf("server %d never saw every row", o.ID)
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+		})
+	}
+}
+
+// TestLeaderKilled SIGKILLs the leader process: a new leader takes over,
+// every acknowledged row is there, and the old leader rejoins and catches up.
+func TestLeaderKilled(t *testing.T) {
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
+	z.FormZone()
+	leader := z.Leader(20 * time.Second)
+	call(t, leader, "one.sql.exec", []any{"CREATE TABLE vm (id INTEGER PRIMARY KEY, name VARCHAR(32))"})
+	for i := 0; i < 20; i++ {
+		call(t, leader, "one.sql.exec", []any{[]any{"INSERT INTO vm (id, name) VALUES (?, 'x')", int64(i)}})
+	}
+	leader.Kill()
+	next := z.Leader(20 * time.Second)
+	if next == leader {
+		t.Fatal("killed server still reported as leader")
+	}
+	if n := count(t, next, "strong"); n != 20 {
+		t.Fatalf("after failover the zone has %d rows, want 20", n)
+	}
+	call(t, next, "one.sql.exec", []any{"INSERT INTO vm (id, name) VALUES (100, 'after')"})
+	leader.Start()
+	leader.WaitState(2, 20*time.Second)
+	deadline := time.Now().Add(15 * time.Second)
+	for count(t, leader, "stale") != 21 {
+		if time.Now().After(deadline) {
+			t.Fatal("restarted old leader did not catch up")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestNoLeaderIsAnErrorNotAHang: with the majority gone, a write on the
+// survivor answers "no leader" (INTERNAL) instead of hanging.
+func TestNoLeaderIsAnErrorNotAHang(t *testing.T) {
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
+	z.FormZone()
+	z.Servers[1].Kill()
+	z.Servers[2].Kill()
+	s := z.Servers[0]
+	deadline := time.Now().Add(20 * time.Second)
+	for s.RaftState() == 3 { // the lease expires and the leader steps down
+		if time.Now().After(deadline) {
+			t.Fatal("a leader without a quorum kept leadership")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := s.Call(ctx, "one.sql.exec", []any{"CREATE TABLE t (id INT)"})
+	var oe *xmlrpc.Error
+	if !errors.As(err, &oe) || oe.Code != xmlrpc.InternalError || !strings.Contains(oe.Message, "no leader") {
+		t.Fatalf("write without a quorum: %v, want INTERNAL no leader", err)
+	}
+}
+
+// TestBadInput sends malformed and hostile requests: each gets a clear
+// error and the server keeps serving.
+func TestBadInput(t *testing.T) {
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 1})
+	s := z.Servers[0]
+	s.WriteConfig(-1)
+	s.Start()
+	ctx := context.Background()
+	post := func(body []byte) string {
+		resp, err := http.Post(s.Endpoint, "text/xml", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	for name, body := range map[string][]byte{
+		"malformed":   []byte("<methodCall><methodName>one.zone.info</methodName><params><param>"),
+		"not xml":     []byte("hello"),
+		"huge":        append([]byte("<methodCall><methodName>x</methodName><params><param><value><string>"), bytes.Repeat([]byte("A"), 8<<20)...),
+		"nil":         []byte("<methodCall><methodName>one.zone.info</methodName><params><param><value><nil/></value></param></params></methodCall>"),
+		"unknown":     []byte("<methodCall><methodName>one.vm.allocate</methodName><params></params></methodCall>"),
+		"deep arrays": []byte("<methodCall><methodName>one.zone.info</methodName><params><param>" + strings.Repeat("<value><array><data>", 200) + "</param></params></methodCall>"),
+	} {
+		if got := post(body); !strings.Contains(got, "<fault>") {
+			t.Errorf("%s: answer %.200s, want a fault", name, got)
+		}
+	}
+	c := xmlrpc.NewClient(s.Endpoint, 10*time.Second)
+	for _, tc := range []struct {
+		name   string
+		method string
+		params []any
+		code   int
+	}{
+		{"bad credentials", "one.zone.info", []any{"oneadmin:wrong", 0}, xmlrpc.AuthenticationError},
+		{"no session", "one.zone.info", nil, xmlrpc.XMLRPCAPIError},
+		{"wrong type", "one.zone.info", []any{z.Session, "zero"}, xmlrpc.XMLRPCAPIError},
+		{"missing zone", "one.zone.info", []any{z.Session, 7}, xmlrpc.NoExistsError},
+		{"bad template", "one.zone.addserver", []any{z.Session, 0, "NAME=x"}, xmlrpc.XMLRPCAPIError},
+		{"bad endpoint", "one.zone.addserver", []any{z.Session, 0, `SERVER = [ NAME = "a", ENDPOINT = "ftp://x" ]`}, xmlrpc.ActionError},
+		{"unsafe sql", "one.sql.exec", []any{z.Session, []any{"INSERT INTO t VALUES (UUID())"}}, xmlrpc.ActionError},
+		{"sql error", "one.sql.exec", []any{z.Session, []any{"INSERT INTO nope VALUES (1)"}}, xmlrpc.ActionError},
+		{"write in query", "one.sql.query", []any{z.Session, "DELETE FROM t", []any{}, "strong"}, xmlrpc.ActionError},
+		{"bad consistency", "one.sql.query", []any{z.Session, "SELECT 1", []any{}, "eventual"}, xmlrpc.XMLRPCAPIError},
+		{"statements not array", "one.sql.exec", []any{z.Session, 5}, xmlrpc.XMLRPCAPIError},
+		{"non-empty struct param", "one.sql.exec", []any{z.Session, []any{[]any{"SELECT ?", map[string]any{"a": 1}}}}, xmlrpc.XMLRPCAPIError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.CallONE(ctx, tc.method, tc.params...)
+			var oe *xmlrpc.Error
+			if !errors.As(err, &oe) || oe.Code != tc.code || !strings.HasPrefix(oe.Message, "["+tc.method+"]") {
+				t.Fatalf("err = %v, want code %#x with [%s] prefix", err, tc.code, tc.method)
+			}
+		})
+	}
+	if _, err := s.Call(ctx, "one.system.version"); err != nil {
+		t.Fatalf("server stopped answering after bad input: %v", err)
+	}
+}
+
+// TestConfigErrorStopsStartup: oned refuses to start on a bad key and says
+// which.
+func TestConfigErrorStopsStartup(t *testing.T) {
+	bin := harness.Binaries(t)
+	cfg := filepath.Join(t.TempDir(), "oned.yaml")
+	os.WriteFile(cfg, []byte("PORT: 2633\nRAFT: {ELECTION_TIMEOUT: 5}\n"), 0o600)
+	out, err := exec.Command(filepath.Join(bin, "oned"), "--config", cfg).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "RAFT.ELECTION_TIMEOUT") {
+		t.Fatalf("oned with a bad key: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,326 @@
+package oned
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/oneha/oneha/raftlog"
+	"github.com/oneha/oneha/sqlfsm"
+	"github.com/oneha/oneha/xmlrpc"
+	"github.com/oneha/oneha/zone"
+)
+
+// Version is reported by one.system.version.
+const Version = "OneHA 0.1.0"
+
+// ErrLocked: another oned (or onedb restore) holds the data directory.
+var ErrLocked = errors.New("data directory is in use by another oned")
+
+// Server is one running oned.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	auth credentials
+
+	lock    *os.File
+	db      *sql.DB
+	applyDB *sql.DB
+	fsm     *sqlfsm.FSM
+	node    *raftlog.Node // nil when solo
+	sql     *sqlfsm.DB
+	zone    *zone.Manager
+	mux     *raftlog.Mux
+	ln      net.Listener
+	http    *http.Server
+	rpc     *xmlrpc.Server
+	self    string // this server's raft address (host:port)
+
+	bg       sync.WaitGroup
+	bgCancel context.CancelFunc
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// New starts a server: it opens the database and FSM, listens on PORT,
+// starts Raft (unless solo), ensures the zone schema and serves XML-RPC.
+// The caller stops it with Shutdown.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	s = &Server{cfg: cfg, log: log.With("server_id", cfg.Federation.ServerID)}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if s.auth, err = loadCredentials(cfg.OneAuth); err != nil {
+		return nil, err
+	}
+	if err = os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("DATA_DIR: %w", err)
+	}
+	if s.lock, err = LockDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	if err = s.openDB(ctx); err != nil {
+		return nil, err
+	}
+	if s.fsm, err = sqlfsm.New(ctx, sqlfsm.Config{Dialect: cfg.Dialect(), DB: s.db, ApplyDB: s.applyDB, Logger: s.log}); err != nil {
+		return nil, err
+	}
+	addr := net.JoinHostPort(cfg.ListenAddress, strconv.Itoa(cfg.Port))
+	if s.ln, err = net.Listen("tcp", addr); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	bgCtx, cancel := context.WithCancel(context.Background())
+	s.bgCancel = cancel
+	if cfg.Solo() {
+		s.sql = sqlfsm.NewDB(s.fsm, sqlfsm.NewSolo(s.fsm))
+	} else if err = s.startRaft(ctx); err != nil {
+		return nil, err
+	}
+	if s.zone, err = zone.New(zone.Config{
+		ZoneID: cfg.Federation.ZoneID, ZoneName: cfg.ZoneName, ServerID: cfg.Federation.ServerID,
+		DB: s.sql, Node: s.node, Status: s.remoteStatus, Logger: s.log,
+	}); err != nil {
+		return nil, err
+	}
+	s.rpc = xmlrpc.NewServer(s.log)
+	s.registerAPI()
+	httpMux := http.NewServeMux()
+	httpMux.Handle("/RPC2", s.rpc)
+	s.http = &http.Server{Handler: httpMux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	httpLn := s.ln
+	if s.mux != nil {
+		httpLn = s.mux.HTTPListener()
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		if err := s.http.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("xmlrpc server stopped", "err", err)
+		}
+	}()
+	if cfg.Solo() {
+		if err = s.zone.EnsureSchema(ctx); err != nil {
+			return nil, fmt.Errorf("zone schema: %w", err)
+		}
+	} else {
+		s.bg.Add(2)
+		go func() { defer s.bg.Done(); s.zone.Run(bgCtx) }()
+		go func() { defer s.bg.Done(); s.leaderDuties(bgCtx) }()
+	}
+	s.log.Info("oned started", "listen", s.ln.Addr().String(), "solo", cfg.Solo(), "backend", cfg.Dialect(), "version", Version)
+	return s, nil
+}
+
+func (s *Server) openDB(ctx context.Context) error {
+	var err error
+	switch s.cfg.Dialect() {
+	case sqlfsm.SQLite:
+		s.db, err = sqlfsm.OpenSQLite(s.cfg.SQLitePath())
+	case sqlfsm.MySQL:
+		if s.db, err = sqlfsm.OpenMySQL(s.cfg.MySQLDSN(), s.cfg.DB.Connections); err == nil {
+			s.applyDB, err = sqlfsm.OpenMySQLApply(s.cfg.MySQLDSN())
+		}
+	}
+	if err != nil {
+		return err
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := s.db.PingContext(pingCtx); err != nil {
+		return fmt.Errorf("database (DB section): %w", err)
+	}
+	return nil
+}
+
+// startRaft starts the node on the shared port and bootstraps a one-server
+// zone when the seed's procedure says so: the local database lists this
+// server as the zone's only server and has never been part of a zone.
+func (s *Server) startRaft(ctx context.Context) error {
+	self, err := s.selfAddress(ctx)
+	if err != nil {
+		return err
+	}
+	s.self = self
+	adv, err := net.ResolveTCPAddr("tcp", self)
+	if err != nil {
+		return fmt.Errorf("advertise address %s: %w", self, err)
+	}
+	s.mux = raftlog.NewMux(s.ln, raftlog.MuxConfig{Advertise: adv, Logger: s.log})
+	rc := s.cfg.RaftNodeConfig()
+	rc.Logger = s.log
+	rc.BootstrapGuard = s.bootstrapGuard
+	node, err := raftlog.New(ctx, rc, s.fsm, raftlog.NewTransport(s.mux.RaftLayer(), rc))
+	if err != nil {
+		return err
+	}
+	s.node = node
+	s.sql = sqlfsm.NewDB(s.fsm, node)
+	servers, err := listServers(ctx, s.db, s.cfg.Federation.ZoneID)
+	if err != nil {
+		return err
+	}
+	if len(servers) == 1 && servers[0].ID == s.cfg.Federation.ServerID && s.fsm.AppliedIndex() == 0 {
+		err := node.Bootstrap(ctx, []raft.Server{{ID: raft.ServerID(rc.ID), Address: raft.ServerAddress(self), Suffrage: raft.Voter}})
+		switch {
+		case err == nil:
+			s.log.Info("bootstrapped a one-server zone", "address", self)
+		case errors.Is(err, raftlog.ErrExistingState):
+		default:
+			return fmt.Errorf("bootstrap: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Server) bootstrapGuard(ctx context.Context) error {
+	servers, err := listServers(ctx, s.db, s.cfg.Federation.ZoneID)
+	if err != nil {
+		return err
+	}
+	for _, sv := range servers {
+		if sv.ID != s.cfg.Federation.ServerID {
+			return fmt.Errorf("zone %d already lists server %d (%s): join it instead", s.cfg.Federation.ZoneID, sv.ID, sv.Endpoint)
+		}
+	}
+	return nil
+}
+
+// selfAddress is the host:port other servers reach this one at: from this
+// server's row in the zone table when the database has it, else
+// LISTEN_ADDRESS:PORT, else 127.0.0.1:PORT.
+func (s *Server) selfAddress(ctx context.Context) (string, error) {
+	servers, err := listServers(ctx, s.db, s.cfg.Federation.ZoneID)
+	if err != nil {
+		return "", err
+	}
+	for _, sv := range servers {
+		if sv.ID == s.cfg.Federation.ServerID {
+			return zone.RaftAddress(sv.Endpoint)
+		}
+	}
+	host := s.cfg.ListenAddress
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+		s.log.Warn("this server is not in the local zone table yet; advertising the loopback address until it is", "port", s.cfg.Port)
+	}
+	return net.JoinHostPort(host, strconv.Itoa(s.cfg.Port)), nil
+}
+
+// leaderDuties ensures the zone schema each time this server becomes a
+// ready leader (idempotent), so a fresh zone gets its tables.
+func (s *Server) leaderDuties(ctx context.Context) {
+	ch, cancel := s.node.Subscribe()
+	defer cancel()
+	check := func() {
+		if !s.node.IsLeader() {
+			return
+		}
+		wctx, c := context.WithTimeout(ctx, 10*time.Second)
+		defer c()
+		if err := s.node.WaitReady(wctx); err != nil {
+			return
+		}
+		if err := s.zone.EnsureSchema(wctx); err != nil {
+			s.log.Warn("zone schema", "err", err)
+		}
+	}
+	check()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+			check()
+		}
+	}
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Shutdown stops the server in order: the API stops accepting calls, a
+// leader hands leadership away, Raft stops, then the FSM and database close
+// and the data directory is unlocked. Idempotent.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() {
+		s.log.Info("oned stopping")
+		var errs []error
+		if s.http != nil {
+			hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			if err := s.http.Shutdown(hctx); err != nil {
+				errs = append(errs, fmt.Errorf("stop xmlrpc: %w", err))
+			}
+			cancel()
+		}
+		if s.bgCancel != nil {
+			s.bgCancel()
+		}
+		if s.node != nil {
+			if err := s.node.Shutdown(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		s.bg.Wait()
+		errs = append(errs, s.close())
+		s.stopErr = errors.Join(errs...)
+		s.log.Info("oned stopped")
+	})
+	return s.stopErr
+}
+
+// close releases what New opened, in reverse order.
+func (s *Server) close() error {
+	var errs []error
+	if s.fsm != nil {
+		errs = append(errs, s.fsm.Close())
+	}
+	if s.mux != nil {
+		s.mux.Close()
+	} else if s.ln != nil {
+		s.ln.Close()
+	}
+	for _, db := range []*sql.DB{s.applyDB, s.db} {
+		if db != nil {
+			errs = append(errs, db.Close())
+		}
+	}
+	if s.lock != nil {
+		s.lock.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// LockDataDir takes an exclusive, non-blocking lock on DATA_DIR/oned.lock,
+// held for the life of the returned file. onedb restore takes the same lock
+// to refuse restoring under a running oned.
+func LockDataDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "oned.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
+	}
+	return f, nil
+}

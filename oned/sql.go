@@ -1,0 +1,141 @@
+package oned
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/oneha/oneha/sqlfsm"
+	"github.com/oneha/oneha/xmlrpc"
+)
+
+// one.sql.exec(session, statements): statements is an array whose items
+// are a SQL string or an array [sql, param, …]; all items are one
+// transaction. Result: [ {ROWS_AFFECTED, LAST_INSERT_ID}, … ].
+//
+// Parameter types: <i4>/<i8> → integer, <double>, <string>, <boolean>,
+// <base64> → binary, <dateTime.iso8601> → DATETIME; an empty <struct/>
+// stands for SQL NULL (XML-RPC has no nil that every client accepts).
+func (s *Server) sqlExec(ctx context.Context, p []any) (any, error) {
+	items, err := xmlrpc.ParamArray(p, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(items) == 0 {
+		return nil, badParam("statements: empty array")
+	}
+	stmts := make([]sqlfsm.Statement, len(items))
+	for i, it := range items {
+		switch v := it.(type) {
+		case string:
+			stmts[i] = sqlfsm.Statement{SQL: v}
+		case []any:
+			if len(v) == 0 {
+				return nil, badParam("statement %d: empty array", i)
+			}
+			q, ok := v[0].(string)
+			if !ok {
+				return nil, badParam("statement %d: first item must be the SQL string", i)
+			}
+			params, err := sqlParams(v[1:])
+			if err != nil {
+				return nil, fmt.Errorf("statement %d: %w", i, err)
+			}
+			stmts[i] = sqlfsm.Statement{SQL: q, Params: params}
+		default:
+			return nil, badParam("statement %d: want a string or [sql, params…], got %T", i, it)
+		}
+	}
+	res, err := s.sql.Exec(ctx, stmts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(res.Statements))
+	for i, r := range res.Statements {
+		out[i] = map[string]any{"ROWS_AFFECTED": r.RowsAffected, "LAST_INSERT_ID": r.LastInsertID}
+	}
+	return out, nil
+}
+
+// sqlParams converts XML-RPC values to statement parameters.
+func sqlParams(vs []any) ([]any, error) {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		switch x := v.(type) {
+		case int64, float64, string, bool, []byte, time.Time:
+			out[i] = x
+		case map[string]any:
+			if len(x) != 0 {
+				return nil, badParam("parameter %d: a struct parameter must be empty (NULL)", i)
+			}
+			out[i] = nil
+		default:
+			return nil, badParam("parameter %d: unsupported type %T", i, v)
+		}
+	}
+	return out, nil
+}
+
+// queryRoute: stale reads are answered locally, others by the leader.
+func queryRoute(p []any) route {
+	if len(p) >= 3 {
+		if c, ok := p[2].(string); ok {
+			if lvl, err := sqlfsm.ParseConsistency(c); err == nil && lvl == sqlfsm.Stale {
+				return local
+			}
+		}
+	}
+	return leader
+}
+
+// one.sql.query(session, sql, params, consistency) → {COLUMNS: [names],
+// ROWS: [[values]]}. Values: <i8>/<i4> integers, <double>, <string> (text,
+// DECIMAL, dates), <base64> (binary columns), and an empty <struct/> for
+// NULL.
+func (s *Server) sqlQuery(ctx context.Context, p []any) (any, error) {
+	q, err := xmlrpc.ParamString(p, 0)
+	if err != nil {
+		return nil, err
+	}
+	var params []any
+	if len(p) > 1 {
+		raw, err := xmlrpc.ParamArray(p, 1)
+		if err != nil {
+			return nil, err
+		}
+		if params, err = sqlParams(raw); err != nil {
+			return nil, err
+		}
+	}
+	lvl := sqlfsm.Default
+	if len(p) > 2 {
+		c, err := xmlrpc.ParamString(p, 2)
+		if err != nil {
+			return nil, err
+		}
+		if lvl, err = sqlfsm.ParseConsistency(c); err != nil {
+			return nil, badParam("%v", err)
+		}
+	}
+	rows, err := s.sql.Query(ctx, lvl, q, params...)
+	if err != nil {
+		return nil, err
+	}
+	cols := make([]any, len(rows.Columns))
+	for i, c := range rows.Columns {
+		cols[i] = c
+	}
+	out := make([]any, len(rows.Rows))
+	for i, r := range rows.Rows {
+		vals := make([]any, len(r))
+		for j, v := range r {
+			if v == nil {
+				vals[j] = map[string]any{}
+			} else {
+				vals[j] = v
+			}
+		}
+		out[i] = vals
+	}
+	return map[string]any{"COLUMNS": cols, "ROWS": out}, nil
+}

@@ -1,0 +1,146 @@
+package oned
+
+import (
+	"context"
+	"database/sql"
+	"encoding/xml"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/oneha/oneha/xmlrpc"
+	"github.com/oneha/oneha/zone"
+)
+
+// RaftStatus is OpenNebula's RAFT document (one.zone.raftstatus).
+type RaftStatus struct {
+	XMLName     xml.Name `xml:"RAFT"`
+	ServerID    int      `xml:"SERVER_ID"`
+	State       int      `xml:"STATE"` // 0 solo, 1 candidate, 2 follower, 3 leader
+	Term        int64    `xml:"TERM"`
+	VotedFor    int      `xml:"VOTEDFOR"`
+	Commit      int64    `xml:"COMMIT"`
+	LogIndex    int64    `xml:"LOG_INDEX"`
+	LogTerm     int64    `xml:"LOG_TERM"`
+	FedLogIndex int64    `xml:"FEDLOG_INDEX"`
+}
+
+// OpenNebula's STATE values.
+const (
+	StateSolo      = 0
+	StateCandidate = 1
+	StateFollower  = 2
+	StateLeader    = 3
+)
+
+// status reads this server's Raft status.
+func (s *Server) status(ctx context.Context) (RaftStatus, error) {
+	st := RaftStatus{ServerID: s.cfg.Federation.ServerID, VotedFor: -1, FedLogIndex: -1}
+	if s.node == nil {
+		st.State, st.LogIndex, st.LogTerm = StateSolo, -1, -1
+		return st, nil
+	}
+	ns, err := s.node.Stats(ctx)
+	if err != nil {
+		return st, err
+	}
+	switch ns.State {
+	case raft.Leader:
+		st.State = StateLeader
+	case raft.Candidate:
+		st.State = StateCandidate
+	default:
+		st.State = StateFollower
+	}
+	st.Term, st.Commit = int64(ns.Term), int64(ns.CommitIndex)
+	st.LogIndex, st.LogTerm = int64(ns.LastLogIndex), int64(ns.LastLogTerm)
+	if v, err := strconv.Atoi(ns.VotedFor); err == nil {
+		st.VotedFor = v
+	}
+	return st, nil
+}
+
+func (s *Server) raftStatus(ctx context.Context, _ []any) (any, error) {
+	st, err := s.status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := xml.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// members (ours: one.zone.members) lists this server's view of the Raft
+// configuration: [ {ID, ADDRESS, VOTER}, … ], so operators can watch a
+// joining server go from non-voter to voter. Solo: an empty array.
+func (s *Server) members(ctx context.Context, _ []any) (any, error) {
+	out := []any{}
+	if s.node == nil {
+		return out, nil
+	}
+	servers, err := s.node.Configuration(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, sv := range servers {
+		id, _ := strconv.Atoi(string(sv.ID))
+		out = append(out, map[string]any{"ID": int64(id), "ADDRESS": string(sv.Address), "VOTER": sv.Suffrage == raft.Voter})
+	}
+	return out, nil
+}
+
+// remoteStatus asks another server for its RAFT status over its own
+// ENDPOINT (used to decide when a joining server has caught up).
+func (s *Server) remoteStatus(ctx context.Context, endpoint string) (zone.RemoteStatus, error) {
+	c := xmlrpc.NewClient(endpoint, s.cfg.XMLRPCTimeout()+time.Second)
+	v, err := c.Call(ctx, "one.zone.raftstatus", s.auth.session())
+	if err != nil {
+		return zone.RemoteStatus{}, err
+	}
+	body, err := xmlrpc.Result(v)
+	if err != nil {
+		return zone.RemoteStatus{}, err
+	}
+	text, ok := body.(string)
+	if !ok {
+		return zone.RemoteStatus{}, fmt.Errorf("raftstatus from %s: unexpected %T", endpoint, body)
+	}
+	var st RaftStatus
+	if err := xml.Unmarshal([]byte(text), &st); err != nil {
+		return zone.RemoteStatus{}, fmt.Errorf("raftstatus from %s: %w", endpoint, err)
+	}
+	names := map[int]string{StateSolo: "solo", StateCandidate: "candidate", StateFollower: "follower", StateLeader: "leader"}
+	return zone.RemoteStatus{State: names[st.State], Term: uint64(max(st.Term, 0)), LogIndex: uint64(max(st.LogIndex, 0)), Commit: uint64(max(st.Commit, 0))}, nil
+}
+
+// listServers reads the zone's servers from the local database (before the
+// zone manager runs); a database without the zone tables has none.
+func listServers(ctx context.Context, db *sql.DB, zoneID int) ([]zone.Server, error) {
+	rows, err := db.QueryContext(ctx, "SELECT id, name, endpoint FROM "+zone.ServerTable+" WHERE zone_id = ? ORDER BY id", zoneID)
+	if err != nil {
+		if isNoTable(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read zone servers: %w", err)
+	}
+	defer rows.Close()
+	var out []zone.Server
+	for rows.Next() {
+		var sv zone.Server
+		if err := rows.Scan(&sv.ID, &sv.Name, &sv.Endpoint); err != nil {
+			return nil, fmt.Errorf("read zone servers: %w", err)
+		}
+		out = append(out, sv)
+	}
+	return out, rows.Err()
+}
+
+func isNoTable(err error) bool {
+	m := strings.ToLower(err.Error())
+	return strings.Contains(m, "no such table") || strings.Contains(m, "doesn't exist") || strings.Contains(m, "1146")
+}

@@ -1,0 +1,156 @@
+package xmlrpc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"sync"
+)
+
+// HandlerFunc answers one method. params are the decoded call parameters.
+// It returns the response value, or an error: a *Fault (possibly wrapped)
+// is sent as is, any other error as a fault with code FaultApplication and
+// the error's text.
+type HandlerFunc func(ctx context.Context, params []any) (any, error)
+
+// Server is an http.Handler that decodes XML-RPC calls, dispatches them to
+// registered handlers and encodes the answers. Every failure is answered
+// with a fault and HTTP status 200, except a method other than POST (405).
+// Routing by path is left to the caller's mux.
+type Server struct {
+	// MaxBody limits request bodies (DefaultMaxBody if ≤ 0).
+	MaxBody int64
+	// Logger receives panics, undecodable requests and unencodable results.
+	Logger *slog.Logger
+
+	mu       sync.RWMutex
+	handlers map[string]HandlerFunc
+}
+
+// NewServer returns a Server with no methods, logging to logger (nowhere if
+// nil).
+func NewServer(logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{MaxBody: DefaultMaxBody, Logger: logger, handlers: map[string]HandlerFunc{}}
+}
+
+// Register makes h answer method. It may be called while serving. It
+// panics on an empty name, a nil handler or a name already registered,
+// which are programming errors.
+func (s *Server) Register(method string, h HandlerFunc) {
+	if method == "" || h == nil {
+		panic("xmlrpc: Register needs a method name and a handler")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.handlers == nil {
+		s.handlers = map[string]HandlerFunc{}
+	}
+	if _, dup := s.handlers[method]; dup {
+		panic("xmlrpc: method " + method + " registered twice")
+	}
+	s.handlers[method] = h
+}
+
+// Methods returns the registered method names, sorted.
+func (s *Server) Methods() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	names := make([]string, 0, len(s.handlers))
+	for name := range s.handlers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "XML-RPC needs POST", http.StatusMethodNotAllowed)
+		return
+	}
+	log := s.logger().With("remote", r.RemoteAddr)
+	method, params, err := DecodeCall(r.Body, s.MaxBody)
+	if err != nil {
+		log.Warn("xmlrpc: bad request", "err", err)
+		if errors.Is(err, ErrTooLarge) {
+			// The rest of the body is left unread; don't reuse the connection.
+			w.Header().Set("Connection", "close")
+		}
+		s.writeFault(w, log, &Fault{Code: FaultParse, String: err.Error()})
+		return
+	}
+	log = log.With("method", method)
+	h := s.handler(method)
+	if h == nil {
+		s.writeFault(w, log, &Fault{Code: FaultMethodNotFound, String: "[" + method + "] not implemented"})
+		return
+	}
+	v, err := s.call(r.Context(), log, method, h, params)
+	if err != nil {
+		s.writeFault(w, log, faultFor(err))
+		return
+	}
+	var b bytes.Buffer
+	if err := EncodeResponse(&b, v); err != nil {
+		log.Error("xmlrpc: cannot encode result", "err", err)
+		s.writeFault(w, log, &Fault{Code: FaultInternal, String: fmt.Sprintf("[%s] cannot encode result: %v", method, err)})
+		return
+	}
+	writeXML(w, log, b.Bytes())
+}
+
+// call runs h, turning a panic into a FaultInternal fault.
+func (s *Server) call(ctx context.Context, log *slog.Logger, method string, h HandlerFunc, params []any) (v any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("xmlrpc: handler panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			v, err = nil, &Fault{Code: FaultInternal, String: "[" + method + "] internal error"}
+		}
+	}()
+	return h(ctx, params)
+}
+
+func (s *Server) handler(method string) HandlerFunc {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.handlers[method]
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+func (s *Server) writeFault(w http.ResponseWriter, log *slog.Logger, f *Fault) {
+	var b bytes.Buffer
+	if err := EncodeFault(&b, f.Code, f.String); err != nil {
+		// Cannot happen: a fault holds an int and a string.
+		log.Error("xmlrpc: cannot encode fault", "err", err)
+		http.Error(w, "cannot encode fault", http.StatusInternalServerError)
+		return
+	}
+	writeXML(w, log, b.Bytes())
+}
+
+func writeXML(w http.ResponseWriter, log *slog.Logger, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "text/xml")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write(body); err != nil {
+		log.Debug("xmlrpc: write response", "err", err)
+	}
+}

@@ -1,0 +1,141 @@
+package zone
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/oneha/oneha/raftlog"
+	"github.com/oneha/oneha/sqlfsm"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultZoneName     = "OpenNebula"
+	DefaultZoneEndpoint = "http://localhost:2633/RPC2"
+	DefaultPromoteAfter = 2 * time.Second
+	DefaultMaxLag       = 64
+	DefaultTick         = 500 * time.Millisecond
+	// statusTimeout bounds one Config.Status call of the promotion loop.
+	statusTimeout = 2 * time.Second
+)
+
+// Config configures a Manager.
+type Config struct {
+	ZoneID       int    // FEDERATION ZONE_ID (0)
+	ZoneName     string // default "OpenNebula"
+	ZoneEndpoint string // zone TEMPLATE ENDPOINT, default "http://localhost:2633/RPC2"
+	ServerID     int    // FEDERATION SERVER_ID; -1 = solo
+	DB           *sqlfsm.DB
+	Node         *raftlog.Node // nil when solo
+	// Status fetches a remote server's raft progress over its own ENDPOINT
+	// (oned supplies it via one.zone.raftstatus); used for promotion. Without
+	// it non-voters are never promoted (Run logs a warning).
+	Status func(ctx context.Context, endpoint string) (RemoteStatus, error)
+	Logger *slog.Logger
+	// PromoteAfter: a non-voter must stay caught up this long before
+	// promotion (default 2s).
+	PromoteAfter time.Duration
+	// MaxLag: "caught up" = remote LOG_INDEX >= leader commit - MaxLag
+	// (default 64).
+	MaxLag uint64
+	// Tick is the period of Run's reconcile-and-promote loop (default 500ms).
+	Tick time.Duration
+}
+
+// RemoteStatus is a server's raft progress as its one.zone.raftstatus
+// reports it.
+type RemoteStatus struct {
+	State          string
+	Term, LogIndex uint64
+	Commit         uint64
+}
+
+// Manager owns the zone table of one server and, on the leader, keeps the
+// Raft configuration in step with it. Its methods are safe for concurrent
+// use.
+type Manager struct {
+	cfg  Config
+	log  *slog.Logger
+	db   *sqlfsm.DB
+	node *raftlog.Node
+
+	// mu serialises membership changes (AddServer, DelServer, ResetServer,
+	// reconcile, promotion) on this server.
+	mu sync.Mutex
+	// caughtUp: since when each non-voter has been seen caught up; guarded
+	// by mu.
+	caughtUp map[int]time.Time
+}
+
+// New validates cfg, fills defaults and returns a Manager. SERVER_ID -1
+// (solo) requires Node == nil; any other SERVER_ID requires the Node whose
+// raft ID is that SERVER_ID.
+func New(cfg Config) (*Manager, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrBadConfig, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case cfg.DB == nil:
+		return nil, bad("DB is nil")
+	case cfg.ZoneID < 0:
+		return nil, bad("ZoneID %d is negative", cfg.ZoneID)
+	case cfg.ServerID < -1:
+		return nil, bad("ServerID %d is below -1", cfg.ServerID)
+	case cfg.ServerID == -1 && cfg.Node != nil:
+		return nil, bad("ServerID -1 (solo) must not have a raft Node")
+	case cfg.ServerID >= 0 && cfg.Node == nil:
+		return nil, bad("ServerID %d needs a raft Node (use -1 for solo)", cfg.ServerID)
+	case cfg.Node != nil && cfg.Node.ID() != strconv.Itoa(cfg.ServerID):
+		return nil, bad("raft node ID %q is not ServerID %d", cfg.Node.ID(), cfg.ServerID)
+	}
+	if cfg.ZoneName == "" {
+		cfg.ZoneName = DefaultZoneName
+	}
+	if cfg.ZoneEndpoint == "" {
+		cfg.ZoneEndpoint = DefaultZoneEndpoint
+	}
+	if _, err := RaftAddress(cfg.ZoneEndpoint); err != nil {
+		return nil, bad("ZoneEndpoint: %v", err)
+	}
+	if cfg.PromoteAfter == 0 {
+		cfg.PromoteAfter = DefaultPromoteAfter
+	}
+	if cfg.MaxLag == 0 {
+		cfg.MaxLag = DefaultMaxLag
+	}
+	if cfg.Tick == 0 {
+		cfg.Tick = DefaultTick
+	}
+	if cfg.PromoteAfter < 0 || cfg.Tick < 0 {
+		return nil, bad("PromoteAfter and Tick must not be negative")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Manager{
+		cfg:      cfg,
+		log:      cfg.Logger.With("zone_id", cfg.ZoneID, "server_id", cfg.ServerID),
+		db:       cfg.DB,
+		node:     cfg.Node,
+		caughtUp: map[int]time.Time{},
+	}, nil
+}
+
+// solo reports whether this server runs without Raft (SERVER_ID -1).
+func (m *Manager) solo() bool { return m.node == nil }
+
+// raftID is a zone server ID as a raft server ID.
+func raftID(id int) string { return strconv.Itoa(id) }
+
+// requireLeader returns nil on a solo server or a ready leader; otherwise
+// the node's error (a *raftlog.NotLeaderError on a follower).
+func (m *Manager) requireLeader(ctx context.Context) error {
+	if m.solo() {
+		return nil
+	}
+	return m.node.WaitReady(ctx)
+}

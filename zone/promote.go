@@ -1,0 +1,190 @@
+package zone
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/oneha/oneha/raftlog"
+	"github.com/oneha/oneha/sqlfsm"
+)
+
+// Run keeps membership in step while this server leads, and returns when ctx
+// ends. On each election won it waits until the leader is ready (every
+// earlier-term entry applied), runs EnsureSchema and Reconcile; then every
+// Tick it reconciles again and promotes non-voters that stayed caught up
+// (Status(endpoint).LogIndex >= leader commit - MaxLag) for PromoteAfter.
+// Losing leadership stops the loop until the next election. A solo server
+// has nothing to do and just waits for ctx.
+func (m *Manager) Run(ctx context.Context) {
+	if m.solo() {
+		<-ctx.Done()
+		return
+	}
+	if m.cfg.Status == nil {
+		m.log.Warn("zone: no Status function: non-voters will never be promoted")
+	}
+	ch, cancel := m.node.Subscribe()
+	defer cancel()
+	var (
+		stop func()
+		term uint64
+	)
+	stopLeading := func() {
+		if stop != nil {
+			stop()
+			stop, term = nil, 0
+		}
+	}
+	defer stopLeading()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case t, ok := <-ch:
+			if !ok { // node shut down
+				stopLeading()
+				<-ctx.Done()
+				return
+			}
+			if t.State != raft.Leader {
+				stopLeading()
+				continue
+			}
+			if stop != nil && t.Term == term {
+				continue
+			}
+			stopLeading()
+			lctx, lcancel := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				m.lead(lctx, t.Term)
+			}()
+			stop = func() { lcancel(); <-done }
+			term = t.Term
+		}
+	}
+}
+
+// lead runs while this server leads in term.
+func (m *Manager) lead(ctx context.Context, term uint64) {
+	log := m.log.With("term", term)
+	for {
+		err := m.node.WaitReady(ctx)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, raftlog.ErrNotLeader) || errors.Is(err, raftlog.ErrShutdown) || ctx.Err() != nil {
+			return
+		}
+		log.Warn("zone: waiting for the leader to become ready", "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(m.cfg.Tick):
+		}
+	}
+	log.Info("zone: leading: reconciling membership")
+	m.mu.Lock()
+	clear(m.caughtUp) // progress seen by an earlier term is not evidence now
+	m.mu.Unlock()
+	tick := time.NewTicker(m.cfg.Tick)
+	defer tick.Stop()
+	schemaOK := false
+	for {
+		if !schemaOK {
+			if err := m.EnsureSchema(ctx); err != nil {
+				if ctx.Err() == nil {
+					log.Warn("zone: ensure schema failed, retrying", "error", err)
+				}
+			} else {
+				schemaOK = true
+			}
+		}
+		if schemaOK {
+			m.mu.Lock()
+			if err := m.reconcileLocked(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("zone: reconcile failed, retrying", "error", err)
+			}
+			m.promoteLocked(ctx, log)
+			m.mu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// promoteLocked promotes the non-voters of the zone that have stayed caught
+// up for PromoteAfter. Caller holds m.mu.
+func (m *Manager) promoteLocked(ctx context.Context, log *slog.Logger) {
+	if m.cfg.Status == nil || ctx.Err() != nil {
+		return
+	}
+	conf, err := m.node.Configuration(ctx)
+	if err != nil {
+		return
+	}
+	z, err := m.servers(ctx, sqlfsm.Stale, m.cfg.ZoneID)
+	if err != nil {
+		return
+	}
+	st, err := m.node.Stats(ctx)
+	if err != nil {
+		return
+	}
+	nonvoters := map[int]bool{}
+	for _, rs := range conf {
+		if rs.Suffrage == raft.Voter {
+			continue
+		}
+		id := atoiOr(string(rs.ID), -1)
+		s, ok := z.server(id)
+		if !ok {
+			continue // not listed: reconciliation removes it
+		}
+		nonvoters[id] = true
+		sctx, cancel := context.WithTimeout(ctx, min(statusTimeout, m.cfg.Tick*2))
+		rst, err := m.cfg.Status(sctx, s.Endpoint)
+		cancel()
+		if err != nil {
+			if _, seen := m.caughtUp[id]; seen {
+				log.Info("zone: joining server unreachable, restarting its catch-up clock", "server", id, "error", err)
+			}
+			delete(m.caughtUp, id)
+			continue
+		}
+		if rst.LogIndex+m.cfg.MaxLag < st.CommitIndex {
+			log.Debug("zone: joining server behind", "server", id, "log_index", rst.LogIndex, "leader_commit", st.CommitIndex)
+			delete(m.caughtUp, id)
+			continue
+		}
+		since, seen := m.caughtUp[id]
+		now := time.Now()
+		if !seen {
+			m.caughtUp[id] = now
+			log.Info("zone: joining server caught up", "server", id, "log_index", rst.LogIndex, "leader_commit", st.CommitIndex)
+			continue
+		}
+		if now.Sub(since) < m.cfg.PromoteAfter {
+			continue
+		}
+		if err := m.node.AddVoter(ctx, raftID(id), string(rs.Address)); err != nil {
+			log.Warn("zone: promotion failed, retrying", "server", id, "error", err)
+			continue
+		}
+		delete(m.caughtUp, id)
+		log.Info("zone: server promoted to voter", "server", id, "caught_up_for", now.Sub(since).Round(time.Millisecond))
+	}
+	for id := range m.caughtUp {
+		if !nonvoters[id] {
+			delete(m.caughtUp, id)
+		}
+	}
+}
