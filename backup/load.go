@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -223,4 +224,29 @@ func Empty(ctx context.Context, db *sql.DB, d Dialect) (bool, error) {
 		return false, fmt.Errorf("backup: empty: %w", ErrNoDatabase)
 	}
 	return n == 0, nil
+}
+
+// Wipe drops every table and view of the database (a server that resyncs
+// from scratch). It is the first half of Load, without a dump.
+func Wipe(ctx context.Context, db *sql.DB, d Dialect) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("backup: wipe: %w", err)
+	}
+	defer func() {
+		// The session's FK setting must not leak back into the pool.
+		conn.Raw(func(any) error { return driver.ErrBadConn })
+		conn.Close()
+	}()
+	fkOff := "SET FOREIGN_KEY_CHECKS = 0"
+	if d == SQLite {
+		fkOff = "PRAGMA foreign_keys = OFF"
+	}
+	if _, err := conn.ExecContext(ctx, fkOff); err != nil {
+		return fmt.Errorf("backup: wipe: %w", err)
+	}
+	if err := dropAll(ctx, conn, d, ""); err != nil {
+		return fmt.Errorf("backup: wipe: %w", err)
+	}
+	return nil
 }

@@ -39,6 +39,7 @@ func (s *Server) registerAPI() {
 		{"one.zonepool.info", always(local), s.zonePoolInfo},
 		{"one.zone.raftstatus", always(local), s.raftStatus},
 		{"one.zone.members", always(local), s.members},
+		{"one.zone.resync", always(local), s.resync},
 		{"one.zone.addserver", always(leader), s.addServer},
 		{"one.zone.delserver", always(leader), s.delServer},
 		{"one.zone.resetserver", always(leader), s.resetServer},
@@ -109,7 +110,10 @@ var errNoLeader = errors.New("Cannot process request, no leader found")
 func (s *Server) forward(ctx context.Context, method string, params []any) (any, error) {
 	deadline := time.Now().Add(s.cfg.XMLRPCTimeout())
 	for {
-		_, addr := s.node.Leader()
+		id, addr := s.node.Leader()
+		if id != "" {
+			addr = s.endpointAddr(ctx, id, addr)
+		}
 		if addr != "" && addr != s.self {
 			fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
@@ -230,4 +234,21 @@ func parseServerTemplate(t string) (name, endpoint string, err error) {
 		return "", "", badParam("template needs NAME and ENDPOINT: %q", t)
 	}
 	return name, endpoint, nil
+}
+
+// endpointAddr maps a server ID to the host:port of its ENDPOINT in the zone
+// table, falling back to the address Raft knows it by.
+func (s *Server) endpointAddr(ctx context.Context, id, fallback string) string {
+	servers, err := listServers(ctx, s.db, s.cfg.Federation.ZoneID)
+	if err != nil {
+		return fallback
+	}
+	for _, sv := range servers {
+		if fmt.Sprint(sv.ID) == id {
+			if a, err := zone.RaftAddress(sv.Endpoint); err == nil {
+				return a
+			}
+		}
+	}
+	return fallback
 }

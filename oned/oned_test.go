@@ -94,7 +94,13 @@ func TestZoneFormsBySeedProcedure(t *testing.T) {
 // TestLeaderKilled SIGKILLs the leader process: a new leader takes over,
 // every acknowledged row is there, and the old leader rejoins and catches up.
 func TestLeaderKilled(t *testing.T) {
-	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
+	for _, d := range harness.Dialects {
+		t.Run(string(d), func(t *testing.T) { testLeaderKilled(t, d) })
+	}
+}
+
+func testLeaderKilled(t *testing.T, d sqlfsm.DialectName) {
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Dialect: d})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)
 	call(t, leader, "one.sql.exec", []any{"CREATE TABLE vm (id INTEGER PRIMARY KEY, name VARCHAR(32))"})
@@ -148,7 +154,13 @@ func TestNoLeaderIsAnErrorNotAHang(t *testing.T) {
 // TestBadInput sends malformed and hostile requests: each gets a clear
 // error and the server keeps serving.
 func TestBadInput(t *testing.T) {
-	z := harness.NewProcZone(t, harness.ZoneOptions{N: 1})
+	for _, d := range harness.Dialects {
+		t.Run(string(d), func(t *testing.T) { testBadInput(t, d) })
+	}
+}
+
+func testBadInput(t *testing.T, d sqlfsm.DialectName) {
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 1, Dialect: d})
 	s := z.Servers[0]
 	s.WriteConfig(-1)
 	s.Start()
@@ -216,5 +228,54 @@ func TestConfigErrorStopsStartup(t *testing.T) {
 	out, err := exec.Command(filepath.Join(bin, "oned"), "--config", cfg).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "RAFT.ELECTION_TIMEOUT") {
 		t.Fatalf("oned with a bad key: %v\n%s", err, out)
+	}
+}
+
+// TestSIGTERMTransfersLeadership: a leader stopped with SIGTERM hands
+// leadership to a follower before it exits, so writes continue at once.
+func TestSIGTERMTransfersLeadership(t *testing.T) {
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
+	z.FormZone()
+	leader := z.Leader(20 * time.Second)
+	leader.Stop()
+	if !strings.Contains(leader.LogTail(60), "leadership transferred before shutdown") {
+		t.Fatalf("the leader did not transfer leadership before stopping:\n%s", leader.LogTail(30))
+	}
+	next := z.Leader(10 * time.Second)
+	call(t, next, "one.sql.exec", []any{"CREATE TABLE after_stop (id INT)"})
+}
+
+// TestServerResetResyncs: onezone server-reset makes the server wipe its
+// database and Raft state and restart (exit 75, which systemd restarts);
+// started again it receives everything from the leader and votes again.
+func TestServerResetResyncs(t *testing.T) {
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
+	z.FormZone()
+	leader := z.Leader(20 * time.Second)
+	call(t, leader, "one.sql.exec", []any{"CREATE TABLE vm (id INTEGER PRIMARY KEY, name VARCHAR(32))"})
+	for i := 0; i < 30; i++ {
+		call(t, leader, "one.sql.exec", []any{[]any{"INSERT INTO vm (id, name) VALUES (?, 'x')", int64(i)}})
+	}
+	var target *harness.Oned
+	for _, o := range z.Servers {
+		if o != leader {
+			target = o
+		}
+	}
+	call(t, leader, "one.zone.resetserver", 0, target.ID)
+	if code := target.WaitExit(20 * time.Second); code != 75 {
+		t.Fatalf("reset server exited with %d, want 75", code)
+	}
+	target.Start()
+	if !strings.Contains(target.LogTail(200), "resync: wiped") {
+		t.Fatalf("restarted server did not wipe its state:\n%s", target.LogTail(30))
+	}
+	z.WaitVoters(3, 60*time.Second)
+	deadline := time.Now().Add(20 * time.Second)
+	for count(t, target, "stale") != 30 {
+		if time.Now().After(deadline) {
+			t.Fatal("reset server did not receive every row again")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -48,6 +48,9 @@ type Server struct {
 	rpc     *xmlrpc.Server
 	self    string // this server's raft address (host:port)
 
+	restart     chan struct{}
+	restartOnce sync.Once
+
 	bg       sync.WaitGroup
 	bgCancel context.CancelFunc
 	stopOnce sync.Once
@@ -61,7 +64,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if log == nil {
 		log = slog.Default()
 	}
-	s = &Server{cfg: cfg, log: log.With("server_id", cfg.Federation.ServerID)}
+	s = &Server{cfg: cfg, log: log.With("server_id", cfg.Federation.ServerID), restart: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -77,6 +80,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		return nil, err
 	}
 	if err = s.openDB(ctx); err != nil {
+		return nil, err
+	}
+	if err = s.wipeIfMarked(ctx); err != nil {
 		return nil, err
 	}
 	if s.fsm, err = sqlfsm.New(ctx, sqlfsm.Config{Dialect: cfg.Dialect(), DB: s.db, ApplyDB: s.applyDB, Logger: s.log}); err != nil {
@@ -95,7 +101,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	}
 	if s.zone, err = zone.New(zone.Config{
 		ZoneID: cfg.Federation.ZoneID, ZoneName: cfg.ZoneName, ServerID: cfg.Federation.ServerID,
-		DB: s.sql, Node: s.node, Status: s.remoteStatus, Logger: s.log,
+		DB: s.sql, Node: s.node, Status: s.remoteStatus, Resync: s.remoteResync, Logger: s.log,
 	}); err != nil {
 		return nil, err
 	}

@@ -35,6 +35,12 @@ type Config struct {
 	// (oned supplies it via one.zone.raftstatus); used for promotion. Without
 	// it non-voters are never promoted (Run logs a warning).
 	Status func(ctx context.Context, endpoint string) (RemoteStatus, error)
+	// Resync asks the server at endpoint to wipe its database and Raft
+	// state and restart empty (oned supplies it via one.zone.resync).
+	// ResetServer calls it after its checks and before resetting the
+	// server's membership, so the leader then re-sends everything (log or
+	// snapshot). nil: ResetServer only resets membership.
+	Resync func(ctx context.Context, endpoint string) error
 	Logger *slog.Logger
 	// PromoteAfter: a non-voter must stay caught up this long before
 	// promotion (default 2s).

@@ -219,6 +219,11 @@ func (m *Manager) ResetServer(ctx context.Context, zoneID, serverID int) error {
 	if err := m.checkQuorumWithout(ctx, z, conf, serverID); err != nil {
 		return fmt.Errorf("zone: reset server %d: %w", serverID, err)
 	}
+	if m.cfg.Resync != nil {
+		if err := m.cfg.Resync(ctx, s.Endpoint); err != nil {
+			return fmt.Errorf("zone: reset server %d: it did not accept the resync (is it running?): %w", serverID, err)
+		}
+	}
 	if inConf(conf, raftID(serverID)) {
 		if err := m.node.RemoveServer(ctx, raftID(serverID)); err != nil {
 			return fmt.Errorf("zone: reset server %d: remove from raft: %w", serverID, err)

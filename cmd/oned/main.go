@@ -48,10 +48,20 @@ func newRootCmd(stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			<-ctx.Done()
+			resync := false
+			select {
+			case <-ctx.Done():
+			case <-s.RestartRequested():
+				resync = true
+			}
 			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			return s.Shutdown(sctx)
+			err = s.Shutdown(sctx)
+			if resync {
+				fmt.Fprintln(stderr, "oned: stopped to resync from the leader; start it again (systemd does) and it rejoins empty")
+				os.Exit(oned.ExitResync)
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&configPath, "config", "/etc/one/oned.yaml", "configuration file (YAML, oned.conf attribute names)")

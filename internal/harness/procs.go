@@ -229,6 +229,23 @@ func (o *Oned) signal(sig syscall.Signal) {
 	o.cmd = nil
 }
 
+// WaitExit waits until the process exits by itself and returns its exit
+// code.
+func (o *Oned) WaitExit(timeout time.Duration) int {
+	o.z.tb.Helper()
+	if o.cmd == nil {
+		o.z.tb.Fatalf("harness: oned %d is not running", o.ID)
+	}
+	select {
+	case <-o.done:
+	case <-time.After(timeout):
+		o.z.tb.Fatalf("harness: oned %d did not exit within %v:\n%s", o.ID, timeout, o.LogTail(30))
+	}
+	code := o.cmd.ProcessState.ExitCode()
+	o.cmd = nil
+	return code
+}
+
 // Running reports whether the process is up.
 func (o *Oned) Running() bool { return o.cmd != nil }
 
