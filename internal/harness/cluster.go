@@ -253,7 +253,7 @@ func (c *Cluster) Crash(tb testing.TB, s *Server) {
 		return
 	}
 	s.FSM.Close()
-	s.Node.Raft().Shutdown()
+	s.Node.Raft().Shutdown().Error() // wait: a second Shutdown returns at once
 	c.stopNode(tb, s)
 }
 
@@ -307,7 +307,7 @@ func (c *Cluster) Shutdown() {
 	for _, s := range c.Servers {
 		if s.running {
 			s.FSM.Close()
-			s.Node.Raft().Shutdown()
+			s.Node.Raft().Shutdown().Error() // wait: a second Shutdown returns at once
 			c.stopNode(c.tb, s)
 		}
 	}

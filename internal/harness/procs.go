@@ -246,6 +246,18 @@ func (o *Oned) WaitExit(timeout time.Duration) int {
 	return code
 }
 
+// DBFlags are onedb's flags that name this server's database.
+func (o *Oned) DBFlags() []string {
+	if o.z.opts.Dialect == SQLiteDialect {
+		return []string{"--sqlite", filepath.Join(o.Dir, "data", "one.db")}
+	}
+	host, port, user, name := mysqlParts(o.DSN)
+	return []string{"-S", host, "-P", port, "-u", user, "-d", name}
+}
+
+// SQLiteDialect is sqlfsm.SQLite (for callers outside sqlfsm's tests).
+const SQLiteDialect = sqlfsm.SQLite
+
 // Running reports whether the process is up.
 func (o *Oned) Running() bool { return o.cmd != nil }
 
@@ -315,6 +327,17 @@ func (z *ProcZone) Leader(timeout time.Duration) *Oned {
 // an empty database, and the next one waits until it is a follower.
 func (z *ProcZone) FormZone() {
 	z.tb.Helper()
+	z.FormFirst()
+	for _, o := range z.Servers[1:] {
+		z.AddServer(o)
+	}
+	z.WaitVoters(len(z.Servers), 60*time.Second)
+}
+
+// FormFirst does the seed's first step only: server 0 solo, server-add,
+// restart with SERVER_ID 0 as the leader of a one-server zone.
+func (z *ProcZone) FormFirst() {
+	z.tb.Helper()
 	ctx := context.Background()
 	s0 := z.Servers[0]
 	s0.WriteConfig(-1)
@@ -326,10 +349,6 @@ func (z *ProcZone) FormZone() {
 	s0.WriteConfig(0)
 	s0.Start()
 	s0.WaitState(3, 20*time.Second)
-	for _, o := range z.Servers[1:] {
-		z.AddServer(o)
-	}
-	z.WaitVoters(len(z.Servers), 60*time.Second)
 }
 
 // WaitVoters waits until the leader's configuration has n voters.
