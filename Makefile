@@ -3,7 +3,7 @@ GO       ?= go
 PKGS     ?= ./...
 TESTTIME ?= 15m
 
-.PHONY: all build bin test test-short bench lint fuzz deps demo clean
+.PHONY: all build bin install test test-short bench lint fuzz deps demo clean
 
 all: build
 
@@ -43,6 +43,20 @@ demo: bin
 
 bin:
 	$(GO) build -o bin/ ./cmd/...
+
+# Installs the binaries, the systemd unit, a config skeleton (kept if one
+# exists), the vip.sh-compatible hook and the recommended MariaDB settings.
+PREFIX  ?= /usr
+DESTDIR ?=
+install: bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/lib/systemd/system $(DESTDIR)/etc/one \
+		$(DESTDIR)/var/lib/one/remotes/hooks/raft $(DESTDIR)$(PREFIX)/share/doc/oneha/examples
+	install -m 0755 bin/oned bin/onezone bin/onesql bin/onedb $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 deploy/oned.service $(DESTDIR)/lib/systemd/system/oned.service
+	test -e $(DESTDIR)/etc/one/oned.yaml || install -m 0640 deploy/examples/zone-3/host-0.yaml $(DESTDIR)/etc/one/oned.yaml
+	install -m 0755 deploy/hooks/vip.sh $(DESTDIR)/var/lib/one/remotes/hooks/raft/vip.sh
+	cp -r deploy/examples/. $(DESTDIR)$(PREFIX)/share/doc/oneha/examples/
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/oneha/README.md
 
 clean:
 	$(GO) clean -testcache

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -39,7 +40,17 @@ type Config struct {
 	Raft          RaftConfig
 	LeaderHook    HookConfig // RAFT_LEADER_HOOK
 	FollowerHook  HookConfig // RAFT_FOLLOWER_HOOK
-	LogLevel      string     // LOG_LEVEL: debug, info, warn, error
+	HooksDir      string     // HOOKS_DIR: base of relative hook commands
+	HookTimeoutMS int        // HOOK_TIMEOUT_MS: a hook running longer is killed
+	VIP           []VIPConfig
+	LogLevel      string // LOG_LEVEL: debug, info, warn, error
+}
+
+// VIPConfig is one floating address (VIP: [ {INTERFACE, ADDRESS} ]): held by
+// the leader only.
+type VIPConfig struct {
+	Interface string // INTERFACE, e.g. eth0
+	Address   string // ADDRESS in CIDR form, e.g. 10.0.1.100/24
 }
 
 // DBConfig is oned.conf's DB section.
@@ -86,6 +97,8 @@ func DefaultConfig() Config {
 		OneAuth:       "/var/lib/one/.one/one_auth",
 		ZoneName:      "OpenNebula",
 		LogLevel:      "info",
+		HooksDir:      "/var/lib/one/remotes/hooks",
+		HookTimeoutMS: 10000,
 		DB:            DBConfig{Backend: "sqlite", Server: "localhost", User: "oneadmin", Name: "opennebula", Connections: 25},
 		Federation:    FederationConfig{Mode: "STANDALONE", ServerID: -1},
 		Raft: RaftConfig{ElectionTimeoutMS: 500, BroadcastTimeoutMS: 500, XMLRPCTimeoutMS: 1000,
@@ -136,6 +149,9 @@ func ParseConfig(b []byte) (Config, error) {
 			"LOG_PURGE_TIMEOUT": &c.Raft.LogPurgeTimeout, "LIMIT_PURGE": &c.Raft.LimitPurge},
 		"RAFT_LEADER_HOOK":   hook(&c.LeaderHook),
 		"RAFT_FOLLOWER_HOOK": hook(&c.FollowerHook),
+		"HOOKS_DIR":          &c.HooksDir,
+		"HOOK_TIMEOUT_MS":    &c.HookTimeoutMS,
+		"VIP":                vipList{&c.VIP},
 	}
 	if err := top.decode("", doc.Content[0]); err != nil {
 		return c, err
@@ -170,12 +186,36 @@ func (s section) decode(prefix string, n *yaml.Node) error {
 			}
 			continue
 		}
+		if list, ok := dst.(vipList); ok {
+			if err := list.decode(full, v); err != nil {
+				return err
+			}
+			continue
+		}
 		if v.Kind != yaml.ScalarNode {
 			return fmt.Errorf("%w: %s: line %d: want a single value", ErrConfig, full, v.Line)
 		}
 		if err := v.Decode(dst); err != nil {
 			return fmt.Errorf("%w: %s: line %d: %q is not a valid %s", ErrConfig, full, v.Line, v.Value, kind(dst))
 		}
+	}
+	return nil
+}
+
+// vipList decodes VIP: a list of {INTERFACE, ADDRESS} mappings.
+type vipList struct{ dst *[]VIPConfig }
+
+func (l vipList) decode(prefix string, n *yaml.Node) error {
+	if n.Kind != yaml.SequenceNode {
+		return fmt.Errorf("%w: %s: line %d: want a list of {INTERFACE, ADDRESS}", ErrConfig, prefix, n.Line)
+	}
+	*l.dst = nil
+	for i, item := range n.Content {
+		var v VIPConfig
+		if err := (section{"INTERFACE": &v.Interface, "ADDRESS": &v.Address}).decode(fmt.Sprintf("%s[%d]", prefix, i), item); err != nil {
+			return err
+		}
+		*l.dst = append(*l.dst, v)
 	}
 	return nil
 }
@@ -257,6 +297,18 @@ func (c Config) Validate() error {
 	} {
 		if d.v < d.min {
 			return bad(d.key, "%d must be >= %d", d.v, d.min)
+		}
+	}
+	if c.HookTimeoutMS < 10 {
+		return bad("HOOK_TIMEOUT_MS", "%d must be >= 10", c.HookTimeoutMS)
+	}
+	for i, v := range c.VIP {
+		key := fmt.Sprintf("VIP[%d]", i)
+		if v.Interface == "" {
+			return bad(key+".INTERFACE", "must be set")
+		}
+		if _, err := netip.ParsePrefix(v.Address); err != nil {
+			return bad(key+".ADDRESS", "%q is not an address in CIDR form (10.0.1.100/24)", v.Address)
 		}
 	}
 	switch strings.ToLower(c.LogLevel) {

@@ -83,3 +83,23 @@ func TestParseConfigEmptyIsDefaults(t *testing.T) {
 		t.Fatalf("%+v %v", c, err)
 	}
 }
+
+func TestParseConfigVIP(t *testing.T) {
+	c, err := ParseConfig([]byte("VIP:\n  - {INTERFACE: eth0, ADDRESS: 198.18.7.100/24}\n  - INTERFACE: eth1\n    ADDRESS: fd00:198:18::100/64\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.VIP) != 2 || c.VIP[1].Interface != "eth1" || c.VIP[0].Address != "198.18.7.100/24" {
+		t.Fatalf("VIP = %+v", c.VIP)
+	}
+	for yaml, key := range map[string]string{
+		"VIP: {INTERFACE: eth0}":                       "VIP:",
+		"VIP: [{INTERFACE: eth0, ADDRESS: 10.0.1.1}]":  "VIP[0].ADDRESS",
+		"VIP: [{ADDRESS: 198.18.7.1/24}]":              "VIP[0].INTERFACE",
+		"VIP: [{INTERFACE: eth0, ADDRES: 1.2.3.4/24}]": "VIP[0].ADDRES",
+	} {
+		if _, err := ParseConfig([]byte(yaml)); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s: err %v does not name %s", yaml, err, key)
+		}
+	}
+}

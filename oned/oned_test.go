@@ -57,10 +57,29 @@ func TestZoneFormsBySeedProcedure(t *testing.T) {
 			if states[3] != 1 || states[2] != tc.n-1 {
 				t.Fatalf("states %v, want 1 leader and %d followers", states, tc.n-1)
 			}
-			info := call(t, leader, "one.zone.info", 0).(string)
-			for _, o := range z.Servers {
-				if !strings.Contains(info, o.Endpoint) {
-					t.Fatalf("zone info lacks server %d:\n%s", o.ID, info)
+			// Every server — including those that joined with an empty
+			// database — knows the whole zone, which server 0 recorded
+			// while it was still solo (outside the log).
+			for _, asked := range z.Servers {
+				deadline := time.Now().Add(10 * time.Second)
+				for {
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					v, err := asked.Call(ctx, "one.zone.info", 0)
+					cancel()
+					info, _ := v.(string)
+					missing := -1
+					for _, o := range z.Servers {
+						if !strings.Contains(info, o.Endpoint) {
+							missing = o.ID
+						}
+					}
+					if err == nil && missing < 0 {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("zone info on server %d lacks server %d (err %v):\n%s", asked.ID, missing, err, info)
+					}
+					time.Sleep(50 * time.Millisecond)
 				}
 			}
 			call(t, leader, "one.sql.exec", []any{"CREATE TABLE vm (id INTEGER PRIMARY KEY, name VARCHAR(32))"})

@@ -65,9 +65,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		log = slog.Default()
 	}
 	s = &Server{cfg: cfg, log: log.With("server_id", cfg.Federation.ServerID), restart: make(chan struct{})}
+	srv := s // the named result is nil on the error path
 	defer func() {
 		if err != nil {
-			s.close()
+			if srv.bgCancel != nil {
+				srv.bgCancel()
+			}
+			if srv.node != nil {
+				sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				srv.node.Shutdown(sctx)
+				cancel()
+			}
+			srv.bg.Wait()
+			srv.close()
 		}
 	}()
 	if s.auth, err = loadCredentials(cfg.OneAuth); err != nil {
@@ -187,6 +197,23 @@ func (s *Server) startRaft(ctx context.Context) error {
 		switch {
 		case err == nil:
 			s.log.Info("bootstrapped a one-server zone", "address", self)
+			// The database held data before the log began (written solo):
+			// make servers that join later start from a snapshot of it.
+			wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			for !s.node.IsLeader() {
+				select {
+				case <-wctx.Done():
+					return fmt.Errorf("bootstrap: no election within 30s: %w", wctx.Err())
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+			if err := s.node.WaitReady(wctx); err != nil {
+				return fmt.Errorf("bootstrap: %w", err)
+			}
+			if err := s.node.Rebase(ctx); err != nil {
+				return err
+			}
 		case errors.Is(err, raftlog.ErrExistingState):
 		default:
 			return fmt.Errorf("bootstrap: %w", err)

@@ -404,3 +404,24 @@ func enqueueTimeout(ctx context.Context) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// Rebase makes the current state the base of the log: it takes a snapshot
+// and drops every log entry the snapshot covers (TrailingLogs is 0 for that
+// one compaction), so a server that joins later starts from the snapshot.
+// Needed after bootstrapping over a database that already held data
+// (OpenNebula's solo-then-HA procedure): those rows are in no log entry,
+// only in snapshots.
+func (n *Node) Rebase(ctx context.Context) error {
+	rc := n.raft.ReloadableConfig()
+	tmp := rc
+	tmp.TrailingLogs = 0
+	if err := n.raft.ReloadConfig(tmp); err != nil {
+		return fmt.Errorf("raftlog: rebase: %w", err)
+	}
+	defer n.raft.ReloadConfig(rc)
+	err := n.wait(ctx, n.raft.Snapshot())
+	if err != nil && !errors.Is(err, raft.ErrNothingNewToSnapshot) {
+		return fmt.Errorf("raftlog: rebase: %w", err)
+	}
+	return nil
+}

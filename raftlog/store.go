@@ -72,6 +72,22 @@ func (w *walStore) Close() error {
 	return errors.Join(w.WAL.Close(), w.meta.Close())
 }
 
+// GetLog refuses indexes below FirstIndex. raft-wal still returns entries
+// that a compaction removed while they sit in its open tail segment; raft
+// then replicates them instead of sending the snapshot that replaced them.
+// A server joining a zone whose database held data before the log began
+// (Rebase) must get that snapshot, so compacted means gone, as in boltdb.
+func (w *walStore) GetLog(index uint64, l *raft.Log) error {
+	first, err := w.WAL.FirstIndex()
+	if err != nil {
+		return err
+	}
+	if index < first {
+		return raft.ErrLogNotFound
+	}
+	return w.WAL.GetLog(index, l)
+}
+
 type logStableCloser interface {
 	raft.LogStore
 	raft.StableStore

@@ -54,7 +54,9 @@ wait_state() { # id state
     [ "$(state_of "$1")" = "$2" ] && return 0
     sleep 0.1
   done
-  echo "server $1 never became $2"; exit 1
+  echo "server $1 never became $2; its log and view:"; tail -20 "$WORK/server-$1/oned.log"
+  ONE_XMLRPC=$(endpoint "$1") "$BIN/onezone" show 0 || true
+  exit 1
 }
 
 leader_id() {
@@ -79,10 +81,22 @@ wait_state 0 leader
 
 for id in 1 2; do
   say "Step 2: add server $id on the leader, start it with an EMPTY database: it catches up by itself"
-  "$BIN/onezone" server-add 0 --name "server-$id" --rpc "$(endpoint "$id")"
+  # One join at a time: the zone refuses a second server-add while the
+  # previous server is still a non-voter catching up; retry until promoted.
+  for try in $(seq 100); do
+    if out=$("$BIN/onezone" server-add 0 --name "server-$id" --rpc "$(endpoint "$id")" 2>&1); then break; fi
+    case $out in *"still joining"*) [ "$try" = 1 ] && echo "(waiting: $out)"; sleep 0.2 ;; *) echo "$out"; exit 1 ;; esac
+  done
   config "$id" "$id"; start "$id"
   wait_state "$id" follower
 done
+
+say "Every server is a voter once caught up (onezone members)"
+for _ in $(seq 150); do
+  [ "$("$BIN/onezone" members | grep -c ' voter')" = 3 ] && break
+  sleep 0.1
+done
+"$BIN/onezone" members
 
 say "Write through the zone"
 "$BIN/onesql" exec "CREATE TABLE vm (id INTEGER PRIMARY KEY, name VARCHAR(64) NOT NULL, created DATETIME)"

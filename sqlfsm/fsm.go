@@ -62,6 +62,7 @@ type FSM struct {
 	appliedIndex atomic.Uint64
 	lastTime     atomic.Int64 // Unix micros of the newest applied entry's context
 	degraded     atomic.Pointer[error]
+	faults       atomic.Uint64 // failed attempts (transient faults) so far
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -140,6 +141,10 @@ func (f *FSM) Degraded() error {
 	return nil
 }
 
+// TransientFaults counts the apply attempts that failed with a transient
+// fault (each was retried; none skipped an entry).
+func (f *FSM) TransientFaults() uint64 { return f.faults.Load() }
+
 // Close stops applying: a batch being retried gives up (its entries stay
 // unapplied, to be replayed on restart) and later batches are refused. It
 // does not close Config.DB.
@@ -203,6 +208,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			continue
 		}
 		f.degraded.Store(&err)
+		f.faults.Add(1)
 		f.log.Error("transient apply fault; retrying batch", "err", err, "attempt", attempt,
 			"first", logs[0].Index, "last", logs[len(logs)-1].Index, "backoff", backoff)
 		f.resetConn()

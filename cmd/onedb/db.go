@@ -1,0 +1,341 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/oneha/oneha/backup"
+	"github.com/oneha/oneha/oned"
+	"github.com/oneha/oneha/sqlfsm"
+)
+
+// DefaultConfigPath is oned's configuration file.
+const DefaultConfigPath = "/etc/one/oned.yaml"
+
+// LockFile is the file under DATA_DIR that a running oned holds an
+// exclusive flock on.
+const LockFile = "oned.lock"
+
+// Target is the database onedb works on.
+type Target struct {
+	Dialect backup.Dialect
+	// MySQL
+	Server   string
+	Port     int // 0 = 3306
+	User     string
+	Password string
+	Name     string
+	// SQLite
+	File string
+}
+
+// Flags are onedb's database options as given on the command line; Set
+// names the ones given explicitly.
+type Flags struct {
+	User, Password, Name, Server string
+	Port                         int
+	SQLite                       string
+	Type                         string
+	Set                          map[string]bool
+}
+
+// ResolveTarget picks the database: --sqlite, or --type, or MySQL when any
+// MySQL option is given, else the configuration's backend. Options not
+// given come from cfg (oned's configuration, or its defaults).
+func ResolveTarget(f Flags, cfg oned.Config) (Target, error) {
+	t := Target{
+		Server: cfg.DB.Server, Port: cfg.DB.Port, User: cfg.DB.User, Password: cfg.DB.Passwd, Name: cfg.DB.Name,
+		File: cfg.SQLitePath(),
+	}
+	if f.Set["username"] {
+		t.User = f.User
+	}
+	if f.Set["password"] {
+		t.Password = f.Password
+	}
+	if f.Set["dbname"] {
+		t.Name = f.Name
+	}
+	if f.Set["server"] {
+		t.Server = f.Server
+	}
+	if f.Set["port"] {
+		t.Port = f.Port
+	}
+	mysqlGiven := f.Set["username"] || f.Set["password"] || f.Set["dbname"] || f.Set["server"] || f.Set["port"]
+	switch {
+	case f.Set["sqlite"]:
+		if f.Set["type"] && !strings.EqualFold(f.Type, "sqlite") {
+			return Target{}, fmt.Errorf("--sqlite conflicts with --type %s", f.Type)
+		}
+		if mysqlGiven {
+			return Target{}, errors.New("--sqlite conflicts with the MySQL options -u -p -d -S -P")
+		}
+		t.Dialect, t.File = backup.SQLite, f.SQLite
+	case f.Set["type"]:
+		switch strings.ToLower(f.Type) {
+		case "mysql":
+			t.Dialect = backup.MySQL
+		case "sqlite":
+			t.Dialect = backup.SQLite
+		default:
+			return Target{}, fmt.Errorf("--type %q: want mysql or sqlite", f.Type)
+		}
+	case mysqlGiven:
+		t.Dialect = backup.MySQL
+	default:
+		t.Dialect = backup.Dialect(cfg.Dialect())
+	}
+	switch t.Dialect {
+	case backup.MySQL:
+		if t.Name == "" {
+			return Target{}, errors.New("no MySQL database name: use -d/--dbname")
+		}
+		if t.Server == "" {
+			t.Server = "localhost"
+		}
+		if t.Port < 0 || t.Port > 65535 {
+			return Target{}, fmt.Errorf("-P/--port %d is not a TCP port", t.Port)
+		}
+	case backup.SQLite:
+		if t.File == "" {
+			return Target{}, errors.New("no SQLite file: use -s/--sqlite")
+		}
+	}
+	return t, nil
+}
+
+// LoadConfig reads oned's configuration. A missing file at the default
+// path means oned's defaults; a missing file given explicitly is an error;
+// path "" means no configuration (defaults, no oned lock check).
+func LoadConfig(path string, explicit bool) (cfg oned.Config, found bool, err error) {
+	if path == "" {
+		return oned.DefaultConfig(), false, nil
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && !explicit {
+		return oned.DefaultConfig(), false, nil
+	}
+	cfg, err = oned.LoadConfig(path)
+	if err != nil {
+		return cfg, false, err
+	}
+	return cfg, true, nil
+}
+
+// MySQLDSN is the go-sql-driver DSN of a MySQL target.
+func (t Target) MySQLDSN() string {
+	c := oned.DefaultConfig()
+	c.DB = oned.DBConfig{Backend: "mysql", Server: t.Server, Port: t.Port, User: t.User, Passwd: t.Password, Name: t.Name}
+	return c.MySQLDSN()
+}
+
+// Describe names the target in messages: "MySQL DB db at server" or
+// "SQLite DB file".
+func (t Target) Describe() string {
+	if t.Dialect == backup.MySQL {
+		return fmt.Sprintf("MySQL DB %s at %s", t.Name, t.Server)
+	}
+	return "SQLite DB " + t.File
+}
+
+// Open opens the target with OneHA's pinned session settings. With create
+// set a missing database (MySQL) or file (SQLite) is created; otherwise it
+// is an error.
+func (t Target) Open(ctx context.Context, create bool) (*sql.DB, error) {
+	if t.Dialect == backup.SQLite {
+		if _, err := os.Stat(t.File); err != nil && (!create || !errors.Is(err, os.ErrNotExist)) {
+			return nil, fmt.Errorf("SQLite DB: %w", err)
+		}
+		return sqlfsm.OpenSQLite(t.File)
+	}
+	db, err := sqlfsm.OpenMySQL(t.MySQLDSN(), 4)
+	if err != nil {
+		return nil, err
+	}
+	err = db.PingContext(ctx)
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && me.Number == 1049 && create { // ER_BAD_DB_ERROR
+		err = t.createMySQLDatabase(ctx)
+		if err == nil {
+			err = db.PingContext(ctx)
+		}
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s: %w", t.Describe(), err)
+	}
+	return db, nil
+}
+
+func (t Target) createMySQLDatabase(ctx context.Context) error {
+	c, err := mysql.ParseDSN(t.MySQLDSN())
+	if err != nil {
+		return err
+	}
+	c.DBName = ""
+	db, err := sql.Open("mysql", c.FormatDSN())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS `"+strings.ReplaceAll(t.Name, "`", "``")+"`")
+	if err != nil {
+		return fmt.Errorf("create database %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+// VarDir is OpenNebula's VAR_LOCATION: $ONE_LOCATION/var, or /var/lib/one.
+func VarDir(env func(string) string) string {
+	if l := env("ONE_LOCATION"); l != "" {
+		return filepath.Join(l, "var")
+	}
+	return "/var/lib/one"
+}
+
+// DefaultBackupFile is OpenNebula's backup file name: fields of the local
+// time not zero-padded.
+func DefaultBackupFile(t Target, now time.Time, varDir string) string {
+	stamp := fmt.Sprintf("%d-%d-%d_%d:%d:%d", now.Year(), int(now.Month()), now.Day(), now.Hour(), now.Minute(), now.Second())
+	if t.Dialect == backup.MySQL {
+		return filepath.Join(varDir, fmt.Sprintf("mysql_%s_%s_%s.sql", t.Server, t.Name, stamp))
+	}
+	return filepath.Join(varDir, "sqlite_"+stamp+".sql")
+}
+
+func backupOptions() backup.Options { return backup.Options{Last: sqlfsm.AppliedTable} }
+
+// Backup dumps the target into file. An existing file is replaced only
+// with force; the dump is written to a temporary file in the same
+// directory, synced, then renamed, so a failed backup leaves no partial
+// file and never clobbers an older one.
+func Backup(ctx context.Context, t Target, file string, force bool) error {
+	if _, err := os.Lstat(file); err == nil && !force {
+		return fmt.Errorf("File %s exists, backup aborted. Use -f to overwrite.", file)
+	}
+	db, err := t.Open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	snap, err := backup.Begin(ctx, db, t.Dialect, backupOptions())
+	if err != nil {
+		return fmt.Errorf("backup %s: %w", t.Describe(), err)
+	}
+	defer snap.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename this fails harmlessly
+	if _, err := snap.Write(ctx, tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("backup %s: %w", t.Describe(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if !force {
+		if _, err := os.Lstat(file); err == nil {
+			return fmt.Errorf("File %s exists, backup aborted. Use -f to overwrite.", file)
+		}
+	}
+	if err := os.Rename(tmp.Name(), file); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	return nil
+}
+
+// BackupMessage is what onedb backup prints on success.
+func BackupMessage(t Target, file string) string {
+	if t.Dialect == backup.MySQL {
+		return "MySQL dump stored in " + file + "\n" +
+			"Use 'onedb restore' or restore the DB using the mysql command:\n" +
+			"mysql -u user -h server -P port db_name < backup_file\n"
+	}
+	return "SQLite dump stored in " + file + "\n" +
+		"Use 'onedb restore' to restore the DB.\n"
+}
+
+// ErrOnedRunning: an oned holds the configuration's lock file.
+var ErrOnedRunning = errors.New("oned is running")
+
+// LockOned takes the non-blocking exclusive flock a running oned holds on
+// path, so no oned starts during the restore. It returns a release
+// function. A missing lock file means no oned ever ran there: nothing to
+// hold.
+func LockOned(path string) (release func(), err error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return func() {}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("check oned lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w (%s is locked): stop it before restoring its database", ErrOnedRunning, path)
+		}
+		return nil, fmt.Errorf("check oned lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil // closing drops the flock
+}
+
+// Restore replaces the target's contents with the dump in file. lockPath,
+// when set, is the oned lock file checked (and held) first. A non-empty
+// database needs force.
+func Restore(ctx context.Context, t Target, file string, force bool, lockPath string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer f.Close()
+	h, err := backup.ReadHeader(f)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", file, err)
+	}
+	if h.Dialect != t.Dialect {
+		return fmt.Errorf("restore %s: it is a %s dump, the database is %s", file, h.Dialect, t.Dialect)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if lockPath != "" {
+		release, err := LockOned(lockPath)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+	db, err := t.Open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	empty, err := backup.Empty(ctx, db, t.Dialect)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", t.Describe(), err)
+	}
+	if !empty && !force {
+		return fmt.Errorf("%s exists and is not empty, use -f to overwrite.", t.Describe())
+	}
+	if _, err := backup.Load(ctx, db, t.Dialect, f, backupOptions()); err != nil {
+		return fmt.Errorf("restore %s: %w", t.Describe(), err)
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/oneha/oneha/internal/cli"
+)
+
+type app struct {
+	stdout io.Writer
+	env    func(string) string
+	now    func() time.Time
+}
+
+// dbOptions are the flags backup and restore share.
+type dbOptions struct {
+	flags  Flags
+	config string
+	force  bool
+}
+
+func (o *dbOptions) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&o.flags.User, "username", "u", "", "MySQL user (default: oned config DB.USER)")
+	f.StringVarP(&o.flags.Password, "password", "p", "", "MySQL password (default: oned config DB.PASSWD)")
+	f.StringVarP(&o.flags.Name, "dbname", "d", "", "MySQL database name (default: oned config DB.DB_NAME)")
+	f.StringVarP(&o.flags.Server, "server", "S", "localhost", "MySQL server (default: oned config DB.SERVER)")
+	f.IntVarP(&o.flags.Port, "port", "P", 0, "MySQL port, 0 for 3306 (default: oned config DB.PORT)")
+	f.StringVarP(&o.flags.SQLite, "sqlite", "s", "", "SQLite database file (default: oned config DATA_DIR/one.db)")
+	f.StringVarP(&o.flags.Type, "type", "t", "", "backend: mysql or sqlite (default: from the other options, else oned config DB.BACKEND)")
+	f.StringVar(&o.config, "config", DefaultConfigPath, "oned configuration giving the defaults (\"\" for none)")
+	f.BoolVarP(&o.force, "force", "f", false, "overwrite an existing backup file / a non-empty database")
+}
+
+// resolve applies the configuration and the explicit flags.
+func (o *dbOptions) resolve(cmd *cobra.Command) (Target, string, error) {
+	o.flags.Set = map[string]bool{}
+	for _, n := range []string{"username", "password", "dbname", "server", "port", "sqlite", "type"} {
+		o.flags.Set[n] = cmd.Flags().Changed(n)
+	}
+	cfg, found, err := LoadConfig(o.config, cmd.Flags().Changed("config"))
+	if err != nil {
+		return Target{}, "", err
+	}
+	t, err := ResolveTarget(o.flags, cfg)
+	if err != nil {
+		return Target{}, "", err
+	}
+	lock := ""
+	if found {
+		lock = filepath.Join(cfg.DataDir, LockFile)
+	}
+	return t, lock, nil
+}
+
+// newRootCmd builds the onedb command tree.
+func newRootCmd(stdout, stderr io.Writer, env func(string) string) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "onedb",
+		Short: "Back up and restore a OneHA server's database",
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	a := &app{stdout: stdout, env: env, now: time.Now}
+	root.AddCommand(a.backupCmd(), a.restoreCmd())
+	return root
+}
+
+func (a *app) backupCmd() *cobra.Command {
+	o := &dbOptions{}
+	cmd := &cobra.Command{
+		Use:   "backup [FILE]",
+		Short: "Dump the database to FILE (default /var/lib/one/mysql_<server>_<db>_<date>.sql)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, _, err := o.resolve(cmd)
+			if err != nil {
+				return err
+			}
+			file := DefaultBackupFile(t, a.now(), VarDir(a.env))
+			if len(args) == 1 {
+				file = args[0]
+			}
+			if err := Backup(cmd.Context(), t, file, o.force); err != nil {
+				return err
+			}
+			_, err = io.WriteString(a.stdout, BackupMessage(t, file))
+			return err
+		},
+	}
+	o.register(cmd)
+	return cmd
+}
+
+func (a *app) restoreCmd() *cobra.Command {
+	o := &dbOptions{}
+	cmd := &cobra.Command{
+		Use:   "restore FILE",
+		Short: "Replace the database's contents with the dump in FILE (oned must be stopped)",
+		Args:  cli.ExactArgs(1, "FILE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, lock, err := o.resolve(cmd)
+			if err != nil {
+				return err
+			}
+			if err := Restore(cmd.Context(), t, args[0], o.force, lock); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(a.stdout, "%s restored.\n", t.Describe())
+			return err
+		},
+	}
+	o.register(cmd)
+	return cmd
+}

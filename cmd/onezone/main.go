@@ -1,0 +1,25 @@
+// Command onezone manages the zone and its HA servers through the XML-RPC
+// API, like OpenNebula's onezone: list, show (with every server's Raft
+// status), server-add, server-del and server-reset.
+//
+// The endpoint comes from --endpoint, $ONE_XMLRPC or
+// http://localhost:2633/RPC2; the credentials from --user/--password or the
+// $ONE_AUTH file (default ~/.one/one_auth, "user:password"). Exit status is
+// 0 on success and 255 on any error, printed to stderr.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/oneha/oneha/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Main(ctx, newRootCmd(os.Stdout, os.Stderr, os.Getenv), os.Args[1:], os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/oneha/oneha/internal/cli"
+)
+
+// membersCmd is `onezone members` (OneHA's own): the Raft membership as the
+// queried server sees it, so an operator can watch a joining server go from
+// non-voter (catching up) to voter.
+func (a *app) membersCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "members",
+		Short: "Show the Raft membership (voter or non-voter catching up) of the queried server",
+		Args:  cli.ExactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.session()
+			if err != nil {
+				return err
+			}
+			v, err := s.Call(cmd.Context(), "one.zone.members")
+			if err != nil {
+				return err
+			}
+			ms, err := parseMembers(v)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return cli.WriteJSON(a.stdout, ms)
+			}
+			return renderMembers(a.stdout, ms)
+		},
+	}
+	cmd.Flags().BoolVarP(&asJSON, "json", "j", false, "print JSON")
+	return cmd
+}
+
+// Member is one Raft server.
+type Member struct {
+	ID      int64  `json:"ID"`
+	Address string `json:"ADDRESS"`
+	Voter   bool   `json:"VOTER"`
+}
+
+func parseMembers(v any) ([]Member, error) {
+	items, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("one.zone.members: unexpected %T", v)
+	}
+	out := make([]Member, 0, len(items))
+	for _, it := range items {
+		m, ok := it.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("one.zone.members: unexpected item %T", it)
+		}
+		id, _ := m["ID"].(int64)
+		addr, _ := m["ADDRESS"].(string)
+		voter, _ := m["VOTER"].(bool)
+		out = append(out, Member{ID: id, Address: addr, Voter: voter})
+	}
+	return out, nil
+}
+
+func renderMembers(w io.Writer, ms []Member) error {
+	rows := make([][]string, 0, len(ms))
+	for _, m := range ms {
+		role := "non-voter"
+		if m.Voter {
+			role = "voter"
+		}
+		rows = append(rows, []string{strconv.FormatInt(m.ID, 10), m.Address, role})
+	}
+	return cli.AutoTable(w, []string{"ID", "ADDRESS", "SUFFRAGE"}, rows, map[int]bool{0: true})
+}

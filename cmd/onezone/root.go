@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/oneha/oneha/internal/cli"
+)
+
+// DefaultStatusTimeout bounds each server's raftstatus call in show.
+const DefaultStatusTimeout = 5 * time.Second
+
+type app struct {
+	stdout io.Writer
+	env    func(string) string
+	conn   *cli.Connection
+}
+
+func (a *app) session() (*cli.Session, error) { return a.conn.Session(a.env, nil) }
+
+// newRootCmd builds the onezone command tree.
+func newRootCmd(stdout, stderr io.Writer, env func(string) string) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "onezone",
+		Short: "Manage the OpenNebula zone and its HA servers",
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	a := &app{stdout: stdout, env: env, conn: cli.AddConnectionFlags(root)}
+	root.AddCommand(a.listCmd(), a.showCmd(), a.serverAddCmd(), a.serverDelCmd(), a.serverResetCmd(), a.membersCmd())
+	return root
+}
+
+func (a *app) listCmd() *cobra.Command {
+	var asXML, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the zones; * marks the zone of the current endpoint",
+		Args:  cli.ExactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.session()
+			if err != nil {
+				return err
+			}
+			doc, err := s.CallString(cmd.Context(), "one.zonepool.info")
+			if err != nil {
+				return err
+			}
+			if asXML {
+				_, err = fmt.Fprintln(a.stdout, doc)
+				return err
+			}
+			zones, err := ParseZonePool(doc)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				out := make([]ZoneJSON, 0, len(zones))
+				for _, z := range zones {
+					out = append(out, NewZoneJSON(z))
+				}
+				return cli.WriteJSON(a.stdout, out)
+			}
+			_, err = io.WriteString(a.stdout, RenderList(zones, CurrentZone(zones, s.Endpoint)))
+			return err
+		},
+	}
+	cmd.Flags().BoolVarP(&asXML, "xml", "x", false, "print the ZONE_POOL XML document")
+	cmd.Flags().BoolVarP(&asJSON, "json", "j", false, "print JSON")
+	cmd.MarkFlagsMutuallyExclusive("xml", "json")
+	return cmd
+}
+
+func (a *app) showCmd() *cobra.Command {
+	var asXML, asJSON bool
+	statusTimeout := DefaultStatusTimeout
+	cmd := &cobra.Command{
+		Use:   "show ZONEID",
+		Short: "Show a zone, its servers and their Raft status",
+		Args:  cli.ExactArgs(1, "ZONEID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			s, err := a.session()
+			if err != nil {
+				return err
+			}
+			id, err := resolveZone(ctx, s, args[0])
+			if err != nil {
+				return err
+			}
+			doc, err := zoneInfo(ctx, s, id)
+			if err != nil {
+				return err
+			}
+			if asXML {
+				_, err = fmt.Fprintln(a.stdout, doc)
+				return err
+			}
+			z, err := ParseZone(doc)
+			if err != nil {
+				return err
+			}
+			status := FetchStatus(ctx, z.Servers, statusTimeout, raftStatusFunc(s, statusTimeout))
+			if asJSON {
+				return cli.WriteJSON(a.stdout, NewShowJSON(z, status))
+			}
+			_, err = io.WriteString(a.stdout, RenderShow(z, status))
+			return err
+		},
+	}
+	cmd.Flags().BoolVarP(&asXML, "xml", "x", false, "print the ZONE XML document")
+	cmd.Flags().BoolVarP(&asJSON, "json", "j", false, "print JSON: zone, servers and their status")
+	cmd.Flags().DurationVar(&statusTimeout, "status-timeout", DefaultStatusTimeout, "timeout of each server's raftstatus call")
+	cmd.MarkFlagsMutuallyExclusive("xml", "json")
+	return cmd
+}
+
+func (a *app) serverAddCmd() *cobra.Command {
+	var name, rpc string
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "server-add ZONEID -n NAME -r URL",
+		Short: "Add a server to the zone",
+		Args:  cli.ExactArgs(1, "ZONEID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tmpl, err := ServerTemplate(name, rpc)
+			if err != nil {
+				return err
+			}
+			s, err := a.session()
+			if err != nil {
+				return err
+			}
+			id, err := resolveZone(cmd.Context(), s, args[0])
+			if err != nil {
+				return err
+			}
+			if _, err := s.Call(cmd.Context(), "one.zone.addserver", id, tmpl); err != nil {
+				return err
+			}
+			return a.verbose(verbose, id, "server added")
+		},
+	}
+	cmd.Flags().StringVarP(&name, "name", "n", "", "zone server name")
+	cmd.Flags().StringVarP(&rpc, "rpc", "r", "", "zone server XML-RPC endpoint (http:// or https://)")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "say what was done")
+	_ = cmd.MarkFlagRequired("name")
+	_ = cmd.MarkFlagRequired("rpc")
+	return cmd
+}
+
+func (a *app) serverDelCmd() *cobra.Command {
+	return a.serverActionCmd("server-del", "Delete a server from the zone", "one.zone.delserver", "server deleted")
+}
+
+func (a *app) serverResetCmd() *cobra.Command {
+	return a.serverActionCmd("server-reset", "Reset a server's Raft log (it then syncs from the leader)", "one.zone.resetserver", "server reset")
+}
+
+func (a *app) serverActionCmd(use, short, method, done string) *cobra.Command {
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   use + " ZONEID SERVERID",
+		Short: short,
+		Args:  cli.ExactArgs(2, "ZONEID", "SERVERID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			s, err := a.session()
+			if err != nil {
+				return err
+			}
+			id, err := resolveZone(ctx, s, args[0])
+			if err != nil {
+				return err
+			}
+			sid, err := resolveServer(ctx, s, id, args[1])
+			if err != nil {
+				return err
+			}
+			if _, err := s.Call(ctx, method, id, sid); err != nil {
+				return err
+			}
+			return a.verbose(verbose, id, done)
+		},
+	}
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "say what was done")
+	return cmd
+}
+
+func (a *app) verbose(on bool, id int, msg string) error {
+	if !on {
+		return nil
+	}
+	_, err := fmt.Fprintf(a.stdout, "ZONE %d: %s\n", id, msg)
+	return err
+}
+
+// ServerTemplate validates a server's name and endpoint and returns the
+// one.zone.addserver template.
+func ServerTemplate(name, endpoint string) (string, error) {
+	if name == "" {
+		return "", fmt.Errorf("%w: --name must not be empty", cli.ErrUsage)
+	}
+	if strings.ContainsAny(name, "\"\\[]=,") || strings.IndexFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
+		return "", fmt.Errorf("server name %q: must not contain quotes, backslashes, brackets, '=', ',' or control characters", name)
+	}
+	if err := cli.CheckURL(endpoint); err != nil {
+		return "", fmt.Errorf("--rpc %w", err)
+	}
+	if strings.Contains(endpoint, `\`) {
+		return "", fmt.Errorf("--rpc %q: must not contain backslashes", endpoint)
+	}
+	return fmt.Sprintf("SERVER = [ NAME = %q, ENDPOINT = %q ]", name, endpoint), nil
+}
+
+func zoneInfo(ctx context.Context, s *cli.Session, id int) (string, error) {
+	return s.CallString(ctx, "one.zone.info", id, false)
+}
+
+func raftStatusFunc(s *cli.Session, timeout time.Duration) StatusFunc {
+	return func(ctx context.Context, endpoint string) (string, error) {
+		if err := cli.CheckURL(endpoint); err != nil {
+			return "", err
+		}
+		v, err := s.CallAt(ctx, endpoint, timeout, "one.zone.raftstatus")
+		if err != nil {
+			return "", err
+		}
+		doc, ok := v.(string)
+		if !ok {
+			return "", fmt.Errorf("one.zone.raftstatus returned %T, want a string", v)
+		}
+		return doc, nil
+	}
+}
+
+// resolveZone accepts a zone ID or a zone name.
+func resolveZone(ctx context.Context, s *cli.Session, arg string) (int, error) {
+	if id, err := strconv.Atoi(arg); err == nil {
+		if id < 0 {
+			return 0, fmt.Errorf("%w: zone ID %d must be >= 0", cli.ErrUsage, id)
+		}
+		return id, nil
+	}
+	doc, err := s.CallString(ctx, "one.zonepool.info")
+	if err != nil {
+		return 0, err
+	}
+	zones, err := ParseZonePool(doc)
+	if err != nil {
+		return 0, err
+	}
+	return findByName(zones, arg, func(z Zone) (int, string) { return z.ID, z.Name }, "ZONE")
+}
+
+// resolveServer accepts a server ID or a server name of zone id.
+func resolveServer(ctx context.Context, s *cli.Session, zoneID int, arg string) (int, error) {
+	if id, err := strconv.Atoi(arg); err == nil {
+		if id < 0 {
+			return 0, fmt.Errorf("%w: server ID %d must be >= 0", cli.ErrUsage, id)
+		}
+		return id, nil
+	}
+	doc, err := zoneInfo(ctx, s, zoneID)
+	if err != nil {
+		return 0, err
+	}
+	z, err := ParseZone(doc)
+	if err != nil {
+		return 0, err
+	}
+	return findByName(z.Servers, arg, func(sv Server) (int, string) { return sv.ID, sv.Name }, "SERVER")
+}
+
+func findByName[T any](items []T, name string, key func(T) (int, string), what string) (int, error) {
+	found, id := 0, -1
+	for _, it := range items {
+		if i, n := key(it); n == name {
+			found++
+			id = i
+		}
+	}
+	if found != 1 {
+		return 0, fmt.Errorf("%s named %s not found or duplicated", what, name)
+	}
+	return id, nil
+}

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/oneha/oneha/internal/cli"
+	"github.com/oneha/oneha/internal/cli/clitest"
+)
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// run runs onezone in-process with env as the whole environment.
+func run(t *testing.T, env map[string]string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	root := newRootCmd(&out, &errb, func(k string) string { return env[k] })
+	code := cli.Main(context.Background(), root, args, &errb)
+	return result{out.String(), errb.String(), code}
+}
+
+// authEnv writes a one_auth file and returns an environment using it.
+func authEnv(t *testing.T, endpoint string) map[string]string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "one_auth")
+	if err := os.WriteFile(path, []byte("oneadmin:s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"ONE_AUTH": path, "ONE_XMLRPC": endpoint, "HOME": t.TempDir()}
+}
+
+// deadEndpoint is an endpoint where nothing listens.
+func deadEndpoint(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr + "/RPC2"
+}
+
+func TestShowCommand(t *testing.T) {
+	peer := clitest.NewServer(t, map[string]clitest.Handler{
+		"one.zone.raftstatus": clitest.Const(clitest.OK(raftDoc(0, 3, 1, -1, 19, 21, 1, -1))),
+	})
+	dead := deadEndpoint(t)
+	zone := zoneDoc(0, "OpenNebula", 0,
+		Server{ID: 0, Name: "server-0", Endpoint: peer.URL},
+		Server{ID: 1, Name: "server-1", Endpoint: dead})
+	fe := clitest.NewServer(t, map[string]clitest.Handler{"one.zone.info": clitest.Const(clitest.OK(zone))})
+
+	r := run(t, authEnv(t, fe.URL), "show", "0")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	want := "ZONE 0 INFORMATION\n" +
+		"ID                : 0\n" +
+		"NAME              : OpenNebula\n" +
+		"STATE             : ENABLED\n" +
+		"\n" +
+		"ZONE SERVERS\n" +
+		"ID NAME            ENDPOINT\n" +
+		" 0 server-0        " + peer.URL + "\n" +
+		" 1 server-1        " + dead + "\n" +
+		"\n" +
+		"HA & FEDERATION SYNC STATUS\n" +
+		"ID NAME            STATE      TERM       INDEX      COMMIT     VOTE  FED_INDEX\n" +
+		" 0 server-0        leader     1          21         19         -1    -1\n" +
+		" 1 server-1        error      -          -          -          -     -\n" +
+		"\n" +
+		"ZONE TEMPLATE\n" +
+		"ENDPOINT=\"http://localhost:2633/RPC2\"\n"
+	if r.stdout != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", r.stdout, want)
+	}
+	wantCalls := []clitest.Call{{Method: "one.zone.info", Params: []any{"oneadmin:s3cret", int64(0), false}}}
+	if got := fe.Calls(); !reflect.DeepEqual(got, wantCalls) {
+		t.Errorf("front-end calls %#v, want %#v", got, wantCalls)
+	}
+	wantPeer := []clitest.Call{{Method: "one.zone.raftstatus", Params: []any{"oneadmin:s3cret"}}}
+	if got := peer.Calls(); !reflect.DeepEqual(got, wantPeer) {
+		t.Errorf("server calls %#v, want %#v", got, wantPeer)
+	}
+
+	// --json: zone, servers, status (with the unreachable server's error).
+	r = run(t, authEnv(t, fe.URL), "show", "0", "--json")
+	if r.code != 0 {
+		t.Fatalf("--json: exit %d: %s", r.code, r.stderr)
+	}
+	var doc struct {
+		Zone struct {
+			ID       int
+			Name     string
+			State    string
+			Template map[string]any
+		}
+		Servers []Server
+		Status  []map[string]any
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, r.stdout)
+	}
+	if doc.Zone.Name != "OpenNebula" || doc.Zone.State != "ENABLED" || doc.Zone.Template["ENDPOINT"] != "http://localhost:2633/RPC2" ||
+		len(doc.Servers) != 2 || len(doc.Status) != 2 {
+		t.Fatalf("--json document: %+v", doc)
+	}
+	if s := doc.Status[0]; s["state"] != "leader" || s["index"] != 21.0 || s["commit"] != 19.0 || s["term"] != 1.0 {
+		t.Errorf("status[0] = %v", s)
+	}
+	if s := doc.Status[1]; s["state"] != "error" || s["error"] == nil || s["term"] != nil {
+		t.Errorf("status[1] = %v", s)
+	}
+
+	// --xml: the document as received, no raftstatus calls.
+	before := len(peer.Calls())
+	r = run(t, authEnv(t, fe.URL), "show", "0", "--xml")
+	if r.code != 0 || r.stdout != zone+"\n" {
+		t.Errorf("--xml: exit %d, stdout %q", r.code, r.stdout)
+	}
+	if len(peer.Calls()) != before {
+		t.Errorf("--xml queried the servers")
+	}
+}
+
+func TestShowStatusTimeout(t *testing.T) {
+	hang := make(chan struct{})
+	slow := clitest.NewServer(t, map[string]clitest.Handler{
+		"one.zone.raftstatus": func([]any) any { <-hang; return clitest.OK(raftDoc(0, 3, 1, -1, 1, 1, 1, -1)) },
+	})
+	t.Cleanup(func() { close(hang) }) // before the server's Close, which waits for handlers
+	zone := zoneDoc(0, "OpenNebula", 0, Server{ID: 0, Name: "slow", Endpoint: slow.URL})
+	fe := clitest.NewServer(t, map[string]clitest.Handler{"one.zone.info": clitest.Const(clitest.OK(zone))})
+	r := run(t, authEnv(t, fe.URL), "show", "0", "--status-timeout", "200ms")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, " 0 slow            error      -          -          -          -     -\n") {
+		t.Errorf("slow server not shown as error:\n%s", r.stdout)
+	}
+}
+
+func TestListCommand(t *testing.T) {
+	pool := "<ZONE_POOL>" + zoneDoc(0, "DevserversNetwork Zone", 0, seedServers(1)...) + "</ZONE_POOL>"
+	fe := clitest.NewServer(t, map[string]clitest.Handler{"one.zonepool.info": clitest.Const(clitest.OK(pool))})
+	env := authEnv(t, "")
+	r := run(t, env, "list", "--endpoint", fe.URL, "--user", "alice", "--password", "pw")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	// The client's endpoint is not the zone's: zone 0 is current anyway.
+	want := "C    ID NAME                      ENDPOINT\n*     0 DevserversNetwork Zone    http://localhost:2633/RPC2\n"
+	if r.stdout != want {
+		t.Errorf("stdout:\n%q\nwant\n%q", r.stdout, want)
+	}
+	wantCalls := []clitest.Call{{Method: "one.zonepool.info", Params: []any{"alice:pw"}}}
+	if got := fe.Calls(); !reflect.DeepEqual(got, wantCalls) {
+		t.Errorf("calls %#v, want %#v", got, wantCalls)
+	}
+}
+
+func TestServerCommands(t *testing.T) {
+	zone := zoneDoc(0, "OpenNebula", 0, seedServers(2)...)
+	pool := "<ZONE_POOL>" + zone + "</ZONE_POOL>"
+	const session = "oneadmin:s3cret"
+	tests := []struct {
+		name  string
+		args  []string
+		calls []clitest.Call
+		out   string
+	}{
+		{
+			name: "server-add",
+			args: []string{"server-add", "0", "--name", "vmm02.devservers.network", "--rpc", "http://10.0.1.20:2633/RPC2"},
+			calls: []clitest.Call{{Method: "one.zone.addserver", Params: []any{session, int64(0),
+				`SERVER = [ NAME = "vmm02.devservers.network", ENDPOINT = "http://10.0.1.20:2633/RPC2" ]`}}},
+		},
+		{
+			name: "server-add short flags, zone by name, verbose",
+			args: []string{"server-add", "OpenNebula", "-n", "s3", "-r", "https://10.0.1.30:2633/RPC2", "-v"},
+			calls: []clitest.Call{
+				{Method: "one.zonepool.info", Params: []any{session}},
+				{Method: "one.zone.addserver", Params: []any{session, int64(0), `SERVER = [ NAME = "s3", ENDPOINT = "https://10.0.1.30:2633/RPC2" ]`}},
+			},
+			out: "ZONE 0: server added\n",
+		},
+		{
+			name:  "server-del",
+			args:  []string{"server-del", "0", "1"},
+			calls: []clitest.Call{{Method: "one.zone.delserver", Params: []any{session, int64(0), int64(1)}}},
+		},
+		{
+			name:  "server-reset",
+			args:  []string{"server-reset", "0", "1"},
+			calls: []clitest.Call{{Method: "one.zone.resetserver", Params: []any{session, int64(0), int64(1)}}},
+		},
+		{
+			name: "server-reset by server name",
+			args: []string{"server-reset", "0", "vmm02.devservers.network"},
+			calls: []clitest.Call{
+				{Method: "one.zone.info", Params: []any{session, int64(0), false}},
+				{Method: "one.zone.resetserver", Params: []any{session, int64(0), int64(1)}},
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fe := clitest.NewServer(t, map[string]clitest.Handler{
+				"one.zonepool.info":    clitest.Const(clitest.OK(pool)),
+				"one.zone.info":        clitest.Const(clitest.OK(zone)),
+				"one.zone.addserver":   clitest.Const(clitest.OK(int64(0))),
+				"one.zone.delserver":   clitest.Const(clitest.OK(int64(0))),
+				"one.zone.resetserver": clitest.Const(clitest.OK(int64(0))),
+			})
+			r := run(t, authEnv(t, fe.URL), tc.args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			if r.stdout != tc.out {
+				t.Errorf("stdout %q, want %q", r.stdout, tc.out)
+			}
+			if got := fe.Calls(); !reflect.DeepEqual(got, tc.calls) {
+				t.Errorf("calls\n%#v\nwant\n%#v", got, tc.calls)
+			}
+		})
+	}
+}
+
+func TestErrors(t *testing.T) {
+	fe := clitest.NewServer(t, map[string]clitest.Handler{
+		"one.zone.info":      clitest.Const(clitest.Fail("[one.zone.info] Error getting zone [5].", 0x400)),
+		"one.zonepool.info":  clitest.Const(clitest.OK("<ZONE_POOL></ZONE_POOL>")),
+		"one.zone.delserver": clitest.Const(clitest.Fail("[one.zone.delserver] Cannot process request, no leader found", 0x2000)),
+	})
+	dead := deadEndpoint(t)
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		stderr  string // substring
+		noCalls bool
+	}{
+		{"bad rpc url", authEnv(t, fe.URL), []string{"server-add", "0", "-n", "x", "-r", "10.0.1.20:2633/RPC2"}, "must start with http:// or https://", true},
+		{"ftp rpc url", authEnv(t, fe.URL), []string{"server-add", "0", "-n", "x", "-r", "ftp://h/RPC2"}, "must start with http:// or https://", true},
+		{"quote in name", authEnv(t, fe.URL), []string{"server-add", "0", "-n", `a"b`, "-r", "http://h:2633/RPC2"}, "must not contain quotes", true},
+		{"missing rpc", authEnv(t, fe.URL), []string{"server-add", "0", "-n", "x"}, `required flag(s) "rpc" not set`, true},
+		{"missing zone id", authEnv(t, fe.URL), []string{"show"}, "show takes 1 argument(s) (ZONEID), got 0", true},
+		{"missing server id", authEnv(t, fe.URL), []string{"server-del", "0"}, "server-del takes 2 argument(s)", true},
+		{"unknown flag", authEnv(t, fe.URL), []string{"list", "--bogus"}, "unknown flag: --bogus", true},
+		{"unknown command", authEnv(t, fe.URL), []string{"frobnicate"}, `unknown command "frobnicate"`, true},
+		{"xml and json", authEnv(t, fe.URL), []string{"show", "0", "--xml", "--json"}, "none of the others can be", true},
+		{"unreachable endpoint", authEnv(t, dead), []string{"list"}, "cannot reach " + dead, true},
+		{"bad endpoint", authEnv(t, "localhost:2633"), []string{"list"}, "must start with http://", true},
+		{"opennebula error", authEnv(t, fe.URL), []string{"show", "5"}, "[one.zone.info] Error getting zone [5].", false},
+		{"no leader", authEnv(t, fe.URL), []string{"server-del", "0", "1"}, "no leader found", false},
+		{"unknown zone name", authEnv(t, fe.URL), []string{"show", "nope"}, "ZONE named nope not found", false},
+		{"no auth file", map[string]string{"ONE_AUTH": "/nonexistent/one_auth", "ONE_XMLRPC": fe.URL}, []string{"list"}, "ONE_AUTH file", true},
+		{"user without password", authEnv(t, fe.URL), []string{"list", "--user", "bob"}, "--user needs --password", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(fe.Calls())
+			r := run(t, tc.env, tc.args...)
+			if r.code != 255 {
+				t.Errorf("exit %d, want 255 (stdout %q)", r.code, r.stdout)
+			}
+			if !strings.Contains(r.stderr, tc.stderr) {
+				t.Errorf("stderr %q does not contain %q", r.stderr, tc.stderr)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout %q, want nothing", r.stdout)
+			}
+			if tc.noCalls && len(fe.Calls()) != before {
+				t.Errorf("a call was made: %v", fe.Calls()[before:])
+			}
+		})
+	}
+}
+
+func TestAuthFileFromHome(t *testing.T) {
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, ".one"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".one", "one_auth"), []byte("carol:pw2"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fe := clitest.NewServer(t, map[string]clitest.Handler{"one.zonepool.info": clitest.Const(clitest.OK("<ZONE_POOL/>"))})
+	r := run(t, map[string]string{"HOME": home, "ONE_XMLRPC": fe.URL}, "list")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if c := fe.Calls(); len(c) != 1 || c[0].Params[0] != "carol:pw2" {
+		t.Errorf("calls %v", c)
+	}
+}

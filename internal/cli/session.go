@@ -1,0 +1,169 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// DefaultEndpoint is OpenNebula's XML-RPC endpoint when ONE_XMLRPC is unset.
+const DefaultEndpoint = "http://localhost:2633/RPC2"
+
+// DefaultTimeout bounds one call to the endpoint.
+const DefaultTimeout = 30 * time.Second
+
+// ErrUsage marks a bad command line (wrong flags or arguments).
+var ErrUsage = errors.New("usage")
+
+// Connection holds the global connection flags of OpenNebula's CLIs.
+type Connection struct {
+	Endpoint string
+	User     string
+	Password string
+	Timeout  time.Duration
+}
+
+// AddConnectionFlags registers --endpoint, --user, --password and --timeout
+// as persistent flags of cmd and returns where their values land.
+func AddConnectionFlags(cmd *cobra.Command) *Connection {
+	c := &Connection{}
+	f := cmd.PersistentFlags()
+	f.StringVar(&c.Endpoint, "endpoint", "", "URL of the OpenNebula XML-RPC front-end (default $ONE_XMLRPC or "+DefaultEndpoint+")")
+	f.StringVar(&c.User, "user", "", "user name used to connect to OpenNebula (default: from $ONE_AUTH)")
+	f.StringVar(&c.Password, "password", "", "password to authenticate with OpenNebula (with --user)")
+	f.DurationVar(&c.Timeout, "timeout", DefaultTimeout, "timeout of each call to the endpoint")
+	return c
+}
+
+// Session is an authenticated connection to an OpenNebula endpoint.
+type Session struct {
+	Endpoint string        // XML-RPC URL
+	Auth     string        // "user:password", the first parameter of every call
+	Timeout  time.Duration // per call
+	Dial     Dialer
+}
+
+// Session resolves the endpoint (--endpoint, then $ONE_XMLRPC, then
+// DefaultEndpoint) and the credentials (--user/--password, then the
+// $ONE_AUTH file, default ~/.one/one_auth). env looks up environment
+// variables; dial nil means HTTPDialer.
+func (c *Connection) Session(env func(string) string, dial Dialer) (*Session, error) {
+	endpoint := strings.TrimSpace(c.Endpoint)
+	if endpoint == "" {
+		endpoint = strings.TrimSpace(env("ONE_XMLRPC"))
+	}
+	if endpoint == "" {
+		endpoint = DefaultEndpoint
+	}
+	if err := CheckURL(endpoint); err != nil {
+		return nil, fmt.Errorf("endpoint: %w", err)
+	}
+	auth, err := c.auth(env)
+	if err != nil {
+		return nil, err
+	}
+	if dial == nil {
+		dial = HTTPDialer
+	}
+	t := c.Timeout
+	if t <= 0 {
+		t = DefaultTimeout
+	}
+	return &Session{Endpoint: endpoint, Auth: auth, Timeout: t, Dial: dial}, nil
+}
+
+func (c *Connection) auth(env func(string) string) (string, error) {
+	switch {
+	case c.User != "" && c.Password != "":
+		if strings.Contains(c.User, ":") {
+			return "", fmt.Errorf("%w: --user must not contain ':'", ErrUsage)
+		}
+		return c.User + ":" + c.Password, nil
+	case c.User != "":
+		return "", fmt.Errorf("%w: --user needs --password", ErrUsage)
+	case c.Password != "":
+		return "", fmt.Errorf("%w: --password needs --user", ErrUsage)
+	}
+	path := env("ONE_AUTH")
+	if path == "" {
+		home := env("HOME")
+		if home == "" {
+			h, err := os.UserHomeDir()
+			if err != nil {
+				return "", fmt.Errorf("ONE_AUTH is not set and the home directory is unknown: %w", err)
+			}
+			home = h
+		}
+		path = filepath.Join(home, ".one", "one_auth")
+	}
+	return ReadAuthFile(path)
+}
+
+// ReadAuthFile reads a one_auth file: its first line is "user:password".
+func ReadAuthFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("ONE_AUTH file: %w (set ONE_AUTH or use --user and --password)", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	line = strings.TrimSpace(line)
+	user, pass, ok := strings.Cut(line, ":")
+	if !ok || user == "" || pass == "" {
+		return "", fmt.Errorf("ONE_AUTH file %s: want one line \"user:password\"", path)
+	}
+	return line, nil
+}
+
+// CheckURL reports whether s is an http:// or https:// URL with a host.
+func CheckURL(s string) error {
+	rest, ok := strings.CutPrefix(s, "http://")
+	if !ok {
+		rest, ok = strings.CutPrefix(s, "https://")
+	}
+	if !ok {
+		return fmt.Errorf("%q: must start with http:// or https://", s)
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	if host == "" || strings.ContainsAny(s, " \t\r\n\"") {
+		return fmt.Errorf("%q: not a valid URL", s)
+	}
+	return nil
+}
+
+// Call calls method on the session's endpoint with the session string
+// prepended to params and returns the unpacked value; an OpenNebula failure
+// answer is a *RemoteError.
+func (s *Session) Call(ctx context.Context, method string, params ...any) (any, error) {
+	return s.CallAt(ctx, s.Endpoint, s.Timeout, method, params...)
+}
+
+// CallAt is Call on another endpoint (a zone server) with its own timeout.
+func (s *Session) CallAt(ctx context.Context, endpoint string, timeout time.Duration, method string, params ...any) (any, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	all := append([]any{s.Auth}, params...)
+	v, err := s.Dial(endpoint, timeout).Call(ctx, method, all...)
+	if err != nil {
+		return nil, transportError(endpoint, method, err)
+	}
+	return result(v)
+}
+
+// CallString is Call for methods that return a string (usually XML).
+func (s *Session) CallString(ctx context.Context, method string, params ...any) (string, error) {
+	v, err := s.Call(ctx, method, params...)
+	if err != nil {
+		return "", err
+	}
+	str, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("%s returned %T, want a string", method, v)
+	}
+	return str, nil
+}
