@@ -15,10 +15,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/hashicorp/raft"
 
+	"github.com/oneha/oneha/hooks"
 	"github.com/oneha/oneha/raftlog"
 	"github.com/oneha/oneha/sqlfsm"
+	"github.com/oneha/oneha/vip"
 	"github.com/oneha/oneha/xmlrpc"
 	"github.com/oneha/oneha/zone"
 )
@@ -47,6 +50,9 @@ type Server struct {
 	http    *http.Server
 	rpc     *xmlrpc.Server
 	self    string // this server's raft address (host:port)
+	vip     *vip.VIP      // nil without VIP config
+	hooks   *hooks.Runner // nil when solo
+	metrics *metrics
 
 	restart     chan struct{}
 	restartOnce sync.Once
@@ -116,9 +122,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		return nil, err
 	}
 	s.rpc = xmlrpc.NewServer(s.log)
+	s.metrics = s.newMetrics()
 	s.registerAPI()
 	httpMux := http.NewServeMux()
 	httpMux.Handle("/RPC2", s.rpc)
+	httpMux.Handle("/metrics", s.metrics.handler())
+	httpMux.HandleFunc("/ready", s.ready)
+	httpMux.HandleFunc("/status", s.statusJSON)
 	s.http = &http.Server{Handler: httpMux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	httpLn := s.ln
 	if s.mux != nil {
@@ -136,9 +146,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 			return nil, fmt.Errorf("zone schema: %w", err)
 		}
 	} else {
+		if err = s.startLeadership(bgCtx); err != nil {
+			return nil, err
+		}
 		s.bg.Add(2)
 		go func() { defer s.bg.Done(); s.zone.Run(bgCtx) }()
 		go func() { defer s.bg.Done(); s.leaderDuties(bgCtx) }()
+	}
+	if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
+		s.log.Warn("systemd notify", "err", err)
 	}
 	s.log.Info("oned started", "listen", s.ln.Addr().String(), "solo", cfg.Solo(), "backend", cfg.Dialect(), "version", Version)
 	return s, nil
@@ -297,6 +313,7 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() {
 		s.log.Info("oned stopping")
+		daemon.SdNotify(false, daemon.SdNotifyStopping)
 		var errs []error
 		if s.http != nil {
 			hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -314,6 +331,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			}
 		}
 		s.bg.Wait()
+		if s.hooks != nil && s.hooks.Role() == hooks.Role("leader") {
+			// Run's own final step normally did this; make sure.
+			s.hooks.Step(ctx, hooks.Role("follower"), "shutdown")
+		}
 		errs = append(errs, s.close())
 		s.stopErr = errors.Join(errs...)
 		s.log.Info("oned stopped")

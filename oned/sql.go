@@ -46,7 +46,13 @@ func (s *Server) sqlExec(ctx context.Context, p []any) (any, error) {
 			return nil, badParam("statement %d: want a string or [sql, params…], got %T", i, it)
 		}
 	}
+	start := time.Now()
 	res, err := s.sql.Exec(ctx, stmts)
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	s.metrics.writeLatency.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
 	if err != nil {
 		return nil, err
 	}

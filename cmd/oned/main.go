@@ -64,7 +64,8 @@ func newRootCmd(stderr io.Writer) *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&configPath, "config", "/etc/one/oned.yaml", "configuration file (YAML, oned.conf attribute names)")
+	cmd.PersistentFlags().StringVar(&configPath, "config", "/etc/one/oned.yaml", "configuration file (YAML, oned.conf attribute names)")
+	cmd.AddCommand(newVIPCmd(stderr, &configPath))
 	return cmd
 }
 

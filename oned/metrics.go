@@ -1,0 +1,120 @@
+package oned
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the server's Prometheus metrics, in a registry of its own
+// (no global state). Gauges are read from the node and the FSM at scrape
+// time, so they are never stale.
+type metrics struct {
+	reg          *prometheus.Registry
+	writeLatency *prometheus.HistogramVec
+}
+
+func (s *Server) newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.writeLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "oneha_write_duration_seconds",
+		Help:    "Latency of one.sql.exec calls answered by this server, by outcome.",
+		Buckets: prometheus.ExponentialBuckets(0.0002, 2, 16),
+	}, []string{"outcome"})
+	m.reg.MustRegister(m.writeLatency)
+	gauge := func(name, help string, f func() float64) {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+	}
+	counter := func(name, help string, f func() float64) {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
+	}
+	stats := func() (st raftStats) {
+		if s.node == nil {
+			return st
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		ns, err := s.node.Stats(ctx)
+		if err != nil {
+			return st
+		}
+		st.state, st.term, st.commit = float64(stateNumber(ns.State)), float64(ns.Term), float64(ns.CommitIndex)
+		if !ns.LastContact.IsZero() {
+			st.contact = time.Since(ns.LastContact).Seconds()
+		}
+		return st
+	}
+	gauge("oneha_raft_state", "OpenNebula STATE: 0 solo, 1 candidate, 2 follower, 3 leader.", func() float64 { return stats().state })
+	gauge("oneha_raft_term", "Current Raft term.", func() float64 { return stats().term })
+	gauge("oneha_raft_commit_index", "Raft commit index.", func() float64 { return stats().commit })
+	gauge("oneha_raft_last_contact_seconds", "Seconds since a follower last heard from the leader (0 on the leader).", func() float64 { return stats().contact })
+	gauge("oneha_applied_index", "Index of the last entry applied to the local database.", func() float64 { return float64(s.fsm.AppliedIndex()) })
+	gauge("oneha_apply_lag", "Committed entries not yet applied to the local database.", func() float64 {
+		return max(stats().commit-float64(s.fsm.AppliedIndex()), 0)
+	})
+	gauge("oneha_apply_degraded", "1 while the local database cannot apply (a transient fault being retried).", func() float64 {
+		if s.fsm.Degraded() != nil {
+			return 1
+		}
+		return 0
+	})
+	counter("oneha_apply_transient_faults_total", "Apply attempts that failed with a transient database fault (retried, never skipped).", func() float64 {
+		return float64(s.fsm.TransientFaults())
+	})
+	counter("oneha_hook_runs_total", "Leadership actions run (VIP and RAFT_*_HOOK commands).", func() float64 {
+		runs, _ := s.hookStats()
+		return float64(runs)
+	})
+	counter("oneha_hook_failures_total", "Leadership actions that failed.", func() float64 {
+		_, failed := s.hookStats()
+		return float64(failed)
+	})
+	gauge("oneha_vip_held", "1 when this server holds every configured floating address.", func() float64 {
+		if s.vipHeld() {
+			return 1
+		}
+		return 0
+	})
+	return m
+}
+
+type raftStats struct{ state, term, commit, contact float64 }
+
+func stateNumber(st raft.RaftState) int {
+	switch st {
+	case raft.Leader:
+		return StateLeader
+	case raft.Candidate:
+		return StateCandidate
+	}
+	return StateFollower
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// ready answers 200 only on a leader that has applied every earlier entry,
+// so a TCP/HTTP load balancer finds the leader without a floating IP.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	if s.node == nil {
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte("solo\n"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 200*time.Millisecond)
+	defer cancel()
+	if !s.node.IsLeader() || s.node.LeaseRead(ctx) != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("not leader\n"))
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte("leader\n"))
+}
