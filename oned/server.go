@@ -49,7 +49,7 @@ type Server struct {
 	ln      net.Listener
 	http    *http.Server
 	rpc     *xmlrpc.Server
-	self    string // this server's raft address (host:port)
+	self    string        // this server's raft address (host:port)
 	vip     *vip.VIP      // nil without VIP config
 	hooks   *hooks.Runner // nil when solo
 	metrics *metrics
