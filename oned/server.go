@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -266,10 +267,39 @@ func (s *Server) selfAddress(ctx context.Context) (string, error) {
 	}
 	host := s.cfg.ListenAddress
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
-		s.log.Warn("this server is not in the local zone table yet; advertising the loopback address until it is", "port", s.cfg.Port)
+		host = s.primaryIPv4()
+		s.log.Info("not in the local zone table yet; advertising this host's primary address", "address", host, "port", s.cfg.Port)
 	}
 	return net.JoinHostPort(host, strconv.Itoa(s.cfg.Port)), nil
+}
+
+// primaryIPv4 is the first global IPv4 address of an up, non-loopback
+// interface that is not a configured VIP; 127.0.0.1 when there is none.
+func (s *Server) primaryIPv4() string {
+	vips := map[string]bool{}
+	for _, v := range s.cfg.VIP {
+		if p, err := netip.ParsePrefix(v.Address); err == nil {
+			vips[p.Addr().String()] = true
+		}
+	}
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return "127.0.0.1"
+	}
+	for _, ifc := range ifaces {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, _ := ifc.Addrs()
+		for _, a := range addrs {
+			ipn, ok := a.(*net.IPNet)
+			if !ok || ipn.IP.To4() == nil || !ipn.IP.IsGlobalUnicast() || vips[ipn.IP.String()] {
+				continue
+			}
+			return ipn.IP.String()
+		}
+	}
+	return "127.0.0.1"
 }
 
 // leaderDuties ensures the zone schema each time this server becomes a

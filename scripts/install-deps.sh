@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs and is missing: MariaDB server binaries
-# (tests start their own mariadbd; no service is used), iproute2, nftables.
+# (tests start their own mariadbd; no service is used), iproute2, nftables,
+# iputils-arping.
 # Uses apt-get when run as root; otherwise says what is missing.
 set -euo pipefail
 
@@ -10,6 +11,8 @@ command -v mariadb-install-db >/dev/null 2>&1 || need+=(mariadb-server)
 command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need+=(nftables)
+# arping: the vip.sh-style external hook announces the VIP with it.
+command -v arping >/dev/null 2>&1 || [ -x /usr/sbin/arping ] || need+=(iputils-arping)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -14,7 +14,7 @@ while [ $# -ge 2 ]; do
       if command -v arping >/dev/null 2>&1; then
         ip=${addr%/*}
         for _ in 1 2 3 4 5; do
-          arping -c 1 -U -I "$iface" "$ip" >/dev/null 2>&1
+          arping -q -c 1 -U -I "$iface" "$ip" >/dev/null 2>&1
           arping -c 1 -A -I "$iface" "$ip" >/dev/null 2>&1
           sleep 1
         done &

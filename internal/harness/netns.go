@@ -439,3 +439,47 @@ func (h *Host) Neighbor(tb testing.TB, ip netip.Addr) (net.HardwareAddr, bool) {
 	})
 	return mac, mac != nil
 }
+
+// AttachRoot connects the test process's own namespace to the lab bridge
+// (one veth, an address from the lab subnet; the route covers the lab subnet
+// only, nothing leaves the machine), so tests can act as the lab's client
+// without switching namespaces. It returns the root side's interface name
+// and address. Removed with the lab (deleting the bridge namespace destroys
+// the pair).
+func (l *Lab) AttachRoot(tb testing.TB) (string, netip.Addr) {
+	tb.Helper()
+	l.mu.Lock()
+	ip := l.next
+	l.next = ip.Next()
+	l.mu.Unlock()
+	ifname := "oh" + l.ID
+	if len(ifname) > 15 {
+		ifname = ifname[:15]
+	}
+	l.run(tb, "ip", "link", "add", ifname, "type", "veth", "peer", "name", "vhroot", "netns", l.BridgeNS)
+	tb.Cleanup(func() { exec.Command("ip", "link", "del", ifname).Run() })
+	l.run(tb, "ip", "-n", l.BridgeNS, "link", "set", "vhroot", "master", "br0", "up")
+	l.run(tb, "ip", "addr", "add", netip.PrefixFrom(ip, l.Subnet.Bits()).String(), "dev", ifname)
+	l.run(tb, "ip", "link", "set", ifname, "up")
+	return ifname, ip
+}
+
+// RootNeighbor is the root namespace's neighbour entry for ip on ifname
+// (the client's view of which MAC holds an address).
+func RootNeighbor(tb testing.TB, ifname string, ip netip.Addr) (net.HardwareAddr, bool) {
+	tb.Helper()
+	link, err := netlink.LinkByName(ifname)
+	if err != nil {
+		tb.Fatalf("harness: %v", err)
+	}
+	neighs, err := netlink.NeighList(link.Attrs().Index, netlink.FAMILY_V4)
+	if err != nil {
+		tb.Fatalf("harness: %v", err)
+	}
+	for _, n := range neighs {
+		if n.IP.Equal(ip.AsSlice()) && len(n.HardwareAddr) > 0 && n.State&(netlink.NUD_FAILED|netlink.NUD_INCOMPLETE) == 0 {
+			return n.HardwareAddr, true
+		}
+	}
+	return nil, false
+}

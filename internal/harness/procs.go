@@ -72,6 +72,14 @@ type ZoneOptions struct {
 	Dialect sqlfsm.DialectName // default SQLite; MySQL: a database per server on the shared mariadbd
 	// ElectionTimeoutMS for every server (default 500).
 	ElectionTimeoutMS int
+	// Lab runs each server in its own host namespace of this lab (port
+	// 2633 on the host's address) instead of on 127.0.0.1.
+	Lab *Lab
+	// VIP, with Lab: the floating address (CIDR) every server configures
+	// on eth0 (config key VIP).
+	VIP string
+	// Extra is appended to every server's config (e.g. hook keys).
+	Extra string
 }
 
 // ProcZone is a zone of oned processes on 127.0.0.1.
@@ -97,6 +105,7 @@ type Oned struct {
 	cmd      *exec.Cmd
 	done     chan struct{}
 	serverID int
+	Host     *Host // with ZoneOptions.Lab
 }
 
 // NewProcZone prepares n servers (configs, ports, databases) without
@@ -119,12 +128,19 @@ func NewProcZone(tb testing.TB, opts ZoneOptions) *ProcZone {
 		tb.Fatal(err)
 	}
 	for i := 0; i < opts.N; i++ {
-		p, err := FreePort()
-		if err != nil {
-			tb.Fatal(err)
+		o := &Oned{z: z, ID: i, Dir: filepath.Join(z.Dir, "server-"+strconv.Itoa(i)), serverID: -1}
+		if opts.Lab != nil {
+			o.Host = opts.Lab.AddHost(tb, fmt.Sprintf("s%d", i))
+			o.Port = 2633
+			o.Endpoint = fmt.Sprintf("http://%s:%d/RPC2", o.Host.IP, o.Port)
+		} else {
+			p, err := FreePort()
+			if err != nil {
+				tb.Fatal(err)
+			}
+			o.Port = p
+			o.Endpoint = fmt.Sprintf("http://127.0.0.1:%d/RPC2", p)
 		}
-		o := &Oned{z: z, ID: i, Port: p, Dir: filepath.Join(z.Dir, "server-"+strconv.Itoa(i)), serverID: -1}
-		o.Endpoint = fmt.Sprintf("http://127.0.0.1:%d/RPC2", p)
 		o.Config = filepath.Join(o.Dir, "oned.yaml")
 		if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 			tb.Fatal(err)
@@ -159,8 +175,15 @@ func (o *Oned) WriteConfig(serverID int) {
 		host, port, user, name := mysqlParts(o.DSN)
 		db = fmt.Sprintf("DB: {BACKEND: mysql, SERVER: %s, PORT: %s, USER: %s, DB_NAME: %s}\n", host, port, user, name)
 	}
-	cfg := fmt.Sprintf("LISTEN_ADDRESS: 127.0.0.1\nPORT: %d\nDATA_DIR: %s\nONE_AUTH: %s\nLOG_LEVEL: debug\n%sFEDERATION: {SERVER_ID: %d}\nRAFT: {ELECTION_TIMEOUT_MS: %d}\n",
-		o.Port, filepath.Join(o.Dir, "data"), o.z.Auth, db, serverID, o.z.opts.ElectionTimeoutMS)
+	listen := "127.0.0.1"
+	if o.Host != nil {
+		listen = "0.0.0.0" // as in production: reachable on the host address and the VIP
+		if o.z.opts.VIP != "" {
+			db += fmt.Sprintf("VIP: [{INTERFACE: %s, ADDRESS: %s}]\n", o.Host.Iface, o.z.opts.VIP)
+		}
+	}
+	cfg := fmt.Sprintf("LISTEN_ADDRESS: %s\nPORT: %d\nDATA_DIR: %s\nONE_AUTH: %s\nLOG_LEVEL: debug\n%sFEDERATION: {SERVER_ID: %d}\nRAFT: {ELECTION_TIMEOUT_MS: %d}\n%s",
+		listen, o.Port, filepath.Join(o.Dir, "data"), o.z.Auth, db, serverID, o.z.opts.ElectionTimeoutMS, o.z.opts.Extra)
 	if err := os.WriteFile(o.Config, []byte(cfg), 0o600); err != nil {
 		o.z.tb.Fatal(err)
 	}
@@ -186,6 +209,9 @@ func (o *Oned) Start() {
 		o.z.tb.Fatal(err)
 	}
 	cmd := exec.Command(filepath.Join(o.z.Bin, "oned"), "--config", o.Config)
+	if o.Host != nil {
+		cmd = o.Host.Command(context.Background(), filepath.Join(o.z.Bin, "oned"), "--config", o.Config)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -257,6 +283,20 @@ func (o *Oned) DBFlags() []string {
 
 // SQLiteDialect is sqlfsm.SQLite (for callers outside sqlfsm's tests).
 const SQLiteDialect = sqlfsm.SQLite
+
+// Killed does what systemd's ExecStopPost does after the process ended
+// (deploy/oned.service): `oned vip release`, so a killed leader does not
+// keep the floating address.
+func (o *Oned) Killed() {
+	o.z.tb.Helper()
+	cmd := exec.Command(filepath.Join(o.z.Bin, "oned"), "vip", "release", "--config", o.Config)
+	if o.Host != nil {
+		cmd = o.Host.Command(context.Background(), filepath.Join(o.z.Bin, "oned"), "vip", "release", "--config", o.Config)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		o.z.tb.Fatalf("harness: oned vip release on %d: %v\n%s", o.ID, err, out)
+	}
+}
 
 // Running reports whether the process is up.
 func (o *Oned) Running() bool { return o.cmd != nil }
