@@ -3,7 +3,7 @@ GO       ?= go
 PKGS     ?= ./...
 TESTTIME ?= 15m
 
-.PHONY: all build bin install test test-short bench lint fuzz deps demo clean
+.PHONY: all build bin install lab lab-down test test-short bench lint fuzz deps demo clean
 
 all: build
 
@@ -23,9 +23,18 @@ deps:
 	@./scripts/install-deps.sh
 
 # Benchmarks: the replicated-write benchmark (3 servers on MariaDB over TCP
-# against direct MariaDB) and the Raft log-store comparison.
+# against direct MariaDB), the Raft log-store comparison, and the failover
+# time through the floating IP in the namespace lab (root).
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 3s -timeout 30m ./raftlog/ ./internal/bench/
+	$(GO) test -run '^$$' -bench Failover -benchtime 1x -timeout 30m ./deploy/lab/
+
+# A 3-host zone in network namespaces (root) to try by hand; lab-down removes it.
+lab:
+	@./scripts/lab.sh up
+
+lab-down:
+	@./scripts/lab.sh down
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

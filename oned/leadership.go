@@ -107,8 +107,11 @@ func (s *Server) statusJSON(w http.ResponseWriter, r *http.Request) {
 			out["DEGRADED"] = d.Error()
 		}
 	}
+	out["HOOK_RUNS"] = []hooks.Run{}
 	if s.hooks != nil {
-		out["HOOK_RUNS"] = s.hooks.Runs()
+		if runs := s.hooks.Runs(); len(runs) > 0 {
+			out["HOOK_RUNS"] = runs
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)

@@ -344,3 +344,39 @@ func TestJoinByOnedbRestore(t *testing.T) {
 		})
 	}
 }
+
+// TestHealthEndpoints: /ready answers 200 only on the leader (a load
+// balancer finds it without a VIP), /metrics exposes the Raft and apply
+// state, /status shows the leadership actions that ran.
+func TestHealthEndpoints(t *testing.T) {
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
+	z.FormZone()
+	leader := z.Leader(20 * time.Second)
+	call(t, leader, "one.sql.exec", []any{"CREATE TABLE m (id INT)"})
+	get := func(o *harness.Oned, path string) (int, string) {
+		resp, err := http.Get(strings.TrimSuffix(o.Endpoint, "/RPC2") + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, o := range z.Servers {
+		code, _ := get(o, "/ready")
+		if want := map[bool]int{true: 200, false: 503}[o == leader]; code != want {
+			t.Errorf("server %d /ready = %d, want %d", o.ID, code, want)
+		}
+	}
+	_, m := get(leader, "/metrics")
+	for _, want := range []string{"oneha_raft_state 3", "oneha_applied_index ", "oneha_apply_lag ", "oneha_apply_degraded 0",
+		"oneha_raft_term ", `oneha_write_duration_seconds_count{outcome="ok"} 1`, "oneha_hook_runs_total ", "oneha_vip_held 0"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	_, st := get(leader, "/status")
+	if !strings.Contains(st, `"HOOK_RUNS"`) || !strings.Contains(st, `"STATE": 3`) {
+		t.Errorf("/status = %s", st)
+	}
+}

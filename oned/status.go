@@ -17,15 +17,15 @@ import (
 
 // RaftStatus is OpenNebula's RAFT document (one.zone.raftstatus).
 type RaftStatus struct {
-	XMLName     xml.Name `xml:"RAFT"`
-	ServerID    int      `xml:"SERVER_ID"`
-	State       int      `xml:"STATE"` // 0 solo, 1 candidate, 2 follower, 3 leader
-	Term        int64    `xml:"TERM"`
-	VotedFor    int      `xml:"VOTEDFOR"`
-	Commit      int64    `xml:"COMMIT"`
-	LogIndex    int64    `xml:"LOG_INDEX"`
-	LogTerm     int64    `xml:"LOG_TERM"`
-	FedLogIndex int64    `xml:"FEDLOG_INDEX"`
+	XMLName     xml.Name `xml:"RAFT" json:"-"`
+	ServerID    int      `xml:"SERVER_ID" json:"SERVER_ID"`
+	State       int      `xml:"STATE" json:"STATE"` // 0 solo, 1 candidate, 2 follower, 3 leader
+	Term        int64    `xml:"TERM" json:"TERM"`
+	VotedFor    int      `xml:"VOTEDFOR" json:"VOTEDFOR"`
+	Commit      int64    `xml:"COMMIT" json:"COMMIT"`
+	LogIndex    int64    `xml:"LOG_INDEX" json:"LOG_INDEX"`
+	LogTerm     int64    `xml:"LOG_TERM" json:"LOG_TERM"`
+	FedLogIndex int64    `xml:"FEDLOG_INDEX" json:"FEDLOG_INDEX"`
 }
 
 // OpenNebula's STATE values.

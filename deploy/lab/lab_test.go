@@ -24,7 +24,7 @@ type labZone struct {
 	client string // root-namespace interface on the lab bridge
 }
 
-func newLabZone(t *testing.T, subnet string, vipLast byte, extra string, builtinVIP bool) *labZone {
+func newLabZone(t testing.TB, subnet string, vipLast byte, extra string, builtinVIP bool) *labZone {
 	t.Helper()
 	lab := harness.NewLab(t, subnet)
 	pfx := netip.MustParsePrefix(subnet)
@@ -42,7 +42,7 @@ func newLabZone(t *testing.T, subnet string, vipLast byte, extra string, builtin
 }
 
 // holders lists the servers whose eth0 carries the VIP now.
-func (z *labZone) holders(t *testing.T) []int {
+func (z *labZone) holders(t testing.TB) []int {
 	var out []int
 	for _, o := range z.Servers {
 		for _, a := range o.Host.Addrs(t) {
@@ -55,7 +55,7 @@ func (z *labZone) holders(t *testing.T) []int {
 }
 
 // waitHolder waits until exactly server id holds the VIP.
-func (z *labZone) waitHolder(t *testing.T, id int, timeout time.Duration) {
+func (z *labZone) waitHolder(t testing.TB, id int, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -78,7 +78,7 @@ func (z *labZone) writeViaVIP(ctx context.Context, q string) error {
 	return err
 }
 
-func (z *labZone) waitWrite(t *testing.T, q string, timeout time.Duration) {
+func (z *labZone) waitWrite(t testing.TB, q string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -201,4 +201,3 @@ func TestExternalHooks(t *testing.T) {
 	z.waitHolder(t, next.ID, 10*time.Second)
 	z.waitWrite(t, "INSERT INTO t VALUES (1)", 10*time.Second)
 }
-
