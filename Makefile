@@ -40,10 +40,16 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
+# Each fuzz target briefly (FUZZTIME each); seed corpora live in testdata/fuzz
+# and run as regression inputs in every `make test`.
+FUZZTIME ?= 20s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 20s ./sqlfsm/
-	$(GO) test -run '^$$' -fuzz FuzzLex -fuzztime 20s ./sqlfsm/
-	$(GO) test -run '^$$' -fuzz FuzzCheckWrite -fuzztime 20s ./sqlfsm/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./sqlfsm/
+	$(GO) test -run '^$$' -fuzz '^FuzzLex$$' -fuzztime $(FUZZTIME) ./sqlfsm/
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckWrite$$' -fuzztime $(FUZZTIME) ./sqlfsm/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCall$$' -fuzztime $(FUZZTIME) ./xmlrpc/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeResponse$$' -fuzztime $(FUZZTIME) ./xmlrpc/
+	$(GO) test -run '^$$' -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME) ./backup/
 
 # Builds the binaries and runs a 3-server zone on 127.0.0.1 (SQLite, temp
 # dir) through the seed's procedure and a leader failure; stops everything.
