@@ -184,18 +184,16 @@ func (s *Server) addServer(ctx context.Context, p []any) (any, error) {
 }
 
 func (s *Server) delServer(ctx context.Context, p []any) (any, error) {
-	id, err := xmlrpc.ParamInt(p, 0)
-	if err != nil {
-		return nil, err
-	}
-	sid, err := xmlrpc.ParamInt(p, 1)
-	if err != nil {
-		return nil, err
-	}
-	return id, s.zone.DelServer(ctx, int(id), int(sid))
+	return serverAction(ctx, p, s.zone.DelServer)
 }
 
 func (s *Server) resetServer(ctx context.Context, p []any) (any, error) {
+	return serverAction(ctx, p, s.zone.ResetServer)
+}
+
+// serverAction reads (zone id, server id) and runs act; it answers the zone
+// id, as OpenNebula does.
+func serverAction(ctx context.Context, p []any, act func(ctx context.Context, zoneID, serverID int) error) (any, error) {
 	id, err := xmlrpc.ParamInt(p, 0)
 	if err != nil {
 		return nil, err
@@ -204,7 +202,7 @@ func (s *Server) resetServer(ctx context.Context, p []any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return id, s.zone.ResetServer(ctx, int(id), int(sid))
+	return id, act(ctx, int(id), int(sid))
 }
 
 // parseServerTemplate reads `SERVER = [ NAME = "n", ENDPOINT = "e" ]`.

@@ -10,17 +10,16 @@
 package main
 
 import (
-	"context"
+	"io"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/spf13/cobra"
 
 	"github.com/oneha/oneha/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, newRootCmd(os.Stdin, os.Stdout, os.Stderr, os.Getenv), os.Args[1:], os.Stderr)
-	stop()
-	os.Exit(code)
+	cli.Run(func(stdout, stderr io.Writer, env func(string) string) *cobra.Command {
+		return newRootCmd(os.Stdin, stdout, stderr, env)
+	})
 }

@@ -8,18 +8,6 @@
 // 0 on success and 255 on any error, printed to stderr.
 package main
 
-import (
-	"context"
-	"os"
-	"os/signal"
-	"syscall"
+import "github.com/oneha/oneha/internal/cli"
 
-	"github.com/oneha/oneha/internal/cli"
-)
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, newRootCmd(os.Stdout, os.Stderr, os.Getenv), os.Args[1:], os.Stderr)
-	stop()
-	os.Exit(code)
-}
+func main() { cli.Run(newRootCmd) }

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -141,4 +144,14 @@ func WriteJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// Run is a command's whole main: it builds the root command on the
+// process's stdout, stderr and environment, runs it with SIGINT/SIGTERM
+// cancelling the context, and exits with Main's status.
+func Run(newRoot func(stdout, stderr io.Writer, env func(string) string) *cobra.Command) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, newRoot(os.Stdout, os.Stderr, os.Getenv), os.Args[1:], os.Stderr)
+	stop()
+	os.Exit(code)
 }
