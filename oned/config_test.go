@@ -2,6 +2,7 @@ package oned
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -100,6 +101,23 @@ func TestParseConfigVIP(t *testing.T) {
 	} {
 		if _, err := ParseConfig([]byte(yaml)); err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("%s: err %v does not name %s", yaml, err, key)
+		}
+	}
+}
+
+// TestExampleConfigsParse: every example shipped in deploy/examples loads.
+func TestExampleConfigsParse(t *testing.T) {
+	files, err := filepath.Glob("../deploy/examples/zone-*/host-*.yaml")
+	if err != nil || len(files) != 8 {
+		t.Fatalf("example configs: %v %v", files, err)
+	}
+	for i, f := range files {
+		c, err := LoadConfig(f)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if c.Dialect() != "mysql" || len(c.VIP) != 1 || c.Solo() {
+			t.Errorf("%s (%d): %+v", f, i, c)
 		}
 	}
 }

@@ -380,3 +380,28 @@ func TestHealthEndpoints(t *testing.T) {
 		t.Errorf("/status = %s", st)
 	}
 }
+
+// TestServerDelOnDownServer: server-del removes a server that is down from
+// the zone and from the Raft membership; the zone keeps writing.
+func TestServerDelOnDownServer(t *testing.T) {
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
+	z.FormZone()
+	leader := z.Leader(20 * time.Second)
+	var down *harness.Oned
+	for _, o := range z.Servers {
+		if o != leader {
+			down = o
+		}
+	}
+	down.Kill()
+	call(t, leader, "one.zone.delserver", 0, down.ID)
+	info := call(t, leader, "one.zone.info", 0).(string)
+	if strings.Contains(info, down.Endpoint) {
+		t.Fatalf("deleted server still in the zone:\n%s", info)
+	}
+	members := call(t, leader, "one.zone.members").([]any)
+	if len(members) != 2 {
+		t.Fatalf("raft members after server-del: %v", members)
+	}
+	call(t, leader, "one.sql.exec", []any{"CREATE TABLE after_del (id INT)"})
+}
