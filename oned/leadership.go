@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/oneha/oneha/hooks"
@@ -19,7 +20,7 @@ func (s *Server) startLeadership(ctx context.Context) error {
 	if len(s.cfg.VIP) > 0 {
 		var cfgs []vip.Config
 		for _, v := range s.cfg.VIP {
-			cfgs = append(cfgs, vip.Config{Interface: v.Interface, Address: v.Address})
+			cfgs = append(cfgs, VIPConfigFor(v))
 		}
 		v, err := vip.New(cfgs, s.log)
 		if err != nil {
@@ -117,4 +118,18 @@ func (s *Server) statusJSON(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(out)
+}
+
+// VIPConfigFor maps a VIP config entry to package vip's config. IPv4
+// addresses get the label IFACE:vip (cut to the kernel's 15 bytes), so
+// `ip address` shows which address is the floating one.
+func VIPConfigFor(v VIPConfig) vip.Config {
+	c := vip.Config{Interface: v.Interface, Address: v.Address}
+	if p, err := netip.ParsePrefix(v.Address); err == nil && p.Addr().Is4() {
+		c.Label = v.Interface + ":vip"
+		if len(c.Label) > 15 {
+			c.Label = c.Label[:15]
+		}
+	}
+	return c
 }

@@ -253,7 +253,13 @@ func TestConfigErrorStopsStartup(t *testing.T) {
 // TestSIGTERMTransfersLeadership: a leader stopped with SIGTERM hands
 // leadership to a follower before it exits, so writes continue at once.
 func TestSIGTERMTransfersLeadership(t *testing.T) {
-	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
+	for _, d := range harness.Dialects {
+		t.Run(string(d), func(t *testing.T) { testSIGTERMTransfersLeadership(t, d) })
+	}
+}
+
+func testSIGTERMTransfersLeadership(t *testing.T, d sqlfsm.DialectName) {
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Dialect: d})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)
 	leader.Stop()
@@ -268,7 +274,13 @@ func TestSIGTERMTransfersLeadership(t *testing.T) {
 // database and Raft state and restart (exit 75, which systemd restarts);
 // started again it receives everything from the leader and votes again.
 func TestServerResetResyncs(t *testing.T) {
-	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
+	for _, d := range harness.Dialects {
+		t.Run(string(d), func(t *testing.T) { testServerResetResyncs(t, d) })
+	}
+}
+
+func testServerResetResyncs(t *testing.T, d sqlfsm.DialectName) {
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Dialect: d})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)
 	call(t, leader, "one.sql.exec", []any{"CREATE TABLE vm (id INTEGER PRIMARY KEY, name VARCHAR(32))"})

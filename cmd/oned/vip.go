@@ -34,7 +34,7 @@ func newVIPCmd(stderr io.Writer, configPath *string) *cobra.Command {
 				}
 				var cfgs []vip.Config
 				for _, v := range cfg.VIP {
-					cfgs = append(cfgs, vip.Config{Interface: v.Interface, Address: v.Address})
+					cfgs = append(cfgs, oned.VIPConfigFor(v))
 				}
 				v, err := vip.New(cfgs, slog.New(slog.NewTextHandler(stderr, nil)))
 				if err != nil {
