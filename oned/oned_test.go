@@ -39,6 +39,22 @@ func count(t *testing.T, o *harness.Oned, consistency string) int64 {
 	return rows[0].([]any)[0].(int64)
 }
 
+// waitCount waits until o's own copy (a stale read) of vm has n rows.
+func waitCount(t *testing.T, o *harness.Oned, n int64, timeout time.Duration, why string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		got := count(t, o, "stale")
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server %d has %d rows, want %d: %s", o.ID, got, n, why)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // TestZoneFormsBySeedProcedure builds zones the way seed 003 does, with
 // real oned processes, and checks roles, forwarding and replication.
 func TestZoneFormsBySeedProcedure(t *testing.T) {
@@ -98,13 +114,7 @@ func TestZoneFormsBySeedProcedure(t *testing.T) {
 			}
 			// Every server's own copy converges.
 			for _, o := range z.Servers {
-				deadline := time.Now().Add(10 * time.Second)
-				for count(t, o, "stale") != int64(tc.n) {
-					if time.Now().After(deadline) {
-						t.Fatalf("server %d never saw every row", o.ID)
-					}
-					time.Sleep(50 * time.Millisecond)
-				}
+				waitCount(t, o, int64(tc.n), 10*time.Second, "a server never saw every row")
 			}
 		})
 	}
@@ -137,13 +147,7 @@ func testLeaderKilled(t *testing.T, d sqlfsm.DialectName) {
 	call(t, next, "one.sql.exec", []any{"INSERT INTO vm (id, name) VALUES (100, 'after')"})
 	leader.Start()
 	leader.WaitState(2, 20*time.Second)
-	deadline := time.Now().Add(15 * time.Second)
-	for count(t, leader, "stale") != 21 {
-		if time.Now().After(deadline) {
-			t.Fatal("restarted old leader did not catch up")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitCount(t, leader, 21, 15*time.Second, "restarted old leader did not catch up")
 }
 
 // TestNoLeaderIsAnErrorNotAHang: with the majority gone, a write on the
@@ -302,13 +306,7 @@ func testServerResetResyncs(t *testing.T, d sqlfsm.DialectName) {
 		t.Fatalf("restarted server did not wipe its state:\n%s", target.LogTail(30))
 	}
 	z.WaitVoters(3, 60*time.Second)
-	deadline := time.Now().Add(20 * time.Second)
-	for count(t, target, "stale") != 30 {
-		if time.Now().After(deadline) {
-			t.Fatal("reset server did not receive every row again")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitCount(t, target, 30, 20*time.Second, "reset server did not receive every row again")
 }
 
 // TestJoinByOnedbRestore: OpenNebula's own procedure still works — onedb
