@@ -3,7 +3,7 @@ GO       ?= go
 PKGS     ?= ./...
 TESTTIME ?= 15m
 
-.PHONY: all build bin install lab lab-down test test-short bench lint fuzz deps demo clean
+.PHONY: all build bin install lab lab-down chaos bench-report test test-short bench lint fuzz deps demo clean
 
 all: build
 
@@ -75,3 +75,18 @@ install: bin
 
 clean:
 	$(GO) clean -testcache
+
+# Benchmark report (phony target, like those in .PHONY above): write
+# throughput and p50/p99 at 1/16/64/256 writers for 3 and 5 servers on SQLite
+# and MariaDB against a solo oned through the same XML-RPC client path, the
+# failover-time distribution (deploy/lab, root), catch-up of a new server on
+# a ONEHA_CATCHUP_MB (default 1024) database against mariadb-dump | mariadb,
+# and oned's RSS under load. Writes results/REPORT.md and PNG plots
+# (ONEHA_RESULTS overrides the folder; ONEHA_BENCH_SECONDS the cell length).
+bench-report: deps
+	ONEHA_BENCH_REPORT=1 ONEHA_RESULTS=$${ONEHA_RESULTS:-$(CURDIR)/results} $(GO) test -count=1 -v -run '^TestBenchReport$$' -timeout 60m ./internal/report/
+
+# The long nemesis suite (root): 3 servers with a MariaDB per host and 5 on
+# SQLite, every fault type, porcupine-checked; the short form runs in make test.
+chaos: deps
+	ONEHA_CHAOS_LONG=1 $(GO) test -count=1 -run TestChaosLong -timeout 60m -v ./internal/chaos/

@@ -3,8 +3,11 @@ package oned
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -115,7 +118,38 @@ func (s *Server) remoteStatus(ctx context.Context, endpoint string) (zone.Remote
 		return zone.RemoteStatus{}, fmt.Errorf("raftstatus from %s: %w", endpoint, err)
 	}
 	names := map[int]string{StateSolo: "solo", StateCandidate: "candidate", StateFollower: "follower", StateLeader: "leader"}
-	return zone.RemoteStatus{State: names[st.State], Term: uint64(max(st.Term, 0)), LogIndex: uint64(max(st.LogIndex, 0)), Commit: uint64(max(st.Commit, 0))}, nil
+	rs := zone.RemoteStatus{State: names[st.State], Term: uint64(max(st.Term, 0)), LogIndex: uint64(max(st.LogIndex, 0)), Commit: uint64(max(st.Commit, 0))}
+	// Caught up means the server's DATABASE has the entries, not just its
+	// log: a server restoring a large snapshot reports the snapshot's log
+	// index long before the restore ends. Promotion uses the smaller.
+	applied, err := s.remoteApplied(ctx, endpoint)
+	if err != nil {
+		return zone.RemoteStatus{}, err
+	}
+	rs.LogIndex = min(rs.LogIndex, applied)
+	return rs, nil
+}
+
+// remoteApplied reads APPLIED_INDEX from the server's /status (same port).
+func (s *Server) remoteApplied(ctx context.Context, endpoint string) (uint64, error) {
+	u := strings.TrimSuffix(endpoint, "/RPC2") + "/status"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	c := &http.Client{Timeout: s.cfg.XMLRPCTimeout() + time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("status of %s: %w", endpoint, err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Applied *uint64 `json:"APPLIED_INDEX"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&st); err != nil || st.Applied == nil {
+		return 0, fmt.Errorf("status of %s: no APPLIED_INDEX (%v)", endpoint, err)
+	}
+	return *st.Applied, nil
 }
 
 // listServers reads the zone's servers from the local database (before the

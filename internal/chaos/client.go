@@ -1,0 +1,158 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/oneha/oneha/xmlrpc"
+)
+
+// client sends one operation per fresh connection (no keep-alive): after
+// any error the next operation dials again, and a dial failure proves the
+// request was never sent.
+type client struct {
+	session string
+	timeout time.Duration
+}
+
+// call invokes method on endpoint and reports whether a connection was
+// ever established (false: the request never left).
+func (c *client) call(endpoint, method string, params ...any) (v any, sent bool, err error) {
+	var dialed atomic.Bool
+	d := &net.Dialer{Timeout: c.timeout}
+	tr := &http.Transport{
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := d.DialContext(ctx, network, addr)
+			if err == nil {
+				dialed.Store(true)
+			}
+			return conn, err
+		},
+	}
+	defer tr.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	cl := &xmlrpc.Client{URL: endpoint, HTTP: &http.Client{Transport: tr}, MaxBody: xmlrpc.DefaultMaxBody}
+	v, err = cl.CallONE(ctx, method, append([]any{c.session}, params...)...)
+	return v, dialed.Load(), err
+}
+
+// classifyWrite decides whether a failed write definitely did not happen
+// (stFail) or may have happened (stUnknown).
+func classifyWrite(sent bool, err error) status {
+	if !sent {
+		return stFail // never reached a server
+	}
+	var oe *xmlrpc.Error
+	if errors.As(err, &oe) {
+		switch oe.Code {
+		case xmlrpc.ActionError, xmlrpc.AuthenticationError, xmlrpc.AuthorizationError, xmlrpc.XMLRPCAPIError:
+			return stFail // refused before it was appended (unsafe SQL, SQL error, bad params)
+		}
+		// "no leader found" is answered only when the request was never
+		// forwarded or appended.
+		if strings.Contains(oe.Message, "no leader found") && !strings.Contains(oe.Message, "forwarding") {
+			return stFail
+		}
+		// A follower that could not even connect to the leader forwarded
+		// nothing.
+		if strings.Contains(oe.Message, "forwarding to leader") &&
+			(strings.Contains(oe.Message, "connect: connection refused") || strings.Contains(oe.Message, "connect: no route to host")) {
+			return stFail
+		}
+		return stUnknown // outcome unknown, forwarding failure, anything else
+	}
+	return stUnknown // timeout, reset, EOF after sending
+}
+
+// rowsAffected returns ROWS_AFFECTED of statement i of an exec answer.
+func rowsAffected(v any, i int) (int64, error) {
+	a, ok := v.([]any)
+	if !ok || len(a) <= i {
+		return 0, fmt.Errorf("exec answer %#v: want %d results", v, i+1)
+	}
+	m, ok := a[i].(map[string]any)
+	if !ok {
+		return 0, fmt.Errorf("exec answer item %#v: want struct", a[i])
+	}
+	n, ok := m["ROWS_AFFECTED"].(int64)
+	if !ok {
+		return 0, fmt.Errorf("ROWS_AFFECTED %#v: want int", m["ROWS_AFFECTED"])
+	}
+	return n, nil
+}
+
+// queryRows returns the ROWS of a query answer.
+func queryRows(v any) ([][]any, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("query answer %#v: want struct", v)
+	}
+	raw, ok := m["ROWS"].([]any)
+	if !ok {
+		return nil, fmt.Errorf("query ROWS %#v: want array", m["ROWS"])
+	}
+	out := make([][]any, len(raw))
+	for i, r := range raw {
+		row, ok := r.([]any)
+		if !ok {
+			return nil, fmt.Errorf("query row %#v: want array", r)
+		}
+		out[i] = row
+	}
+	return out, nil
+}
+
+// read runs a strong read of key k on endpoint.
+func (c *client) read(endpoint string, k int) (int64, error) {
+	v, _, err := c.call(endpoint, "one.sql.query", "SELECT v FROM reg WHERE k = ?", []any{int64(k)}, "strong")
+	if err != nil {
+		return 0, err
+	}
+	rows, err := queryRows(v)
+	if err != nil {
+		return 0, err
+	}
+	if len(rows) != 1 || len(rows[0]) != 1 {
+		return 0, fmt.Errorf("read k%d: %d rows", k, len(rows))
+	}
+	n, ok := rows[0][0].(int64)
+	if !ok {
+		return 0, fmt.Errorf("read k%d: value %#v", k, rows[0][0])
+	}
+	return n, nil
+}
+
+// write sets k to val (cas: only if it holds old) and records id in audit,
+// in one transaction. It returns whether the update changed the row.
+func (c *client) write(endpoint string, id int64, k int, val int64, cas bool, old int64) (swapped bool, st status, err error) {
+	upd := []any{"UPDATE reg SET v = ? WHERE k = ?", val, int64(k)}
+	if cas {
+		upd = []any{"UPDATE reg SET v = ? WHERE k = ? AND v = ?", val, int64(k), old}
+	}
+	v, sent, err := c.call(endpoint, "one.sql.exec", []any{upd, []any{"INSERT INTO audit (id, k) VALUES (?, ?)", id, int64(k)}})
+	if err != nil {
+		return false, classifyWrite(sent, err), err
+	}
+	n, err := rowsAffected(v, 0)
+	if err != nil {
+		return false, stUnknown, err
+	}
+	return n == 1, stOK, nil
+}
+
+// stale returns rows of q answered by endpoint's local copy.
+func (c *client) stale(endpoint, q string) ([][]any, error) {
+	v, _, err := c.call(endpoint, "one.sql.query", q, []any{}, "stale")
+	if err != nil {
+		return nil, err
+	}
+	return queryRows(v)
+}

@@ -1,0 +1,118 @@
+package chaos
+
+import (
+	"math/rand"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// workload runs concurrent register clients against random servers. The
+// current phase (set by the nemesis) picks the keys; a negative phase stops
+// the clients.
+type workload struct {
+	c         *client
+	endpoints []string
+	keysPer   int
+	start     time.Time
+
+	phase  atomic.Int64
+	nextID atomic.Int64
+	wg     sync.WaitGroup
+
+	mu   sync.Mutex
+	recs []record
+}
+
+func newWorkload(c *client, endpoints []string, keysPer int) *workload {
+	w := &workload{c: c, endpoints: endpoints, keysPer: keysPer, start: time.Now()}
+	w.phase.Store(-1)
+	return w
+}
+
+// now is the history clock: monotonic ns since the start.
+func (w *workload) now() int64 { return time.Since(w.start).Nanoseconds() }
+
+func (w *workload) keys(phase int) []int {
+	out := make([]int, w.keysPer)
+	for i := range out {
+		out[i] = phase*w.keysPer + i
+	}
+	return out
+}
+
+// run starts n clients in phase 0.
+func (w *workload) run(n int, seed int64) {
+	w.phase.Store(0)
+	for i := 0; i < n; i++ {
+		w.wg.Add(1)
+		go w.worker(i, rand.New(rand.NewSource(seed+int64(i))))
+	}
+}
+
+// stop ends the clients and waits for operations in flight (each is bounded
+// by the client's timeout).
+func (w *workload) stop() {
+	w.phase.Store(-1)
+	w.wg.Wait()
+}
+
+func (w *workload) add(r record) {
+	w.mu.Lock()
+	w.recs = append(w.recs, r)
+	w.mu.Unlock()
+}
+
+func (w *workload) records() []record {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]record(nil), w.recs...)
+}
+
+func (w *workload) worker(id int, rnd *rand.Rand) {
+	defer w.wg.Done()
+	seen := map[int]int64{} // last value this client saw or wrote, per key
+	for {
+		p := w.phase.Load()
+		if p < 0 {
+			return
+		}
+		k := int(p)*w.keysPer + rnd.Intn(w.keysPer)
+		srv := rnd.Intn(len(w.endpoints))
+		ep := w.endpoints[srv]
+		r := record{Client: id, ID: w.nextID.Add(1), Phase: int(p), Server: srv}
+		x := rnd.Intn(100)
+		r.Call = w.now()
+		switch {
+		case x < 50:
+			r.In = input{Kind: opRead, Key: k}
+			v, err := w.c.read(ep, k)
+			if err != nil {
+				r.St, r.Err = stFail, err.Error()
+			} else {
+				r.Out.Val = v
+				seen[k] = v
+			}
+		default:
+			cas := x >= 75
+			r.In = input{Kind: opWrite, Key: k, Val: r.ID}
+			if cas {
+				r.In = input{Kind: opCAS, Key: k, Val: r.ID, Old: seen[k]}
+			}
+			swapped, st, err := w.c.write(ep, r.ID, k, r.ID, cas, r.In.Old)
+			r.St = st
+			if err != nil {
+				r.Err = err.Error()
+			}
+			if st == stOK {
+				r.Out.OK = swapped
+				if swapped || !cas {
+					seen[k] = r.ID
+				}
+			}
+		}
+		r.Ret = w.now()
+		w.add(r)
+		time.Sleep(time.Duration(2+rnd.Intn(8)) * time.Millisecond)
+	}
+}
