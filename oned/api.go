@@ -235,8 +235,17 @@ func parseServerTemplate(t string) (name, endpoint string, err error) {
 }
 
 // endpointAddr maps a server ID to the host:port of its ENDPOINT in the zone
-// table, falling back to the address Raft knows it by.
+// table, falling back to the address Raft knows it by. The answer is cached
+// per (leader ID, Raft address), so forwarded calls do not read the zone
+// table each time; a new leader, or a reused ID at another address (IDs are
+// max+1, so a deleted server's ID can come back), reads it again.
 func (s *Server) endpointAddr(ctx context.Context, id, fallback string) string {
+	s.leaderMu.Lock()
+	cachedID, cachedRaft, cachedAddr := s.leaderID, s.leaderRaft, s.leaderAddr
+	s.leaderMu.Unlock()
+	if cachedID == id && cachedRaft == fallback && cachedAddr != "" {
+		return cachedAddr
+	}
 	servers, err := listServers(ctx, s.db, s.cfg.Federation.ZoneID)
 	if err != nil {
 		return fallback
@@ -244,6 +253,9 @@ func (s *Server) endpointAddr(ctx context.Context, id, fallback string) string {
 	for _, sv := range servers {
 		if fmt.Sprint(sv.ID) == id {
 			if a, err := zone.RaftAddress(sv.Endpoint); err == nil {
+				s.leaderMu.Lock()
+				s.leaderID, s.leaderRaft, s.leaderAddr = id, fallback, a
+				s.leaderMu.Unlock()
 				return a
 			}
 		}

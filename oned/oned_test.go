@@ -39,6 +39,15 @@ func count(t *testing.T, o *harness.Oned, consistency string) int64 {
 	return rows[0].([]any)[0].(int64)
 }
 
+// seedRows creates table vm on o and writes n acknowledged rows, ids 0..n-1.
+func seedRows(t *testing.T, o *harness.Oned, n int) {
+	t.Helper()
+	call(t, o, "one.sql.exec", []any{"CREATE TABLE vm (id INTEGER PRIMARY KEY, name VARCHAR(32))"})
+	for i := 0; i < n; i++ {
+		call(t, o, "one.sql.exec", []any{[]any{"INSERT INTO vm (id, name) VALUES (?, 'x')", int64(i)}})
+	}
+}
+
 // waitCount waits until o's own copy (a stale read) of vm has n rows.
 func waitCount(t *testing.T, o *harness.Oned, n int64, timeout time.Duration, why string) {
 	t.Helper()
@@ -132,10 +141,7 @@ func testLeaderKilled(t *testing.T, d sqlfsm.DialectName) {
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Dialect: d})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)
-	call(t, leader, "one.sql.exec", []any{"CREATE TABLE vm (id INTEGER PRIMARY KEY, name VARCHAR(32))"})
-	for i := 0; i < 20; i++ {
-		call(t, leader, "one.sql.exec", []any{[]any{"INSERT INTO vm (id, name) VALUES (?, 'x')", int64(i)}})
-	}
+	seedRows(t, leader, 20)
 	leader.Kill()
 	next := z.Leader(20 * time.Second)
 	if next == leader {
@@ -287,10 +293,7 @@ func testServerResetResyncs(t *testing.T, d sqlfsm.DialectName) {
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Dialect: d})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)
-	call(t, leader, "one.sql.exec", []any{"CREATE TABLE vm (id INTEGER PRIMARY KEY, name VARCHAR(32))"})
-	for i := 0; i < 30; i++ {
-		call(t, leader, "one.sql.exec", []any{[]any{"INSERT INTO vm (id, name) VALUES (?, 'x')", int64(i)}})
-	}
+	seedRows(t, leader, 30)
 	var target *harness.Oned
 	for _, o := range z.Servers {
 		if o != leader {

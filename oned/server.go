@@ -55,6 +55,11 @@ type Server struct {
 	hooks   *hooks.Runner // nil when solo
 	metrics *metrics
 
+	leaderMu   sync.Mutex // guards the leader ID → endpoint cache
+	leaderID   string
+	leaderRaft string // the leader's Raft address when cached
+	leaderAddr string
+
 	restart     chan struct{}
 	restartOnce sync.Once
 

@@ -206,11 +206,12 @@ func TestCrashesLoseNothing(t *testing.T) {
 func TestFollowerFSMStopsMidBatch(t *testing.T) {
 	for _, d := range harness.Dialects {
 		t.Run(string(d), func(t *testing.T) {
-			var victim atomic.Int32
+			var victim, crashes atomic.Int32
 			victim.Store(-1)
 			c := harness.MakeCluster(t, harness.ClusterOptions{N: 3, Dialect: d, Faults: func(i int) *sqlfsm.Faults {
 				return &sqlfsm.Faults{Hook: func(p sqlfsm.FaultPoint, _ uint64) error {
 					if p == sqlfsm.PointBeforeCommit && victim.Load() == int32(i) {
+						crashes.Add(1)
 						return sqlfsm.ErrCrash
 					}
 					return nil
@@ -225,6 +226,9 @@ func TestFollowerFSMStopsMidBatch(t *testing.T) {
 			time.Sleep(300 * time.Millisecond)
 			c.Crash(t, follower)
 			victim.Store(-1)
+			if crashes.Load() == 0 {
+				t.Fatal("the follower's FSM never reached the injected crash: the test exercised nothing")
+			}
 			c.Restart(t, follower)
 			time.Sleep(300 * time.Millisecond)
 			w.finish()
