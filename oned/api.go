@@ -43,6 +43,7 @@ func (s *Server) registerAPI() {
 		{"one.zone.addserver", always(leader), s.addServer},
 		{"one.zone.delserver", always(leader), s.delServer},
 		{"one.zone.resetserver", always(leader), s.resetServer},
+		{"one.zone.leadertransfer", always(leader), s.leaderTransfer},
 		{"one.sql.exec", always(leader), s.sqlExec},
 		{"one.sql.query", queryRoute, s.sqlQuery},
 	} {
@@ -90,7 +91,7 @@ func describe(err error) (string, int) {
 	case errors.Is(err, sqlfsm.ErrSQL), errors.Is(err, sqlfsm.ErrUnsafe), errors.Is(err, sqlfsm.ErrNotReadOnly),
 		errors.Is(err, zone.ErrBadEndpoint), errors.Is(err, zone.ErrJoinInProgress), errors.Is(err, zone.ErrBadName),
 		errors.Is(err, zone.ErrDuplicate), errors.Is(err, zone.ErrSelf), errors.Is(err, zone.ErrSolo),
-		errors.Is(err, zone.ErrNoQuorum), errors.Is(err, zone.ErrZoneHasServers):
+		errors.Is(err, zone.ErrNoQuorum), errors.Is(err, zone.ErrZoneHasServers), errors.Is(err, zone.ErrNotVoter):
 		return err.Error(), xmlrpc.ActionError
 	case errors.Is(err, zone.ErrNoSuchZone), errors.Is(err, zone.ErrNoSuchServer):
 		return err.Error(), xmlrpc.NoExistsError
@@ -189,6 +190,12 @@ func (s *Server) delServer(ctx context.Context, p []any) (any, error) {
 
 func (s *Server) resetServer(ctx context.Context, p []any) (any, error) {
 	return serverAction(ctx, p, s.zone.ResetServer)
+}
+
+// leaderTransfer hands leadership to the server (-1: the most up-to-date
+// voter); OneHA's own method, for maintenance without an election timeout.
+func (s *Server) leaderTransfer(ctx context.Context, p []any) (any, error) {
+	return serverAction(ctx, p, s.zone.TransferLeadership)
 }
 
 // serverAction reads (zone id, server id) and runs act; it answers the zone

@@ -418,3 +418,94 @@ func TestServerDelOnDownServer(t *testing.T) {
 	}
 	call(t, leader, "one.sql.exec", []any{"CREATE TABLE after_del (id INT)"})
 }
+
+// TestLeaderTransfer: `onezone leader-transfer` (sent to a follower, which
+// forwards it) moves leadership to the named server, or with no server to
+// another voter; nothing is lost, writes go on, and asking for the sitting
+// leader is a no-op. Leadership never goes to a server still joining.
+// Transfer does not depend on the backend, so this runs on SQLite only.
+func TestLeaderTransfer(t *testing.T) {
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Dialect: sqlfsm.SQLite})
+	z.FormZone()
+	leader := z.Leader(20 * time.Second)
+	seedRows(t, leader, 20)
+	onezone := func(via *harness.Oned, args ...string) (string, error) {
+		cmd := exec.Command(filepath.Join(z.Bin, "onezone"), args...)
+		cmd.Env = append(os.Environ(), "ONE_AUTH="+z.Auth, "ONE_XMLRPC="+via.Endpoint)
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		if err != nil {
+			err = fmt.Errorf("%w: %s", err, errOut.String())
+		}
+		return out.String(), err
+	}
+	others := func(l *harness.Oned) []*harness.Oned {
+		var out []*harness.Oned
+		for _, o := range z.Servers {
+			if o != l {
+				out = append(out, o)
+			}
+		}
+		return out
+	}
+
+	// To a named server, through the other follower.
+	rest := others(leader)
+	via, target := rest[0], rest[1]
+	out, err := onezone(via, "leader-transfer", "0", fmt.Sprint(target.ID), "-v")
+	if err != nil {
+		t.Fatalf("onezone leader-transfer: %v", err)
+	}
+	if want := fmt.Sprintf("ZONE 0: leadership transferred to server %d\n", target.ID); out != want {
+		t.Errorf("stdout %q, want %q", out, want)
+	}
+	if got := z.Leader(10 * time.Second); got != target {
+		t.Fatalf("leader is server %d, want %d", got.ID, target.ID)
+	}
+	leader.WaitState(2, 10*time.Second)
+	call(t, via, "one.sql.exec", []any{"INSERT INTO vm (id, name) VALUES (20, 'after transfer')"})
+	waitCount(t, leader, 21, 10*time.Second, "the old leader did not follow the new one")
+
+	// Asking for the sitting leader changes nothing.
+	if _, err := onezone(via, "leader-transfer", "0", fmt.Sprint(target.ID)); err != nil {
+		t.Fatalf("leader-transfer to the sitting leader: %v", err)
+	}
+	if got := z.Leader(10 * time.Second); got != target {
+		t.Fatalf("after a no-op transfer the leader is server %d, want %d", got.ID, target.ID)
+	}
+
+	// To any voter.
+	if _, err := onezone(target, "leader-transfer", "0"); err != nil {
+		t.Fatalf("leader-transfer to any voter: %v", err)
+	}
+	next := z.Leader(10 * time.Second)
+	if next == target {
+		t.Fatalf("server %d still leads after leader-transfer without a target", target.ID)
+	}
+	if got := count(t, next, "strong"); got != 21 {
+		t.Fatalf("new leader has %d rows, want 21", got)
+	}
+
+	// Errors: no such server; a server listed but still joining.
+	wantFail := func(code int, substr string, params ...any) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_, err := next.Call(ctx, "one.zone.leadertransfer", params...)
+		var xe *xmlrpc.Error
+		if !errors.As(err, &xe) || xe.Code != code || !strings.Contains(xe.Message, substr) {
+			t.Errorf("leadertransfer %v: %v, want code %#x containing %q", params, err, code, substr)
+		}
+	}
+	wantFail(xmlrpc.NoExistsError, "no such server", 0, 9)
+	port, err := harness.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(t, next, "one.zone.addserver", 0, fmt.Sprintf(`SERVER = [ NAME = "joining", ENDPOINT = "http://127.0.0.1:%d/RPC2" ]`, port))
+	wantFail(xmlrpc.ActionError, "not a voter", 0, 3)
+	if got := z.Leader(10 * time.Second); got != next {
+		t.Fatalf("a refused transfer moved leadership to server %d", got.ID)
+	}
+}

@@ -300,6 +300,14 @@ func (n *Node) LeadershipTransfer(ctx context.Context) error {
 	return n.leaderErr("leadership transfer", n.wait(ctx, n.raft.LeadershipTransfer()))
 }
 
+// LeadershipTransferTo hands leadership to the voter id at addr. Leader
+// only; returns when the target has taken over or the transfer failed (the
+// target did not catch up or win its election within an election timeout).
+func (n *Node) LeadershipTransferTo(ctx context.Context, id, addr string) error {
+	f := n.raft.LeadershipTransferToServer(raft.ServerID(id), raft.ServerAddress(addr))
+	return n.leaderErr("leadership transfer to "+id, n.wait(ctx, f))
+}
+
 // Snapshot takes a snapshot now. errors.Is(err, raft.ErrNothingNewToSnapshot)
 // when nothing was applied since the last one.
 func (n *Node) Snapshot(ctx context.Context) error {

@@ -39,6 +39,10 @@ var (
 	// a reachable majority, so the configuration change (and every later
 	// write) would block.
 	ErrNoQuorum = errors.New("zone: the remaining voters would have no reachable majority")
+	// ErrNotVoter: leadership can only go to a voter; the server is still
+	// joining (a non-voter catching up, or not yet in Raft), or no other
+	// voter exists.
+	ErrNotVoter = errors.New("zone: not a voter")
 	// ErrBadConfig wraps every New validation error.
 	ErrBadConfig = errors.New("zone: bad config")
 

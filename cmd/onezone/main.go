@@ -1,6 +1,7 @@
 // Command onezone manages the zone and its HA servers through the XML-RPC
 // API, like OpenNebula's onezone: list, show (with every server's Raft
-// status), server-add, server-del and server-reset.
+// status), server-add, server-del and server-reset; and OneHA's members
+// (Raft membership) and leader-transfer (planned switchover).
 //
 // The endpoint comes from --endpoint, $ONE_XMLRPC or
 // http://localhost:2633/RPC2; the credentials from --user/--password or the

@@ -24,6 +24,17 @@ type app struct {
 
 func (a *app) session() (*cli.Session, error) { return a.conn.Session(a.env, nil) }
 
+// zoneSession opens a session and resolves the ZONEID argument (an ID or a
+// name).
+func (a *app) zoneSession(ctx context.Context, zone string) (*cli.Session, int, error) {
+	s, err := a.session()
+	if err != nil {
+		return nil, 0, err
+	}
+	id, err := resolveZone(ctx, s, zone)
+	return s, id, err
+}
+
 // newRootCmd builds the onezone command tree.
 func newRootCmd(stdout, stderr io.Writer, env func(string) string) *cobra.Command {
 	root := &cobra.Command{
@@ -33,7 +44,7 @@ func newRootCmd(stdout, stderr io.Writer, env func(string) string) *cobra.Comman
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	a := &app{stdout: stdout, env: env, conn: cli.AddConnectionFlags(root)}
-	root.AddCommand(a.listCmd(), a.showCmd(), a.serverAddCmd(), a.serverDelCmd(), a.serverResetCmd(), a.membersCmd())
+	root.AddCommand(a.listCmd(), a.showCmd(), a.serverAddCmd(), a.serverDelCmd(), a.serverResetCmd(), a.leaderTransferCmd(), a.membersCmd())
 	return root
 }
 
@@ -86,11 +97,7 @@ func (a *app) showCmd() *cobra.Command {
 		Args:  cli.ExactArgs(1, "ZONEID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := a.session()
-			if err != nil {
-				return err
-			}
-			id, err := resolveZone(ctx, s, args[0])
+			s, id, err := a.zoneSession(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -133,11 +140,7 @@ func (a *app) serverAddCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := a.session()
-			if err != nil {
-				return err
-			}
-			id, err := resolveZone(cmd.Context(), s, args[0])
+			s, id, err := a.zoneSession(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -163,6 +166,38 @@ func (a *app) serverResetCmd() *cobra.Command {
 	return a.serverActionCmd("server-reset", "Reset a server's Raft log (it then syncs from the leader)", "one.zone.resetserver", "server reset")
 }
 
+// leaderTransferCmd is OneHA's own: move leadership (and with it the
+// floating IP) before maintenance on the leader's host, without waiting for
+// an election timeout.
+func (a *app) leaderTransferCmd() *cobra.Command {
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "leader-transfer ZONEID [SERVERID]",
+		Short: "Hand leadership to a server (default: the most up-to-date voter)",
+		Args:  cli.RangeArgs(1, 2, "ZONEID", "[SERVERID]"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			s, id, err := a.zoneSession(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			sid, to := -1, "another server"
+			if len(args) == 2 {
+				if sid, err = resolveServer(ctx, s, id, args[1]); err != nil {
+					return err
+				}
+				to = "server " + strconv.Itoa(sid)
+			}
+			if _, err := s.Call(ctx, "one.zone.leadertransfer", id, sid); err != nil {
+				return err
+			}
+			return a.verbose(verbose, id, "leadership transferred to "+to)
+		},
+	}
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "say what was done")
+	return cmd
+}
+
 func (a *app) serverActionCmd(use, short, method, done string) *cobra.Command {
 	var verbose bool
 	cmd := &cobra.Command{
@@ -171,11 +206,7 @@ func (a *app) serverActionCmd(use, short, method, done string) *cobra.Command {
 		Args:  cli.ExactArgs(2, "ZONEID", "SERVERID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := a.session()
-			if err != nil {
-				return err
-			}
-			id, err := resolveZone(ctx, s, args[0])
+			s, id, err := a.zoneSession(ctx, args[0])
 			if err != nil {
 				return err
 			}

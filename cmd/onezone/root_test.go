@@ -213,15 +213,31 @@ func TestServerCommands(t *testing.T) {
 				{Method: "one.zone.resetserver", Params: []any{session, int64(0), int64(1)}},
 			},
 		},
+		{
+			name:  "leader-transfer to any voter",
+			args:  []string{"leader-transfer", "0", "-v"},
+			calls: []clitest.Call{{Method: "one.zone.leadertransfer", Params: []any{session, int64(0), int64(-1)}}},
+			out:   "ZONE 0: leadership transferred to another server\n",
+		},
+		{
+			name: "leader-transfer to a server by name",
+			args: []string{"leader-transfer", "0", "vmm02.devservers.network", "-v"},
+			calls: []clitest.Call{
+				{Method: "one.zone.info", Params: []any{session, int64(0), false}},
+				{Method: "one.zone.leadertransfer", Params: []any{session, int64(0), int64(1)}},
+			},
+			out: "ZONE 0: leadership transferred to server 1\n",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			fe := clitest.NewServer(t, map[string]clitest.Handler{
-				"one.zonepool.info":    clitest.Const(clitest.OK(pool)),
-				"one.zone.info":        clitest.Const(clitest.OK(zone)),
-				"one.zone.addserver":   clitest.Const(clitest.OK(int64(0))),
-				"one.zone.delserver":   clitest.Const(clitest.OK(int64(0))),
-				"one.zone.resetserver": clitest.Const(clitest.OK(int64(0))),
+				"one.zonepool.info":       clitest.Const(clitest.OK(pool)),
+				"one.zone.info":           clitest.Const(clitest.OK(zone)),
+				"one.zone.addserver":      clitest.Const(clitest.OK(int64(0))),
+				"one.zone.delserver":      clitest.Const(clitest.OK(int64(0))),
+				"one.zone.resetserver":    clitest.Const(clitest.OK(int64(0))),
+				"one.zone.leadertransfer": clitest.Const(clitest.OK(int64(0))),
 			})
 			r := run(t, authEnv(t, fe.URL), tc.args...)
 			if r.code != 0 {
@@ -257,6 +273,7 @@ func TestErrors(t *testing.T) {
 		{"missing rpc", authEnv(t, fe.URL), []string{"server-add", "0", "-n", "x"}, `required flag(s) "rpc" not set`, true},
 		{"missing zone id", authEnv(t, fe.URL), []string{"show"}, "show takes 1 argument(s) (ZONEID), got 0", true},
 		{"missing server id", authEnv(t, fe.URL), []string{"server-del", "0"}, "server-del takes 2 argument(s)", true},
+		{"leader-transfer extra argument", authEnv(t, fe.URL), []string{"leader-transfer", "0", "1", "2"}, "leader-transfer takes 1 to 2 argument(s)", true},
 		{"unknown flag", authEnv(t, fe.URL), []string{"list", "--bogus"}, "unknown flag: --bogus", true},
 		{"unknown command", authEnv(t, fe.URL), []string{"frobnicate"}, `unknown command "frobnicate"`, true},
 		{"xml and json", authEnv(t, fe.URL), []string{"show", "0", "--xml", "--json"}, "none of the others can be", true},

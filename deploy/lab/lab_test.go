@@ -141,6 +141,28 @@ func TestVIPFollowsLeader(t *testing.T) {
 	}
 }
 
+// TestLeaderTransferMovesVIP: a planned switchover (one.zone.leadertransfer,
+// what `onezone leader-transfer` sends) moves the VIP to the chosen server
+// without a restart, the old leader gives it up, and writes through the VIP
+// go on.
+func TestLeaderTransferMovesVIP(t *testing.T) {
+	z := newLabZone(t, "198.18.25.0/24", 100, "", true)
+	leader := z.Leader(20 * time.Second)
+	z.waitHolder(t, leader.ID, 10*time.Second)
+	z.waitWrite(t, "CREATE TABLE vm (id INT PRIMARY KEY)", 10*time.Second)
+	target := z.Servers[(leader.ID+1)%len(z.Servers)]
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := leader.Call(ctx, "one.zone.leadertransfer", 0, target.ID); err != nil {
+		t.Fatalf("leadertransfer to %d: %v", target.ID, err)
+	}
+	z.waitHolder(t, target.ID, 10*time.Second)
+	if !leader.Running() || leader.RaftState() != 2 {
+		t.Fatalf("old leader: running %v, state %d; want a running follower", leader.Running(), leader.RaftState())
+	}
+	z.waitWrite(t, "INSERT INTO vm VALUES (1)", 10*time.Second)
+}
+
 // TestIsolatedLeaderDropsVIP cuts the leader off (nftables drops all its
 // traffic): it loses its lease, steps down and releases the VIP; the
 // majority elects a new leader, which alone holds it.

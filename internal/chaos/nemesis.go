@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"context"
 	"syscall"
 	"time"
 
@@ -92,7 +93,39 @@ var (
 		return func() { harness.HealPartition(e.t, hosts) }
 	}}
 
-	faultTransfer = fault{Name: "leadership transfer (SIGTERM leader)", Inject: func(e *env) func() {
+	// Planned switchovers (onezone leader-transfer) every 1.5 s during the
+	// hold, each to the next server in turn; no process stops.
+	faultTransfer = fault{Name: "leadership transfers (onezone leader-transfer)", Inject: func(e *env) func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			ok, failed := 0, 0
+			defer func() { e.t.Logf("chaos: %d leadership transfers, %d refused or failed", ok, failed) }()
+			for {
+				if l := e.currentLeader(); l != nil {
+					target := e.z.Servers[(l.ID+1)%len(e.z.Servers)]
+					cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
+					_, err := l.Call(cctx, "one.zone.leadertransfer", 0, target.ID)
+					ccancel()
+					if err == nil {
+						ok++
+					} else if ctx.Err() == nil {
+						failed++
+						e.t.Logf("chaos: leader transfer %d -> %d: %v", l.ID, target.ID, err)
+					}
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(1500 * time.Millisecond):
+				}
+			}
+		}()
+		return func() { cancel(); <-done }
+	}}
+
+	faultStopLeader = fault{Name: "SIGTERM leader (graceful stop, hands leadership over)", Inject: func(e *env) func() {
 		l := e.leader()
 		start := time.Now()
 		l.Stop()
@@ -106,13 +139,37 @@ var (
 			f := e.follower()
 			d := e.dbs[f.ID]
 			d.Kill(e.t)
-			return func() { d.Start(e.t) }
+			// Prove the fault bit: the follower must report its database
+			// degraded while writes flow, then catch up once it is back.
+			ctx, cancel := context.WithCancel(context.Background())
+			seen := make(chan string, 1)
+			go func() {
+				defer close(seen)
+				for ctx.Err() == nil {
+					if h, err := f.Health(ctx); err == nil && h.Degraded != "" {
+						seen <- h.Degraded
+						return
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			}()
+			return func() {
+				cancel()
+				why, ok := <-seen
+				if !ok {
+					e.t.Errorf("chaos: server %d never reported its database degraded while its mariadbd was down", f.ID)
+				} else {
+					e.t.Logf("chaos: server %d reported degraded: %s", f.ID, why)
+				}
+				d.Start(e.t)
+				e.waitCaughtUp(f, 60*time.Second)
+			}
 		}}
 )
 
 // shortFaults is the short suite's subset.
-var shortFaults = []fault{faultNone, faultKillLeader, faultKillFollower, faultIsolateLeader, faultPauseLeader, faultTransfer}
+var shortFaults = []fault{faultNone, faultKillLeader, faultKillFollower, faultIsolateLeader, faultPauseLeader, faultTransfer, faultStopLeader}
 
 // allFaults is the long suite's list.
 var allFaults = []fault{faultNone, faultKillLeader, faultKillFollower, faultPauseLeader, faultPauseFollower,
-	faultIsolateLeader, faultIsolateFollower, faultSplit, faultBridge, faultTransfer, faultKillFollowerDB}
+	faultIsolateLeader, faultIsolateFollower, faultSplit, faultBridge, faultTransfer, faultStopLeader, faultKillFollowerDB}

@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"os"
@@ -47,6 +48,47 @@ func (e *env) hosts() []*harness.Host {
 }
 
 func (e *env) leader() *harness.Oned { return e.z.Leader(30 * time.Second) }
+
+// currentLeader returns the server that reports STATE 3 now, or nil. Unlike
+// leader it does not wait or fail, so goroutines may call it.
+func (e *env) currentLeader() *harness.Oned {
+	for _, o := range e.z.Servers {
+		if o.Running() && o.RaftState() == 3 {
+			return o
+		}
+	}
+	return nil
+}
+
+// waitCaughtUp waits until f's database has applied everything the leader
+// had applied when called, and reports no fault.
+func (e *env) waitCaughtUp(f *harness.Oned, timeout time.Duration) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	start := time.Now()
+	var target uint64
+	for target == 0 && ctx.Err() == nil {
+		if l := e.currentLeader(); l != nil {
+			if h, err := l.Health(ctx); err == nil {
+				target = h.AppliedIndex
+			}
+		}
+		if target == 0 {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	for ctx.Err() == nil {
+		h, err := f.Health(ctx)
+		if err == nil && h.Degraded == "" && h.AppliedIndex >= target {
+			e.t.Logf("chaos: server %d caught up to index %d in %v", f.ID, target, time.Since(start).Round(time.Millisecond))
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	h, err := f.Health(context.Background())
+	e.t.Fatalf("chaos: server %d did not catch up to index %d in %v: %+v %v", f.ID, target, timeout, h, err)
+}
 
 // follower returns a running follower (STATE 2).
 func (e *env) follower() *harness.Oned {

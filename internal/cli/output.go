@@ -60,6 +60,16 @@ func MinArgs(n int, names ...string) cobra.PositionalArgs {
 	}
 }
 
+// RangeArgs is cobra.RangeArgs with a usage error naming the arguments.
+func RangeArgs(lo, hi int, names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < lo || len(args) > hi {
+			return fmt.Errorf("%w: %s takes %d to %d argument(s) (%s), got %d", ErrUsage, cmd.Name(), lo, hi, strings.Join(names, " "), len(args))
+		}
+		return nil
+	}
+}
+
 // Column describes one column of a fixed-layout table in OpenNebula's CLI
 // style: values padded to Width, left-aligned unless Right, cut to Width
 // when Truncate. The last column is never padded.

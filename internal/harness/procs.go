@@ -2,8 +2,10 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -308,6 +310,30 @@ func (o *Oned) LogTail(n int) string { return tail(filepath.Join(o.Dir, "oned.lo
 // the unpacked OpenNebula result (or its *xmlrpc.Error).
 func (o *Oned) Call(ctx context.Context, method string, params ...any) (any, error) {
 	return xmlrpc.NewClient(o.Endpoint, 15*time.Second).CallONE(ctx, method, append([]any{o.z.Session}, params...)...)
+}
+
+// Health is the part of a server's GET /status the harness reads.
+type Health struct {
+	AppliedIndex uint64 `json:"APPLIED_INDEX"`
+	Degraded     string `json:"DEGRADED"` // why the database cannot apply now; "" when it can
+}
+
+// Health reads o's /status (same port as XML-RPC).
+func (o *Oned) Health(ctx context.Context) (Health, error) {
+	var h Health
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(o.Endpoint, "/RPC2")+"/status", nil)
+	if err != nil {
+		return h, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return h, fmt.Errorf("harness: status of server %d: %w", o.ID, err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		return h, fmt.Errorf("harness: status of server %d: %w", o.ID, err)
+	}
+	return h, nil
 }
 
 // RaftState is the STATE of one.zone.raftstatus: 0 solo, 1 candidate,

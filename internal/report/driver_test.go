@@ -131,7 +131,7 @@ func TestBenchReport(t *testing.T) {
 		write()
 	}
 	if want("failover") {
-		t.Run("failover", func(t *testing.T) { r.Failover = failover(t, root, r) })
+		t.Run("failover", func(t *testing.T) { r.Failover, r.Switchover = failover(t, root, r) })
 		write()
 	}
 	if want("catchup") {
@@ -363,30 +363,42 @@ var runsLine = regexp.MustCompile(`runs: ((?:[0-9.]+[µmn]?s\s*)+)$`)
 
 // failover runs deploy/lab's BenchmarkFailover (network namespaces, root) as
 // a subprocess and parses its runs; without the lab it measures on 127.0.0.1.
-func failover(t *testing.T, root string, r *Report) *Failover {
+func failover(t *testing.T, root string, r *Report) (failover, switchover *Failover) {
 	if os.Geteuid() == 0 {
-		cmd := exec.Command("go", "test", "-count=1", "-run", "^$", "-bench", "^BenchmarkFailover$", "-benchtime", "1x", "-timeout", "20m", "./deploy/lab/")
+		cmd := exec.Command("go", "test", "-count=1", "-run", "^$", "-bench", "^Benchmark(Failover|Switchover)$", "-benchtime", "1x", "-timeout", "30m", "./deploy/lab/")
 		cmd.Dir = root
 		out, err := cmd.CombinedOutput()
-		var runs []time.Duration
+		runs := map[string][]time.Duration{}
+		cur := ""
 		for _, l := range strings.Split(string(out), "\n") {
-			if m := runsLine.FindStringSubmatch(strings.TrimSpace(l)); m != nil {
+			switch {
+			case strings.Contains(l, "leader SIGKILL ->"):
+				cur = "failover"
+			case strings.Contains(l, "leader transfer ->"):
+				cur = "switchover"
+			}
+			if m := runsLine.FindStringSubmatch(strings.TrimSpace(l)); m != nil && cur != "" {
 				for _, f := range strings.Fields(m[1]) {
 					if d, perr := time.ParseDuration(f); perr == nil {
-						runs = append(runs, d)
+						runs[cur] = append(runs[cur], d)
 					}
 				}
 			}
 		}
-		if err == nil && len(runs) > 0 {
-			return &Failover{Runs: runs, Source: fmt.Sprintf("deploy/lab BenchmarkFailover (network-namespace lab, 3 servers on SQLite, ELECTION_TIMEOUT_MS 500): SIGKILL of the leader's oned, then `oned vip release` as systemd's ExecStopPost does, to the first successful write through the floating IP on a fresh connection (200 ms per attempt); the killed server is restarted and rejoins between runs. %d runs.", len(runs))}
+		if n := len(runs["switchover"]); n > 0 {
+			switchover = &Failover{Runs: runs["switchover"], Source: fmt.Sprintf("deploy/lab BenchmarkSwitchover (same lab): from the one.zone.leadertransfer call (what `onezone leader-transfer` sends) to the first successful write through the floating IP on a fresh connection (200 ms per attempt), each run to the next server in turn. %d runs.", n)}
+		} else {
+			r.Notes = append(r.Notes, "deploy/lab BenchmarkSwitchover printed no runs")
 		}
-		t.Logf("BenchmarkFailover did not give runs (%v):\n%s", err, lastLines(string(out), 30))
+		if n := len(runs["failover"]); err == nil && n > 0 {
+			return &Failover{Runs: runs["failover"], Source: fmt.Sprintf("deploy/lab BenchmarkFailover (network-namespace lab, 3 servers on SQLite, ELECTION_TIMEOUT_MS 500): SIGKILL of the leader's oned, then `oned vip release` as systemd's ExecStopPost does, to the first successful write through the floating IP on a fresh connection (200 ms per attempt); the killed server is restarted and rejoins between runs. %d runs.", n)}, switchover
+		}
+		t.Logf("the lab benchmarks did not give failover runs (%v):\n%s", err, lastLines(string(out), 30))
 		r.Notes = append(r.Notes, fmt.Sprintf("deploy/lab BenchmarkFailover failed or printed no runs (%v); the failover figures come from the loopback fallback", err))
 	} else {
 		r.Notes = append(r.Notes, "not root: no network-namespace lab; the failover figures come from the loopback fallback")
 	}
-	return failoverLoopback(t)
+	return failoverLoopback(t), switchover
 }
 
 func lastLines(s string, n int) string {

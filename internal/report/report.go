@@ -94,9 +94,12 @@ type Report struct {
 	Cells    []Cell
 	RSS      []RSS
 	Failover *Failover
-	CatchUp  *CatchUp
-	Total    time.Duration
-	Notes    []string // what did not work, caveats
+	// Switchover is the planned form: one.zone.leadertransfer to the
+	// first write through the floating IP.
+	Switchover *Failover
+	CatchUp    *CatchUp
+	Total      time.Duration
+	Notes      []string // what did not work, caveats
 }
 
 // Percentile returns the nearest-rank p-th percentile (0 < p ≤ 100) of
@@ -198,19 +201,8 @@ func (r *Report) Markdown() string {
 		}
 	}
 
-	if f := r.Failover; f != nil && len(f.Runs) > 0 {
-		s := Sorted(f.Runs)
-		b.WriteString("\n## Failover\n\n")
-		fmt.Fprintf(&b, "%s\n\n![failover CDF](failover.png)\n\n", f.Source)
-		b.WriteString("| runs | min ms | median ms | p90 ms | p99 ms | max ms |\n|---:|---:|---:|---:|---:|---:|\n")
-		fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d |\n", len(s), s[0].Milliseconds(), Median(s).Milliseconds(),
-			Percentile(s, 90).Milliseconds(), Percentile(s, 99).Milliseconds(), s[len(s)-1].Milliseconds())
-		var all []string
-		for _, d := range f.Runs {
-			all = append(all, fmt.Sprint(d.Milliseconds()))
-		}
-		fmt.Fprintf(&b, "\nAll runs (ms, in order): %s\n", strings.Join(all, " "))
-	}
+	writeRuns(&b, "Failover", "![failover CDF](failover.png)\n\n", r.Failover)
+	writeRuns(&b, "Planned switchover (onezone leader-transfer)", "", r.Switchover)
 
 	if c := r.CatchUp; c != nil {
 		b.WriteString("\n## Catch-up of a new server (MariaDB)\n\n")
@@ -290,4 +282,22 @@ func (r *Report) Write(dir string) ([]string, error) {
 		return files, werr
 	}
 	return append([]string{md}, files...), err
+}
+
+// writeRuns writes a section with a distribution of times: its source, an
+// optional image, percentiles and every run in order.
+func writeRuns(b *strings.Builder, title, image string, f *Failover) {
+	if f == nil || len(f.Runs) == 0 {
+		return
+	}
+	s := Sorted(f.Runs)
+	fmt.Fprintf(b, "\n## %s\n\n%s\n\n%s", title, f.Source, image)
+	b.WriteString("| runs | min ms | median ms | p90 ms | p99 ms | max ms |\n|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(b, "| %d | %d | %d | %d | %d | %d |\n", len(s), s[0].Milliseconds(), Median(s).Milliseconds(),
+		Percentile(s, 90).Milliseconds(), Percentile(s, 99).Milliseconds(), s[len(s)-1].Milliseconds())
+	var all []string
+	for _, d := range f.Runs {
+		all = append(all, fmt.Sprint(d.Milliseconds()))
+	}
+	fmt.Fprintf(b, "\nAll runs (ms, in order): %s\n", strings.Join(all, " "))
 }

@@ -64,6 +64,7 @@ func sample() *Report {
 	r.Cells[5].Errors, r.Cells[5].FirstErr = 3, "boom"
 	r.RSS = []RSS{{Backend: SQLite, Config: Zone3, Writers: 64, IdleKB: 30000, MeanKB: 51200, PeakKB: 60000, Samples: 50}}
 	r.Failover = &Failover{Source: "test", Runs: durs(900, 700, 1200, 800, 2500)}
+	r.Switchover = &Failover{Source: "transfer", Runs: durs(30, 50, 40)}
 	r.CatchUp = &CatchUp{TargetMB: 256, Rows: 1000, DataMB: 260, DumpMB: 250, JoinTime: 30 * time.Second, DumpTime: 20 * time.Second, Verified: true}
 	return r
 }
@@ -79,6 +80,8 @@ func TestMarkdown(t *testing.T) {
 		"| sqlite | oneha-3 | 64 | 29.3 | 50.0 | 58.6 | 50 |",
 		"| 5 | 700 | 900 | 2500 | 2500 | 2500 |",
 		"All runs (ms, in order): 900 700 1200 800 2500",
+		"## Planned switchover (onezone leader-transfer)\n\ntransfer\n\n| runs |",
+		"| 3 | 30 | 40 | 50 | 50 | 50 |",
 		"| 30.0 s | 20.0 s | 1.50 | true |",
 		"- a note",
 	} {
@@ -91,7 +94,7 @@ func TestMarkdown(t *testing.T) {
 	if i1 < 0 || i16 < i1 {
 		t.Errorf("rows out of order")
 	}
-	if md := (&Report{}).Markdown(); strings.Contains(md, "## Writes") || strings.Contains(md, "## Failover") {
+	if md := (&Report{}).Markdown(); strings.Contains(md, "## Writes") || strings.Contains(md, "## Failover") || strings.Contains(md, "switchover") {
 		t.Errorf("empty report renders sections:\n%s", md)
 	}
 }
