@@ -4,7 +4,10 @@
 // injects one fault type per phase — SIGKILL of the leader or a follower,
 // SIGSTOP/SIGCONT, partitions (isolated leader, minority follower,
 // majority/minority split, bridge), a follower's mariadbd killed and
-// restarted, leadership transfers.
+// restarted (the follower must report itself degraded, then catch up),
+// planned leadership transfers (onezone leader-transfer), a graceful
+// SIGTERM of the leader, and every process of the zone killed at once
+// (power loss).
 //
 // Each phase works on its own keys of the table reg (k, v), so every phase's
 // history is checked on its own with porcupine (partitioned by key).
@@ -21,7 +24,9 @@
 // TestChaosShort (3 servers, SQLite, about 90 s) runs with the other
 // tests; TestChaosLong (3 servers with a mariadbd per host, then 5 servers
 // on SQLite, every fault type) runs with ONEHA_CHAOS_LONG=1 (make chaos).
-// Both need root (network namespaces). With ONEHA_RESULTS set the per-fault
+// Both need root (network namespaces). ONEHA_CHAOS_FAULTS="power loss,bridge"
+// runs only the faults whose names contain one of the substrings. With
+// ONEHA_RESULTS set the per-fault
 // table is written to results/chaos.md; on a linearizability violation
 // porcupine's HTML visualisation is written and its path reported.
 package chaos

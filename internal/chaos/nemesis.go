@@ -93,6 +93,29 @@ var (
 		return func() { harness.HealPartition(e.t, hosts) }
 	}}
 
+	// Every process of the zone dies at once, as in a power loss of the
+	// whole zone: SIGKILL to every oned (and every mariadbd) before any is
+	// reaped; then the databases and the servers start again.
+	faultKillAll = fault{Name: "SIGKILL every server at once (zone power loss)", Inject: func(e *env) func() {
+		for _, o := range e.z.Servers {
+			o.Signal(syscall.SIGKILL)
+		}
+		for _, d := range e.dbs {
+			d.Kill(e.t)
+		}
+		for _, o := range e.z.Servers {
+			o.Kill() // reaps the process the signal above ended
+		}
+		return func() {
+			for _, d := range e.dbs {
+				d.Start(e.t)
+			}
+			for _, o := range e.z.Servers {
+				o.Start()
+			}
+		}
+	}}
+
 	// Planned switchovers (onezone leader-transfer) every 1.5 s during the
 	// hold, each to the next server in turn; no process stops.
 	faultTransfer = fault{Name: "leadership transfers (onezone leader-transfer)", Inject: func(e *env) func() {
@@ -172,4 +195,4 @@ var shortFaults = []fault{faultNone, faultKillLeader, faultKillFollower, faultIs
 
 // allFaults is the long suite's list.
 var allFaults = []fault{faultNone, faultKillLeader, faultKillFollower, faultPauseLeader, faultPauseFollower,
-	faultIsolateLeader, faultIsolateFollower, faultSplit, faultBridge, faultTransfer, faultStopLeader, faultKillFollowerDB}
+	faultIsolateLeader, faultIsolateFollower, faultSplit, faultBridge, faultTransfer, faultStopLeader, faultKillFollowerDB, faultKillAll}

@@ -210,7 +210,7 @@ func runSuite(t *testing.T, cfg config) []row {
 
 	var faults []fault
 	for _, f := range cfg.Faults {
-		if f.Needs == nil || f.Needs(e) {
+		if (f.Needs == nil || f.Needs(e)) && selected(f.Name) {
 			faults = append(faults, f)
 		}
 	}
@@ -449,6 +449,21 @@ func sanitize(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// selected applies ONEHA_CHAOS_FAULTS, a comma-separated list of substrings
+// of fault names ("power loss,bridge"): only matching faults run. Unset: all.
+func selected(name string) bool {
+	v := os.Getenv("ONEHA_CHAOS_FAULTS")
+	if v == "" {
+		return true
+	}
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" && strings.Contains(name, f) {
+			return true
+		}
+	}
+	return false
 }
 
 // resultsDir is where ONEHA_RESULTS asks reports to go ("" when unset):

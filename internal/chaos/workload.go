@@ -113,6 +113,10 @@ func (w *workload) worker(id int, rnd *rand.Rand) {
 		}
 		r.Ret = w.now()
 		w.add(r)
-		time.Sleep(time.Duration(2+rnd.Intn(8)) * time.Millisecond)
+		pause := time.Duration(2+rnd.Intn(8)) * time.Millisecond
+		if r.St != stOK {
+			pause += 50 * time.Millisecond // like a real client: back off after an error, don't spin on a dead server
+		}
+		time.Sleep(pause)
 	}
 }
