@@ -33,13 +33,22 @@ func (f *FSM) applyFast(ctx context.Context, logs []*raft.Log, resps []any) (boo
 		last, term uint64
 		maxTime    int64
 	)
-	add := func(s string) {
+	sep := func() {
 		if count > 0 {
 			script.WriteString(";\n")
 		}
-		script.WriteString(s)
 		count++
 	}
+	add := func(s string) {
+		sep()
+		script.WriteString(s)
+	}
+	size := 256
+	for _, l := range logs {
+		size += len(l.Data) + 128
+	}
+	script.Grow(min(size, maxFastScript))
+	var bind [112]byte
 	add("START TRANSACTION")
 	for i, l := range logs {
 		if l.Index <= f.applied.Index {
@@ -50,7 +59,8 @@ func (f *FSM) applyFast(ctx context.Context, logs []*raft.Log, resps []any) (boo
 			if err != nil || e.DDL {
 				return false, nil
 			}
-			add(mysqlBindSQL(e.Context))
+			sep()
+			script.Write(appendMySQLBind(bind[:0], e.Context))
 			it := item{resp: i, first: count, n: len(e.Statements)}
 			for j, st := range e.Statements {
 				q, _, err := f.b.prepare(st, e.Context, j)

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -37,9 +38,30 @@ func (mysqlBackend) bind(ctx context.Context, x execer, c Context) error {
 
 // mysqlBindSQL is the one SET that binds an entry's context.
 func mysqlBindSQL(c Context) string {
+	var buf [112]byte
+	return string(appendMySQLBind(buf[:0], c))
+}
+
+// appendMySQLBind appends mysqlBindSQL(c) to b without fmt.
+func appendMySQLBind(b []byte, c Context) []byte {
 	us := c.Time.UnixMicro()
-	return fmt.Sprintf("SET TIMESTAMP = %d.%06d, @@rand_seed1 = %d, @@rand_seed2 = %d, LAST_INSERT_ID = 0",
-		us/1e6, us%1e6, c.Seed1, c.Seed2)
+	if us < 0 { // never in practice; keep fmt's rendering of a negative remainder
+		return fmt.Appendf(b, "SET TIMESTAMP = %d.%06d, @@rand_seed1 = %d, @@rand_seed2 = %d, LAST_INSERT_ID = 0",
+			us/1e6, us%1e6, c.Seed1, c.Seed2)
+	}
+	b = append(b, "SET TIMESTAMP = "...)
+	b = strconv.AppendInt(b, us/1e6, 10)
+	b = append(b, '.')
+	frac := us % 1e6
+	for d := int64(100000); d > 1 && frac < d; d /= 10 {
+		b = append(b, '0')
+	}
+	b = strconv.AppendInt(b, frac, 10)
+	b = append(b, ", @@rand_seed1 = "...)
+	b = strconv.AppendUint(b, uint64(c.Seed1), 10)
+	b = append(b, ", @@rand_seed2 = "...)
+	b = strconv.AppendUint(b, uint64(c.Seed2), 10)
+	return append(b, ", LAST_INSERT_ID = 0"...)
 }
 
 // prepare inlines the parameters: entries run as plain text, which lets a

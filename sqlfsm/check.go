@@ -1537,7 +1537,7 @@ func CheckEntry(ctx context.Context, d DialectName, stmts []Statement, schema Sc
 	}
 	for i := range stmts {
 		st := &stmts[i]
-		c, inf, err := checkWrite(ctx, d, st.SQL, schema)
+		c, inf, err := checkWriteCached(ctx, d, st.SQL, schema)
 		if err != nil {
 			return false, fmt.Errorf("statement %d: %w", i, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -21,31 +22,88 @@ func inlineMySQL(sql string, params []any) (string, error) {
 	if len(params) == 0 {
 		return sql, nil
 	}
-	toks, err := Lex(MySQL, sql)
+	spans, err := placeholderSpans(sql)
 	if err != nil {
 		return "", err
 	}
 	var b strings.Builder
 	b.Grow(len(sql) + 16*len(params))
 	last, n := 0, 0
-	for _, t := range toks {
-		if t.Kind != TokParam {
-			continue
-		}
+	for _, sp := range spans {
 		if n >= len(params) {
 			return "", fmt.Errorf("%w: more placeholders than the %d parameters", ErrBadParam, len(params))
 		}
-		b.WriteString(sql[last:t.Pos])
+		b.WriteString(sql[last:sp.pos])
 		if err := appendMySQLLiteral(&b, params[n]); err != nil {
 			return "", fmt.Errorf("parameter %d: %w", n, err)
 		}
-		last, n = t.End, n+1
+		last, n = sp.end, n+1
 	}
 	if n != len(params) {
 		return "", fmt.Errorf("%w: %d placeholders for %d parameters", ErrBadParam, n, len(params))
 	}
 	b.WriteString(sql[last:])
 	return b.String(), nil
+}
+
+// span is the byte range of one placeholder token.
+type span struct{ pos, end int }
+
+// maxSpanCache bounds the placeholder cache (when full it starts over) and
+// maxSpanCacheText the texts it keeps, so it holds at most 2 MiB of SQL.
+const (
+	maxSpanCache     = 512
+	maxSpanCacheText = 4 << 10
+)
+
+// spanCache remembers where the MySQL lexer finds the placeholders of a SQL
+// text, so that the apply path lexes each distinct text once rather than
+// once per entry. Invariant: spanCache[sql] == the TokParam spans of
+// Lex(MySQL, sql), which depend on sql alone; the slices are never
+// modified after they are stored. Texts that fail to lex are not cached.
+var spanCache = struct {
+	sync.RWMutex
+	m map[string][]span
+}{m: map[string][]span{}}
+
+// placeholderSpans returns the placeholder spans of sql as Lex(MySQL, sql)
+// finds them.
+func placeholderSpans(sql string) ([]span, error) {
+	cacheable := len(sql) <= maxSpanCacheText
+	if cacheable {
+		spanCache.RLock()
+		spans, ok := spanCache.m[sql]
+		spanCache.RUnlock()
+		if ok {
+			return spans, nil
+		}
+	}
+	spans, err := lexSpans(sql)
+	if err != nil || !cacheable {
+		return spans, err
+	}
+	spanCache.Lock()
+	if len(spanCache.m) >= maxSpanCache {
+		clear(spanCache.m)
+	}
+	spanCache.m[sql] = spans
+	spanCache.Unlock()
+	return spans, nil
+}
+
+// lexSpans returns the placeholder spans of Lex(MySQL, sql).
+func lexSpans(sql string) ([]span, error) {
+	toks, err := Lex(MySQL, sql)
+	if err != nil {
+		return nil, err
+	}
+	spans := []span{}
+	for _, t := range toks {
+		if t.Kind == TokParam {
+			spans = append(spans, span{t.Pos, t.End})
+		}
+	}
+	return spans, nil
 }
 
 // appendMySQLLiteral writes v as a MySQL literal.

@@ -92,7 +92,9 @@ func Lex(d DialectName, sql string) ([]Token, error) {
 	default:
 		return nil, fmt.Errorf("%w: unknown dialect %q", ErrLex, d)
 	}
-	l := lexer{src: sql, mysql: mysql}
+	// About one token per 3 bytes of typical SQL; capped so that a long
+	// literal does not reserve a large array.
+	l := lexer{src: sql, mysql: mysql, toks: make([]Token, 0, min(len(sql)/3+4, 256))}
 	if err := l.run(); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,105 @@
+package sqlfsm
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestCheckCacheEqualsCheck: the cached check returns what checkWrite
+// returns, call after call, and never answers from the cache a verdict that
+// depends on the schema.
+func TestCheckCacheEqualsCheck(t *testing.T) {
+	tests := []struct {
+		name   string
+		d      DialectName
+		sql    string
+		cached bool // the verdict may be served from the cache
+	}{
+		{"plain insert", MySQL, "INSERT INTO t (a, b) VALUES (?, ?)", true},
+		{"update", MySQL, "UPDATE t SET a = NOW(6) WHERE id = ?", true},
+		{"delete", MySQL, "DELETE FROM t WHERE id = ?", true},
+		{"sqlite date function", SQLite, "INSERT INTO t (a) VALUES (datetime(?))", true},
+		{"insert select asks the schema", MySQL, "INSERT INTO ai (a) SELECT a FROM t ORDER BY a", false},
+		{"insert select into a table without auto-increment", MySQL, "INSERT INTO t (a) SELECT a FROM t ORDER BY a", false},
+		{"odku asks the schema", MySQL, "INSERT INTO t (id, a) VALUES (1, 2) ON DUPLICATE KEY UPDATE a = 3", false},
+		{"odku on two unique keys", MySQL, "INSERT INTO two (id, a) VALUES (1, 2) ON DUPLICATE KEY UPDATE a = 3", false},
+		{"schema lookup fails", MySQL, "INSERT INTO broken (a) SELECT a FROM t", false},
+		{"refused function", MySQL, "INSERT INTO t (a) VALUES (UUID())", false},
+		{"refused limit", MySQL, "UPDATE t SET a = 1 LIMIT 1", false},
+		{"ddl", MySQL, "CREATE TABLE c (id INT PRIMARY KEY)", false},
+		{"lex error", MySQL, "INSERT INTO t VALUES ('x", false},
+		{"two statements", MySQL, "DELETE FROM t; DELETE FROM u", false},
+		{"too long to cache", MySQL, "INSERT INTO t (a) VALUES ('" + strings.Repeat("x", maxSpanCacheText) + "')", false},
+	}
+	ctx := context.Background()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, schema := range []SchemaInfo{testSchema(), nil} {
+				wantC, wantInf, wantErr := checkWrite(ctx, tt.d, tt.sql, schema)
+				for round := range 3 { // miss, then hits
+					c, inf, err := checkWriteCached(ctx, tt.d, tt.sql, schema)
+					if c != wantC || inf != wantInf || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+						t.Fatalf("schema %v, round %d: got %+v %+v %v; want %+v %+v %v", schema != nil, round, c, inf, err, wantC, wantInf, wantErr)
+					}
+				}
+			}
+			checkCache.RLock()
+			_, inCache := checkCache.m[checkKey{tt.d, tt.sql}]
+			checkCache.RUnlock()
+			if inCache != tt.cached {
+				t.Errorf("in cache = %v, want %v", inCache, tt.cached)
+			}
+		})
+	}
+}
+
+// TestCheckCacheFollowsSchema: a verdict that depends on the schema follows
+// the schema's changes rather than the first answer.
+func TestCheckCacheFollowsSchema(t *testing.T) {
+	ctx := context.Background()
+	s := testSchema()
+	q := "INSERT INTO x (id, a) VALUES (1, 2) ON DUPLICATE KEY UPDATE a = 3"
+	if _, _, err := checkWriteCached(ctx, MySQL, q, s); err != nil {
+		t.Fatalf("one unique key: %v", err)
+	}
+	s.unique["x"] = 2
+	if _, _, err := checkWriteCached(ctx, MySQL, q, s); !IsUnsafe(err) {
+		t.Fatalf("two unique keys: got %v, want a refusal", err)
+	}
+	q = "INSERT INTO y (a) SELECT a FROM t ORDER BY a"
+	if _, _, err := checkWriteCached(ctx, MySQL, q, s); err != nil {
+		t.Fatalf("no auto-increment: %v", err)
+	}
+	s.autoInc["y"] = true
+	if _, _, err := checkWriteCached(ctx, MySQL, q, s); !IsUnsafe(err) {
+		t.Fatalf("auto-increment: got %v, want a refusal", err)
+	}
+}
+
+func TestCheckCacheCancelledContext(t *testing.T) {
+	q := "DELETE FROM t WHERE id = 1"
+	if _, _, err := checkWriteCached(context.Background(), MySQL, q, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := checkWriteCached(ctx, MySQL, q, nil); err != context.Canceled {
+		t.Fatalf("cancelled context on a cached text: got %v", err)
+	}
+}
+
+func TestCheckCacheBounded(t *testing.T) {
+	for i := range 3 * maxCheckCache {
+		if _, _, err := checkWriteCached(context.Background(), MySQL, fmt.Sprintf("DELETE FROM t%d", i), nil); err != nil {
+			t.Fatal(err)
+		}
+		checkCache.RLock()
+		n := len(checkCache.m)
+		checkCache.RUnlock()
+		if n > maxCheckCache {
+			t.Fatalf("cache holds %d texts, bound is %d", n, maxCheckCache)
+		}
+	}
+}
