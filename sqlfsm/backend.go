@@ -38,10 +38,10 @@ type backend interface {
 	schema(db *sql.DB) SchemaInfo
 }
 
-func newBackend(d DialectName) (backend, error) {
+func newBackend(d DialectName, tc *textCache) (backend, error) {
 	switch d {
 	case MySQL:
-		return mysqlBackend{}, nil
+		return mysqlBackend{texts: tc}, nil
 	case SQLite:
 		return sqliteBackend{}, nil
 	}

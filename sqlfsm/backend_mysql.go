@@ -16,7 +16,9 @@ import (
 // so NOW(6) matches), the RAND seeds and LAST_INSERT_ID reset to 0 so
 // LAST_INSERT_ID() never sees a previous entry. Session settings (time zone,
 // sql_mode, charset) are pinned per connection by the DSN (see MySQLDSN).
-type mysqlBackend struct{}
+type mysqlBackend struct {
+	texts *textCache // the FSM's; placeholder spans
+}
 
 func (mysqlBackend) name() DialectName { return MySQL }
 
@@ -66,8 +68,8 @@ func appendMySQLBind(b []byte, c Context) []byte {
 
 // prepare inlines the parameters: entries run as plain text, which lets a
 // batch travel in one multi-statement round trip (see applyFast).
-func (mysqlBackend) prepare(st Statement, _ Context, _ int) (string, []any, error) {
-	q, err := inlineMySQL(st.SQL, st.Params)
+func (b mysqlBackend) prepare(st Statement, _ Context, _ int) (string, []any, error) {
+	q, err := inlineMySQL(b.texts, st.SQL, st.Params)
 	return q, nil, err
 }
 func (mysqlBackend) classify(err error) errClass { return classifyMySQL(err) }

@@ -1532,12 +1532,17 @@ func (s *stmt) scanRead(from int) error {
 // SQLite: a string parameter equal to 'now' in a statement that calls a date
 // function is refused, since the function would read the server clock.
 func CheckEntry(ctx context.Context, d DialectName, stmts []Statement, schema SchemaInfo) (ddl bool, err error) {
+	return checkEntry(ctx, nil, d, stmts, schema)
+}
+
+// checkEntry is CheckEntry with tc's verdict cache (nil: none).
+func checkEntry(ctx context.Context, tc *textCache, d DialectName, stmts []Statement, schema SchemaInfo) (ddl bool, err error) {
 	if len(stmts) == 0 {
 		return false, fmt.Errorf("%w: entry has no statements", ErrEmpty)
 	}
 	for i := range stmts {
 		st := &stmts[i]
-		c, inf, err := checkWriteCached(ctx, d, st.SQL, schema)
+		c, inf, err := tc.checkWrite(ctx, d, st.SQL, schema)
 		if err != nil {
 			return false, fmt.Errorf("statement %d: %w", i, err)
 		}

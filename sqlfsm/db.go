@@ -60,7 +60,7 @@ func (d *DB) Exec(ctx context.Context, stmts []Statement) (*Result, error) {
 			norm[i].Params[j] = v
 		}
 	}
-	ddl, err := CheckEntry(ctx, d.fsm.Dialect(), norm, d.fsm.Schema())
+	ddl, err := checkEntry(ctx, d.fsm.texts, d.fsm.Dialect(), norm, d.fsm.Schema())
 	if err != nil {
 		return nil, err
 	}

@@ -50,6 +50,7 @@ type FSM struct {
 	fast    bool    // MySQL batches apply in one multi-statement round trip
 	log     *slog.Logger
 	schema  SchemaInfo
+	texts   *textCache // what the lexer and the check found per SQL text
 
 	ctx  context.Context // cancelled by Close: stops retries and applies
 	stop context.CancelFunc
@@ -71,7 +72,8 @@ var _ raft.BatchingFSM = (*FSM)(nil)
 // applied-index table when missing, and finishes a MySQL DDL entry that a
 // crash interrupted (see recoverDDL).
 func New(ctx context.Context, cfg Config) (*FSM, error) {
-	b, err := newBackend(cfg.Dialect)
+	texts := newTextCache()
+	b, err := newBackend(cfg.Dialect, texts)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +89,7 @@ func New(ctx context.Context, cfg Config) (*FSM, error) {
 	if cfg.RetryMax < cfg.RetryMin {
 		cfg.RetryMax = 2 * time.Second
 	}
-	f := &FSM{cfg: cfg, b: b, db: cfg.DB, log: cfg.Logger.With("component", "sqlfsm"), schema: b.schema(cfg.DB)}
+	f := &FSM{cfg: cfg, b: b, db: cfg.DB, log: cfg.Logger.With("component", "sqlfsm"), schema: b.schema(cfg.DB), texts: texts}
 	f.ctx, f.stop = context.WithCancel(context.Background())
 	f.applyDB = cfg.ApplyDB
 	if f.applyDB == nil {

@@ -6,7 +6,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -18,11 +17,11 @@ import (
 // Invariant: the output depends only on (sql, params), and assumes the
 // session settings MySQLDSN pins (no NO_BACKSLASH_ESCAPES, no ANSI_QUOTES,
 // utf8mb4).
-func inlineMySQL(sql string, params []any) (string, error) {
+func inlineMySQL(tc *textCache, sql string, params []any) (string, error) {
 	if len(params) == 0 {
 		return sql, nil
 	}
-	spans, err := placeholderSpans(sql)
+	spans, err := tc.placeholderSpans(sql)
 	if err != nil {
 		return "", err
 	}
@@ -48,48 +47,6 @@ func inlineMySQL(sql string, params []any) (string, error) {
 
 // span is the byte range of one placeholder token.
 type span struct{ pos, end int }
-
-// maxSpanCache bounds the placeholder cache (when full it starts over) and
-// maxSpanCacheText the texts it keeps, so it holds at most 2 MiB of SQL.
-const (
-	maxSpanCache     = 512
-	maxSpanCacheText = 4 << 10
-)
-
-// spanCache remembers where the MySQL lexer finds the placeholders of a SQL
-// text, so that the apply path lexes each distinct text once rather than
-// once per entry. Invariant: spanCache[sql] == the TokParam spans of
-// Lex(MySQL, sql), which depend on sql alone; the slices are never
-// modified after they are stored. Texts that fail to lex are not cached.
-var spanCache = struct {
-	sync.RWMutex
-	m map[string][]span
-}{m: map[string][]span{}}
-
-// placeholderSpans returns the placeholder spans of sql as Lex(MySQL, sql)
-// finds them.
-func placeholderSpans(sql string) ([]span, error) {
-	cacheable := len(sql) <= maxSpanCacheText
-	if cacheable {
-		spanCache.RLock()
-		spans, ok := spanCache.m[sql]
-		spanCache.RUnlock()
-		if ok {
-			return spans, nil
-		}
-	}
-	spans, err := lexSpans(sql)
-	if err != nil || !cacheable {
-		return spans, err
-	}
-	spanCache.Lock()
-	if len(spanCache.m) >= maxSpanCache {
-		clear(spanCache.m)
-	}
-	spanCache.m[sql] = spans
-	spanCache.Unlock()
-	return spans, nil
-}
 
 // lexSpans returns the placeholder spans of Lex(MySQL, sql).
 func lexSpans(sql string) ([]span, error) {

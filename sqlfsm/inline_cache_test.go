@@ -12,7 +12,7 @@ import (
 // TestInlineCacheEqualsLex: the cached placeholder spans are the lexer's,
 // on a miss and on every hit, and inlining with them gives the same text.
 func TestInlineCacheEqualsLex(t *testing.T) {
-	long := "INSERT INTO t (a, b) VALUES (?, '" + strings.Repeat("?x", maxSpanCacheText) + "')"
+	long := "INSERT INTO t (a, b) VALUES (?, '" + strings.Repeat("?x", maxTextCacheLen) + "')"
 	tests := []struct {
 		name   string
 		sql    string
@@ -29,42 +29,40 @@ func TestInlineCacheEqualsLex(t *testing.T) {
 		{"longer than the cache keeps", long, []any{nil}},
 		{"time", "INSERT INTO t VALUES (?)", []any{time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)}},
 	}
+	tc := newTextCache()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			wantSpans, wantSpansErr := lexSpans(tt.sql)
-			want, wantErr := inlineMySQL(tt.sql, tt.params)
+			want, wantErr := inlineMySQL(nil, tt.sql, tt.params)
 			for round := range 3 { // miss, then hits
-				spans, err := placeholderSpans(tt.sql)
+				spans, err := tc.placeholderSpans(tt.sql)
 				if !slices.Equal(spans, wantSpans) || fmt.Sprint(err) != fmt.Sprint(wantSpansErr) {
 					t.Fatalf("round %d: placeholderSpans = %v, %v; want %v, %v", round, spans, err, wantSpans, wantSpansErr)
 				}
-				got, err := inlineMySQL(tt.sql, tt.params)
+				got, err := inlineMySQL(tc, tt.sql, tt.params)
 				if got != want || fmt.Sprint(err) != fmt.Sprint(wantErr) {
 					t.Fatalf("round %d: inlineMySQL = %q, %v; want %q, %v", round, got, err, want, wantErr)
 				}
 			}
 		})
 	}
-	spanCache.RLock()
-	_, kept := spanCache.m[long]
-	spanCache.RUnlock()
+	_, kept := tc.spans[long]
 	if kept {
-		t.Error("a text longer than maxSpanCacheText was cached")
+		t.Error("a text longer than maxTextCacheLen was cached")
 	}
 }
 
 func TestInlineCacheBounded(t *testing.T) {
-	for i := range 3 * maxSpanCache {
+	tc := newTextCache()
+	for i := range 3 * maxTextCache {
 		sql := fmt.Sprintf("INSERT INTO t%d VALUES (?)", i)
-		got, err := inlineMySQL(sql, []any{int64(i)})
+		got, err := inlineMySQL(tc, sql, []any{int64(i)})
 		if want := fmt.Sprintf("INSERT INTO t%d VALUES (%d)", i, i); err != nil || got != want {
 			t.Fatalf("inlineMySQL(%q) = %q, %v; want %q", sql, got, err, want)
 		}
-		spanCache.RLock()
-		n := len(spanCache.m)
-		spanCache.RUnlock()
-		if n > maxSpanCache {
-			t.Fatalf("cache holds %d texts, bound is %d", n, maxSpanCache)
+		n := len(tc.spans)
+		if n > maxTextCache {
+			t.Fatalf("cache holds %d texts, bound is %d", n, maxTextCache)
 		}
 	}
 }

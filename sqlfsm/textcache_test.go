@@ -31,23 +31,22 @@ func TestCheckCacheEqualsCheck(t *testing.T) {
 		{"ddl", MySQL, "CREATE TABLE c (id INT PRIMARY KEY)", false},
 		{"lex error", MySQL, "INSERT INTO t VALUES ('x", false},
 		{"two statements", MySQL, "DELETE FROM t; DELETE FROM u", false},
-		{"too long to cache", MySQL, "INSERT INTO t (a) VALUES ('" + strings.Repeat("x", maxSpanCacheText) + "')", false},
+		{"too long to cache", MySQL, "INSERT INTO t (a) VALUES ('" + strings.Repeat("x", maxTextCacheLen) + "')", false},
 	}
 	ctx := context.Background()
+	tc := newTextCache()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, schema := range []SchemaInfo{testSchema(), nil} {
 				wantC, wantInf, wantErr := checkWrite(ctx, tt.d, tt.sql, schema)
 				for round := range 3 { // miss, then hits
-					c, inf, err := checkWriteCached(ctx, tt.d, tt.sql, schema)
+					c, inf, err := tc.checkWrite(ctx, tt.d, tt.sql, schema)
 					if c != wantC || inf != wantInf || fmt.Sprint(err) != fmt.Sprint(wantErr) {
 						t.Fatalf("schema %v, round %d: got %+v %+v %v; want %+v %+v %v", schema != nil, round, c, inf, err, wantC, wantInf, wantErr)
 					}
 				}
 			}
-			checkCache.RLock()
-			_, inCache := checkCache.m[checkKey{tt.d, tt.sql}]
-			checkCache.RUnlock()
+			_, inCache := tc.checks[checkKey{tt.d, tt.sql}]
 			if inCache != tt.cached {
 				t.Errorf("in cache = %v, want %v", inCache, tt.cached)
 			}
@@ -58,48 +57,49 @@ func TestCheckCacheEqualsCheck(t *testing.T) {
 // TestCheckCacheFollowsSchema: a verdict that depends on the schema follows
 // the schema's changes rather than the first answer.
 func TestCheckCacheFollowsSchema(t *testing.T) {
+	tc := newTextCache()
 	ctx := context.Background()
 	s := testSchema()
 	q := "INSERT INTO x (id, a) VALUES (1, 2) ON DUPLICATE KEY UPDATE a = 3"
-	if _, _, err := checkWriteCached(ctx, MySQL, q, s); err != nil {
+	if _, _, err := tc.checkWrite(ctx, MySQL, q, s); err != nil {
 		t.Fatalf("one unique key: %v", err)
 	}
 	s.unique["x"] = 2
-	if _, _, err := checkWriteCached(ctx, MySQL, q, s); !IsUnsafe(err) {
+	if _, _, err := tc.checkWrite(ctx, MySQL, q, s); !IsUnsafe(err) {
 		t.Fatalf("two unique keys: got %v, want a refusal", err)
 	}
 	q = "INSERT INTO y (a) SELECT a FROM t ORDER BY a"
-	if _, _, err := checkWriteCached(ctx, MySQL, q, s); err != nil {
+	if _, _, err := tc.checkWrite(ctx, MySQL, q, s); err != nil {
 		t.Fatalf("no auto-increment: %v", err)
 	}
 	s.autoInc["y"] = true
-	if _, _, err := checkWriteCached(ctx, MySQL, q, s); !IsUnsafe(err) {
+	if _, _, err := tc.checkWrite(ctx, MySQL, q, s); !IsUnsafe(err) {
 		t.Fatalf("auto-increment: got %v, want a refusal", err)
 	}
 }
 
 func TestCheckCacheCancelledContext(t *testing.T) {
+	tc := newTextCache()
 	q := "DELETE FROM t WHERE id = 1"
-	if _, _, err := checkWriteCached(context.Background(), MySQL, q, nil); err != nil {
+	if _, _, err := tc.checkWrite(context.Background(), MySQL, q, nil); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := checkWriteCached(ctx, MySQL, q, nil); err != context.Canceled {
+	if _, _, err := tc.checkWrite(ctx, MySQL, q, nil); err != context.Canceled {
 		t.Fatalf("cancelled context on a cached text: got %v", err)
 	}
 }
 
 func TestCheckCacheBounded(t *testing.T) {
-	for i := range 3 * maxCheckCache {
-		if _, _, err := checkWriteCached(context.Background(), MySQL, fmt.Sprintf("DELETE FROM t%d", i), nil); err != nil {
+	tc := newTextCache()
+	for i := range 3 * maxTextCache {
+		if _, _, err := tc.checkWrite(context.Background(), MySQL, fmt.Sprintf("DELETE FROM t%d", i), nil); err != nil {
 			t.Fatal(err)
 		}
-		checkCache.RLock()
-		n := len(checkCache.m)
-		checkCache.RUnlock()
-		if n > maxCheckCache {
-			t.Fatalf("cache holds %d texts, bound is %d", n, maxCheckCache)
+		n := len(tc.checks)
+		if n > maxTextCache {
+			t.Fatalf("cache holds %d texts, bound is %d", n, maxTextCache)
 		}
 	}
 }
