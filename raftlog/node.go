@@ -205,11 +205,15 @@ type Status struct {
 	AppliedIndex uint64 // durable in the FSM (fsm.AppliedIndex())
 	LastLogIndex uint64
 	LastLogTerm  uint64
-	LastContact  time.Time // last contact with the leader (zero if never / leader itself)
-	Voter        bool
-	LeaderID     string
-	LeaderAddr   string
-	Ready        bool // leader and barrier of the current term completed
+	// SnapshotIndex is the last index of this server's newest snapshot (0
+	// if none). Entries up to it may exist only in snapshots: a server
+	// whose database has applied less still needs a snapshot restore.
+	SnapshotIndex uint64
+	LastContact   time.Time // last contact with the leader (zero if never / leader itself)
+	Voter         bool
+	LeaderID      string
+	LeaderAddr    string
+	Ready         bool // leader and barrier of the current term completed
 }
 
 // Stats returns the node's status. It asks raft's main loop for the
@@ -233,6 +237,9 @@ func (n *Node) Stats(ctx context.Context) (Status, error) {
 	}
 	if s.LastLogIndex == 0 { // log empty or compacted: fall back to raft's view
 		s.LastLogIndex = n.raft.LastIndex()
+	}
+	if metas, err := n.st.snaps.List(); err == nil && len(metas) > 0 {
+		s.SnapshotIndex = metas[0].Index // List is newest first
 	}
 	if vt, err := n.st.stable.GetUint64([]byte("LastVoteTerm")); err == nil && vt == s.Term && vt != 0 {
 		if cand, err := n.st.stable.Get([]byte("LastVoteCand")); err == nil {

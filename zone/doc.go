@@ -37,7 +37,8 @@
 //     ErrJoinInProgress naming it.
 //   - A non-voter becomes a voter only after its LOG_INDEX (fetched over its
 //     own ENDPOINT through Config.Status) stayed within MaxLag of the
-//     leader's commit index for PromoteAfter without interruption.
+//     leader's commit index, and at or above the leader's snapshot index,
+//     for PromoteAfter without interruption.
 //   - A leader never removes itself: DelServer and ResetServer refuse this
 //     server (ErrSelf) and reconciliation skips it.
 //   - I7, no accidental second cluster: BootstrapGuard refuses when the

@@ -46,7 +46,7 @@ type Config struct {
 	// promotion (default 2s).
 	PromoteAfter time.Duration
 	// MaxLag: "caught up" = remote LOG_INDEX >= leader commit - MaxLag
-	// (default 64).
+	// (default 64) and >= the leader's snapshot index.
 	MaxLag uint64
 	// Tick is the period of Run's reconcile-and-promote loop (default 500ms).
 	Tick time.Duration

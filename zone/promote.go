@@ -16,7 +16,8 @@ import (
 // ends. On each election won it waits until the leader is ready (every
 // earlier-term entry applied), runs EnsureSchema and Reconcile; then every
 // Tick it reconciles again and promotes non-voters that stayed caught up
-// (Status(endpoint).LogIndex >= leader commit - MaxLag) for PromoteAfter.
+// (Status(endpoint).LogIndex >= leader commit - MaxLag and >= the leader's
+// snapshot index) for PromoteAfter.
 // Losing leadership stops the loop until the next election. A solo server
 // has nothing to do and just waits for ctx.
 func (m *Manager) Run(ctx context.Context) {
@@ -160,8 +161,13 @@ func (m *Manager) promoteLocked(ctx context.Context, log *slog.Logger) {
 			delete(m.caughtUp, id)
 			continue
 		}
-		if rst.LogIndex+m.cfg.MaxLag < st.CommitIndex {
-			log.Debug("zone: joining server behind", "server", id, "log_index", rst.LogIndex, "leader_commit", st.CommitIndex)
+		// Within MaxLag entries is not enough on its own: entries up to the
+		// leader's snapshot may exist only in the snapshot, so a server
+		// below it (e.g. still restoring a large one, applied index 0) is
+		// missing all of that data however few entries it seems to lag.
+		if rst.LogIndex+m.cfg.MaxLag < st.CommitIndex || rst.LogIndex < st.SnapshotIndex {
+			log.Debug("zone: joining server behind", "server", id, "log_index", rst.LogIndex,
+				"leader_commit", st.CommitIndex, "leader_snapshot", st.SnapshotIndex)
 			delete(m.caughtUp, id)
 			continue
 		}
