@@ -65,6 +65,7 @@ type Runner struct {
 
 	mu       sync.Mutex
 	role     Role // role whose actions last completed; "" before any
+	handover *handover // armed by HandOver for a planned step-down; nil: none
 	history  []Run
 	total    uint64
 	failures uint64

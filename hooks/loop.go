@@ -98,9 +98,13 @@ func (r *Runner) reconcile(ctx context.Context, mb *mailbox) {
 // non-leader transition arrives.
 func (r *Runner) act(ctx context.Context, mb *mailbox, role Role, reason string) {
 	if role == Follower {
+		stepDown := r.Role() == Leader && ctx.Err() == nil // not startup, not shutdown
 		ctx = context.WithoutCancel(ctx)
 		_ = r.lock(ctx) // cannot fail: ctx never ends
 		defer r.unlock()
+		if stepDown {
+			r.awaitHandover(ctx)
+		}
 		_ = r.perform(ctx, Follower, reason)
 		return
 	}

@@ -2,8 +2,11 @@ package oned
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -194,8 +197,52 @@ func (s *Server) resetServer(ctx context.Context, p []any) (any, error) {
 
 // leaderTransfer hands leadership to the server (-1: the most up-to-date
 // voter); OneHA's own method, for maintenance without an election timeout.
+//
+// With a built-in VIP the transfer is a handover: this server keeps the VIP
+// (forwarding what still reaches it) until the new leader reports holding
+// it, at most handoverMax, so clients lose no connection attempt.
 func (s *Server) leaderTransfer(ctx context.Context, p []any) (any, error) {
-	return serverAction(ctx, p, s.zone.TransferLeadership)
+	disarm := func() {}
+	if s.vip != nil && s.hooks != nil {
+		disarm = s.hooks.HandOver(s.newLeaderHoldsVIP, handoverMax, handoverGrace, handoverTTL)
+	}
+	v, err := serverAction(ctx, p, s.zone.TransferLeadership)
+	if err != nil || s.node.IsLeader() { // failed, or a no-op: no step-down to hand over
+		disarm()
+	}
+	return v, err
+}
+
+// A planned transfer's handover waits at most handoverMax for the new
+// leader's VIP, keeps ours handoverGrace longer for forwarded requests in
+// flight, and applies to a step-down within handoverTTL of the call.
+const (
+	handoverMax   = 2 * time.Second
+	handoverGrace = 500 * time.Millisecond
+	handoverTTL   = 10 * time.Second
+)
+
+// newLeaderHoldsVIP reports whether another server leads and its /status
+// says it holds the VIP.
+func (s *Server) newLeaderHoldsVIP(ctx context.Context) bool {
+	id, addr := s.node.Leader()
+	if id == "" || id == s.node.ID() {
+		return false
+	}
+	addr = s.endpointAddr(ctx, id, addr)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/status", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := (&http.Client{Timeout: 500 * time.Millisecond}).Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Held bool `json:"VIP_HELD"`
+	}
+	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&st) == nil && st.Held
 }
 
 // serverAction reads (zone id, server id) and runs act; it answers the zone

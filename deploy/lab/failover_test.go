@@ -28,7 +28,7 @@ func BenchmarkFailover(b *testing.B) {
 		leader.Kill()
 		t0 := time.Now()
 		leader.Killed()
-		took = append(took, z.firstWrite(b, t0, fmt.Sprintf("INSERT INTO failover VALUES (%d)", run)))
+		took = append(took, z.firstWrite(b, t0, fmt.Sprintf("REPLACE INTO failover VALUES (%d)", run)))
 		leader.Start()
 		leader.WaitState(2, 30*time.Second)
 		z.WaitVoters(3, 60*time.Second)
@@ -57,7 +57,7 @@ func BenchmarkSwitchover(b *testing.B) {
 		if err != nil {
 			b.Fatalf("run %d: leadertransfer to %d: %v", run, target.ID, err)
 		}
-		took = append(took, z.firstWrite(b, t0, fmt.Sprintf("INSERT INTO switchover VALUES (%d)", run)))
+		took = append(took, z.firstWrite(b, t0, fmt.Sprintf("REPLACE INTO switchover VALUES (%d)", run)))
 	}
 	reportRuns(b, "leader transfer -> first write through the VIP", took)
 }
