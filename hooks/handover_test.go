@@ -36,9 +36,7 @@ func TestHandOver(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t, nil)
-			d := startRun(t, f.r)
-			f.ev.waitLines(t, len(startup))
+			f, d := startedFixture(t)
 			d.send(t, tr(raft.Leader, 2))
 			waitRole(t, f.r, Leader, 10*time.Second)
 			f.ev.waitLines(t, len(elected))

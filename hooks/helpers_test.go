@@ -206,6 +206,16 @@ func startRun(t *testing.T, r *Runner) *driver {
 	return d
 }
 
+// startedFixture is a default fixture whose Run has done its startup
+// (follower) actions.
+func startedFixture(t *testing.T) (*fixture, *driver) {
+	t.Helper()
+	f := newFixture(t, nil)
+	d := startRun(t, f.r)
+	f.ev.waitLines(t, 2) // vip release, follower hook
+	return f, d
+}
+
 func (d *driver) send(t *testing.T, ts ...raftlog.Transition) {
 	t.Helper()
 	for _, tr := range ts {

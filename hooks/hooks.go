@@ -64,7 +64,7 @@ type Runner struct {
 	sem chan struct{}
 
 	mu       sync.Mutex
-	role     Role // role whose actions last completed; "" before any
+	role     Role      // role whose actions last completed; "" before any
 	handover *handover // armed by HandOver for a planned step-down; nil: none
 	history  []Run
 	total    uint64

@@ -51,9 +51,7 @@ func TestRunOrderAndDedup(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t, nil)
-			d := startRun(t, f.r)
-			f.ev.waitLines(t, len(startup))
+			f, d := startedFixture(t)
 			for i, s := range tc.steps {
 				// Act on each one alone (no coalescing): wait until its
 				// actions are done.
