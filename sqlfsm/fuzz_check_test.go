@@ -3,6 +3,7 @@ package sqlfsm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -70,6 +71,7 @@ func FuzzCheckWrite(f *testing.F) {
 		f.Add(s, false)
 	}
 	schema := testSchema()
+	tc := newTextCache()
 	ctx := context.Background()
 	c := Context{Time: time.Date(2024, 1, 2, 3, 4, 5, 6000, time.UTC), Seed1: 1, Seed2: 2}
 	known := func(err error) bool {
@@ -85,6 +87,14 @@ func FuzzCheckWrite(f *testing.F) {
 			t.Fatalf("CheckRead: unexpected error %v", err)
 		}
 		checked, err := CheckWrite(ctx, d, sql, schema)
+		// The FSM's text cache answers exactly what the check answers,
+		// on a miss and on a hit.
+		wantC, wantInf, wantErr := checkWrite(ctx, d, sql, schema)
+		for range 2 {
+			if c, inf, err := tc.checkWrite(ctx, d, sql, schema); c != wantC || inf != wantInf || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+				t.Fatalf("cached check %+v %+v %v, uncached %+v %+v %v", c, inf, err, wantC, wantInf, wantErr)
+			}
+		}
 		if err != nil {
 			if !known(err) {
 				t.Fatalf("CheckWrite: unexpected error %v", err)
