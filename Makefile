@@ -27,7 +27,7 @@ deps:
 # time through the floating IP in the namespace lab (root).
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 3s -timeout 30m ./raftlog/ ./internal/bench/
-	$(GO) test -run '^$$' -bench 'Failover|Switchover' -benchtime 1x -timeout 30m ./deploy/lab/
+	$(GO) test -run '^$$' -bench 'Failover|Switchover|GracefulStop' -benchtime 1x -timeout 30m ./deploy/lab/
 
 # A 3-host zone in network namespaces (root) to try by hand; lab-down removes it.
 lab:

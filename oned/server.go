@@ -350,6 +350,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.log.Info("oned stopping")
 		daemon.SdNotify(false, daemon.SdNotifyStopping)
 		var errs []error
+		s.handOverBeforeStop(ctx)
 		if s.http != nil {
 			hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			if err := s.http.Shutdown(hctx); err != nil {
@@ -375,6 +376,33 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.log.Info("oned stopped")
 	})
 	return s.stopErr
+}
+
+// handOverBeforeStop makes a graceful stop of the leader a handover, like
+// one.zone.leadertransfer: while the API still serves (and forwards), it
+// transfers leadership and waits until its follower actions ran, i.e. until
+// the new leader reported holding the VIP and the grace period passed.
+// Without a built-in VIP, other voters or when the transfer fails, it does
+// nothing and Shutdown's own transfer (raftlog.Node.Shutdown) applies.
+func (s *Server) handOverBeforeStop(ctx context.Context) {
+	if s.vip == nil || s.hooks == nil || s.zone == nil || s.node == nil || !s.node.IsLeader() {
+		return
+	}
+	tctx, cancel := context.WithTimeout(ctx, handoverMax+handoverGrace+5*time.Second)
+	defer cancel()
+	disarm := s.hooks.HandOver(s.newLeaderHoldsVIP, handoverMax, handoverGrace, handoverTTL)
+	start := time.Now()
+	if err := s.zone.TransferLeadership(tctx, s.cfg.Federation.ZoneID, zone.AnyServer); err != nil || s.node.IsLeader() {
+		disarm()
+		if err != nil {
+			s.log.Info("handover before stop: no transfer; stopping as is", "error", err)
+		}
+		return
+	}
+	for s.hooks.Role() == hooks.Role("leader") && tctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.log.Info("handover before stop done", "took", time.Since(start).Round(time.Millisecond))
 }
 
 // close releases what New opened, in reverse order.

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,6 +161,23 @@ func TestLeaderTransferMovesVIP(t *testing.T) {
 	if !leader.Running() || leader.RaftState() != 2 {
 		t.Fatalf("old leader: running %v, state %d; want a running follower", leader.Running(), leader.RaftState())
 	}
+	z.waitWrite(t, "INSERT INTO vm VALUES (1)", 10*time.Second)
+}
+
+// TestGracefulStopHandsOverVIP: SIGTERM of the leader (systemctl stop)
+// hands leadership and the VIP to another server before the process ends,
+// and writes through the VIP go on.
+func TestGracefulStopHandsOverVIP(t *testing.T) {
+	z := newLabZone(t, "198.18.27.0/24", 100, "", true)
+	leader := z.Leader(20 * time.Second)
+	z.waitHolder(t, leader.ID, 10*time.Second)
+	z.waitWrite(t, "CREATE TABLE vm (id INT PRIMARY KEY)", 10*time.Second)
+	leader.Stop()
+	if !strings.Contains(leader.LogTail(200), "handover before stop done") {
+		t.Fatalf("the leader stopped without a handover:\n%s", leader.LogTail(40))
+	}
+	next := z.Leader(10 * time.Second)
+	z.waitHolder(t, next.ID, 5*time.Second)
 	z.waitWrite(t, "INSERT INTO vm VALUES (1)", 10*time.Second)
 }
 

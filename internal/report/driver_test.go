@@ -131,7 +131,7 @@ func TestBenchReport(t *testing.T) {
 		write()
 	}
 	if want("failover") {
-		t.Run("failover", func(t *testing.T) { r.Failover, r.Switchover = failover(t, root, r) })
+		t.Run("failover", func(t *testing.T) { r.Failover, r.Switchover, r.GracefulStop = failover(t, root, r) })
 		write()
 	}
 	if want("catchup") {
@@ -363,9 +363,9 @@ var runsLine = regexp.MustCompile(`runs: ((?:[0-9.]+[µmn]?s\s*)+)$`)
 
 // failover runs deploy/lab's BenchmarkFailover (network namespaces, root) as
 // a subprocess and parses its runs; without the lab it measures on 127.0.0.1.
-func failover(t *testing.T, root string, r *Report) (failover, switchover *Failover) {
+func failover(t *testing.T, root string, r *Report) (failover, switchover, stop *Failover) {
 	if os.Geteuid() == 0 {
-		cmd := exec.Command("go", "test", "-count=1", "-run", "^$", "-bench", "^Benchmark(Failover|Switchover)$", "-benchtime", "1x", "-timeout", "30m", "./deploy/lab/")
+		cmd := exec.Command("go", "test", "-count=1", "-run", "^$", "-bench", "^Benchmark(Failover|Switchover|GracefulStop)$", "-benchtime", "1x", "-timeout", "30m", "./deploy/lab/")
 		cmd.Dir = root
 		out, err := cmd.CombinedOutput()
 		runs := map[string][]time.Duration{}
@@ -376,6 +376,8 @@ func failover(t *testing.T, root string, r *Report) (failover, switchover *Failo
 				cur = "failover"
 			case strings.Contains(l, "leader transfer ->"):
 				cur = "switchover"
+			case strings.Contains(l, "leader SIGTERM ->"):
+				cur = "stop"
 			}
 			if m := runsLine.FindStringSubmatch(strings.TrimSpace(l)); m != nil && cur != "" {
 				for _, f := range strings.Fields(m[1]) {
@@ -390,15 +392,20 @@ func failover(t *testing.T, root string, r *Report) (failover, switchover *Failo
 		} else {
 			r.Notes = append(r.Notes, "deploy/lab BenchmarkSwitchover printed no runs")
 		}
+		if n := len(runs["stop"]); n > 0 {
+			stop = &Failover{Runs: runs["stop"], Source: fmt.Sprintf("deploy/lab BenchmarkGracefulStop (same lab): from SIGTERM of the leader's oned (systemctl stop) to the first successful write through the floating IP on a fresh connection (200 ms per attempt); the stopped server is started again between runs. %d runs.", n)}
+		} else {
+			r.Notes = append(r.Notes, "deploy/lab BenchmarkGracefulStop printed no runs")
+		}
 		if n := len(runs["failover"]); err == nil && n > 0 {
-			return &Failover{Runs: runs["failover"], Source: fmt.Sprintf("deploy/lab BenchmarkFailover (network-namespace lab, 3 servers on SQLite, ELECTION_TIMEOUT_MS 500): SIGKILL of the leader's oned, then `oned vip release` as systemd's ExecStopPost does, to the first successful write through the floating IP on a fresh connection (200 ms per attempt); the killed server is restarted and rejoins between runs. %d runs.", n)}, switchover
+			return &Failover{Runs: runs["failover"], Source: fmt.Sprintf("deploy/lab BenchmarkFailover (network-namespace lab, 3 servers on SQLite, ELECTION_TIMEOUT_MS 500): SIGKILL of the leader's oned, then `oned vip release` as systemd's ExecStopPost does, to the first successful write through the floating IP on a fresh connection (200 ms per attempt); the killed server is restarted and rejoins between runs. %d runs.", n)}, switchover, stop
 		}
 		t.Logf("the lab benchmarks did not give failover runs (%v):\n%s", err, lastLines(string(out), 30))
 		r.Notes = append(r.Notes, fmt.Sprintf("deploy/lab BenchmarkFailover failed or printed no runs (%v); the failover figures come from the loopback fallback", err))
 	} else {
 		r.Notes = append(r.Notes, "not root: no network-namespace lab; the failover figures come from the loopback fallback")
 	}
-	return failoverLoopback(t), switchover
+	return failoverLoopback(t), switchover, stop
 }
 
 func lastLines(s string, n int) string {

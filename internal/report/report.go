@@ -97,9 +97,12 @@ type Report struct {
 	// Switchover is the planned form: one.zone.leadertransfer to the
 	// first write through the floating IP.
 	Switchover *Failover
-	CatchUp    *CatchUp
-	Total      time.Duration
-	Notes      []string // what did not work, caveats
+	// GracefulStop: SIGTERM of the leader (systemctl stop) to the first
+	// write through the floating IP.
+	GracefulStop *Failover
+	CatchUp      *CatchUp
+	Total        time.Duration
+	Notes        []string // what did not work, caveats
 }
 
 // Percentile returns the nearest-rank p-th percentile (0 < p ≤ 100) of
@@ -203,6 +206,7 @@ func (r *Report) Markdown() string {
 
 	writeRuns(&b, "Failover", "![failover CDF](failover.png)\n\n", r.Failover)
 	writeRuns(&b, "Planned switchover (onezone leader-transfer)", "", r.Switchover)
+	writeRuns(&b, "Graceful stop of the leader (SIGTERM)", "", r.GracefulStop)
 
 	if c := r.CatchUp; c != nil {
 		b.WriteString("\n## Catch-up of a new server (MariaDB)\n\n")

@@ -65,6 +65,7 @@ func sample() *Report {
 	r.RSS = []RSS{{Backend: SQLite, Config: Zone3, Writers: 64, IdleKB: 30000, MeanKB: 51200, PeakKB: 60000, Samples: 50}}
 	r.Failover = &Failover{Source: "test", Runs: durs(900, 700, 1200, 800, 2500)}
 	r.Switchover = &Failover{Source: "transfer", Runs: durs(30, 50, 40)}
+	r.GracefulStop = &Failover{Source: "sigterm", Runs: durs(20)}
 	r.CatchUp = &CatchUp{TargetMB: 256, Rows: 1000, DataMB: 260, DumpMB: 250, JoinTime: 30 * time.Second, DumpTime: 20 * time.Second, Verified: true}
 	return r
 }
@@ -82,6 +83,7 @@ func TestMarkdown(t *testing.T) {
 		"All runs (ms, in order): 900 700 1200 800 2500",
 		"## Planned switchover (onezone leader-transfer)\n\ntransfer\n\n| runs |",
 		"| 3 | 30 | 40 | 50 | 50 | 50 |",
+		"## Graceful stop of the leader (SIGTERM)\n\nsigterm\n\n| runs |",
 		"| 30.0 s | 20.0 s | 1.50 | true |",
 		"- a note",
 	} {
