@@ -8,63 +8,88 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/oneha/oneha/internal/harness"
 )
 
-// BenchmarkFailover measures what a client sees when the leader dies: from
-// SIGKILL of the leader's oned (followed, as systemd's ExecStopPost does, by
-// `oned vip release`) to the first successful write through the floating IP
-// on a fresh connection (200 ms per attempt), over 20 runs with the default
-// LAN timeouts (ELECTION_TIMEOUT_MS 500). The killed server is restarted and
-// the zone waits for three voters before the next run. Run with
-// -benchtime 1x (make bench); b.N is not used.
+// The lab benchmarks: what a client writing through the floating IP sees
+// when leadership moves, from the fault to its first successful write on a
+// fresh connection (200 ms per attempt), over 20 runs with the default LAN
+// timeouts (ELECTION_TIMEOUT_MS 500). Run with -benchtime 1x (make bench);
+// b.N is not used.
+
+// BenchmarkFailover: SIGKILL of the leader's oned, followed (as systemd's
+// ExecStopPost does) by `oned vip release`. The killed server is restarted
+// and the zone waits for three voters before the next run.
 func BenchmarkFailover(b *testing.B) {
-	z := newLabZone(b, "198.18.24.0/24", 100, "", true)
-	z.waitWrite(b, "CREATE TABLE failover (run INT PRIMARY KEY)", 10*time.Second)
-	const runs = 20
-	var took []time.Duration
-	for run := 0; run < runs; run++ {
-		leader := z.Leader(20 * time.Second)
-		z.waitHolder(b, leader.ID, 10*time.Second)
-		z.waitWrite(b, fmt.Sprintf("INSERT INTO failover VALUES (%d)", 1000+run), 10*time.Second)
-		leader.Kill()
-		t0 := time.Now()
-		leader.Killed()
-		took = append(took, z.firstWrite(b, t0, fmt.Sprintf("REPLACE INTO failover VALUES (%d)", run)))
-		leader.Start()
-		leader.WaitState(2, 30*time.Second)
-		z.WaitVoters(3, 60*time.Second)
-	}
-	reportRuns(b, "leader SIGKILL -> first write through the VIP", took)
+	measureRuns(b, "198.18.24.0/24", "leader SIGKILL -> first write through the VIP",
+		func(z *labZone, leader *harness.Oned) time.Time {
+			leader.Kill()
+			t0 := time.Now()
+			leader.Killed()
+			return t0
+		}, restart)
 }
 
-// BenchmarkSwitchover measures a planned switchover: from the
-// one.zone.leadertransfer call (what `onezone leader-transfer` sends) to the
-// first successful write through the floating IP on a fresh connection
-// (200 ms per attempt), over 20 runs, each to the next server in turn.
+// BenchmarkSwitchover: a planned switchover, from the one.zone.leadertransfer
+// call (what `onezone leader-transfer` sends), each run to the next server.
 func BenchmarkSwitchover(b *testing.B) {
-	z := newLabZone(b, "198.18.26.0/24", 100, "", true)
-	z.waitWrite(b, "CREATE TABLE switchover (run INT PRIMARY KEY)", 10*time.Second)
+	measureRuns(b, "198.18.26.0/24", "leader transfer -> first write through the VIP",
+		func(z *labZone, leader *harness.Oned) time.Time {
+			target := z.Servers[(leader.ID+1)%len(z.Servers)]
+			t0 := time.Now()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if _, err := leader.Call(ctx, "one.zone.leadertransfer", 0, target.ID); err != nil {
+				b.Fatalf("leadertransfer to %d: %v", target.ID, err)
+			}
+			return t0
+		}, func(*labZone, *harness.Oned) {})
+}
+
+// BenchmarkGracefulStop: `systemctl stop oned` on the leader, from SIGTERM;
+// the stopped server is started again and rejoins between runs.
+func BenchmarkGracefulStop(b *testing.B) {
+	measureRuns(b, "198.18.28.0/24", "leader SIGTERM -> first write through the VIP",
+		func(z *labZone, leader *harness.Oned) time.Time {
+			t0 := time.Now()
+			leader.Signal(syscall.SIGTERM)
+			return t0
+		}, func(z *labZone, leader *harness.Oned) {
+			leader.Stop() // waits for the exit
+			restart(z, leader)
+		})
+}
+
+// restart starts a stopped server and waits until the zone has three voters.
+func restart(z *labZone, o *harness.Oned) {
+	o.Start()
+	o.WaitState(2, 30*time.Second)
+	z.WaitVoters(3, 60*time.Second)
+}
+
+// measureRuns forms a lab zone on subnet and, 20 times, waits for a leader
+// holding the VIP, applies fault (which returns when the clock starts),
+// times the first write through the VIP, then runs after.
+func measureRuns(b *testing.B, subnet, what string, fault func(*labZone, *harness.Oned) time.Time, after func(*labZone, *harness.Oned)) {
+	z := newLabZone(b, subnet, 100, "", true)
+	z.waitWrite(b, "CREATE TABLE runs (run INT PRIMARY KEY)", 10*time.Second)
 	const runs = 20
 	var took []time.Duration
 	for run := 0; run < runs; run++ {
 		leader := z.Leader(20 * time.Second)
 		z.waitHolder(b, leader.ID, 10*time.Second)
-		z.waitWrite(b, fmt.Sprintf("INSERT INTO switchover VALUES (%d)", 1000+run), 10*time.Second)
-		target := z.Servers[(leader.ID+1)%len(z.Servers)]
-		t0 := time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err := leader.Call(ctx, "one.zone.leadertransfer", 0, target.ID)
-		cancel()
-		if err != nil {
-			b.Fatalf("run %d: leadertransfer to %d: %v", run, target.ID, err)
-		}
-		took = append(took, z.firstWrite(b, t0, fmt.Sprintf("REPLACE INTO switchover VALUES (%d)", run)))
+		z.waitWrite(b, fmt.Sprintf("REPLACE INTO runs VALUES (%d)", 1000+run), 10*time.Second)
+		t0 := fault(z, leader)
+		took = append(took, z.firstWrite(b, t0, fmt.Sprintf("REPLACE INTO runs VALUES (%d)", run)))
+		after(z, leader)
 	}
-	reportRuns(b, "leader transfer -> first write through the VIP", took)
+	reportRuns(b, what, took)
 }
 
 // firstWrite retries q through the VIP on fresh connections (200 ms per
-// attempt) and returns the time from t0 to its first success.
+// attempt) and returns the time from t0 to its first success. The writes
+// are REPLACEs: an attempt that timed out may still have committed.
 func (z *labZone) firstWrite(b *testing.B, t0 time.Time, q string) time.Duration {
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -77,30 +102,6 @@ func (z *labZone) firstWrite(b *testing.B, t0 time.Time, q string) time.Duration
 			b.Fatalf("%q: no write through the VIP 30 s after the fault: %v", q, err)
 		}
 	}
-}
-
-// BenchmarkGracefulStop measures `systemctl stop oned` on the leader: from
-// SIGTERM to the first successful write through the floating IP on a fresh
-// connection (200 ms per attempt), over 20 runs; the stopped server is
-// started again and rejoins between runs.
-func BenchmarkGracefulStop(b *testing.B) {
-	z := newLabZone(b, "198.18.28.0/24", 100, "", true)
-	z.waitWrite(b, "CREATE TABLE stop (run INT PRIMARY KEY)", 10*time.Second)
-	const runs = 20
-	var took []time.Duration
-	for run := 0; run < runs; run++ {
-		leader := z.Leader(20 * time.Second)
-		z.waitHolder(b, leader.ID, 10*time.Second)
-		z.waitWrite(b, fmt.Sprintf("REPLACE INTO stop VALUES (%d)", 1000+run), 10*time.Second)
-		t0 := time.Now()
-		leader.Signal(syscall.SIGTERM)
-		took = append(took, z.firstWrite(b, t0, fmt.Sprintf("REPLACE INTO stop VALUES (%d)", run)))
-		leader.Stop() // waits for the exit
-		leader.Start()
-		leader.WaitState(2, 30*time.Second)
-		z.WaitVoters(3, 60*time.Second)
-	}
-	reportRuns(b, "leader SIGTERM -> first write through the VIP", took)
 }
 
 // reportRuns reports the runs' median, p99 (nearest rank), max and min.
