@@ -14,7 +14,7 @@ const intro = "Register workload (read / write / compare-and-set at strong) from
 	"one fault type per phase, each phase on its own keys; porcupine per phase with unknown outcomes as in etcd's robustness tests."
 
 // TestChaosShort: 3 servers on SQLite in a lab, the main fault types, about
-// a minute and a half. Runs in make test (needs root).
+// 70 s. Runs in make test (needs root).
 func TestChaosShort(t *testing.T) {
 	if testing.Short() {
 		t.Skip("nemesis suite: not in -short")

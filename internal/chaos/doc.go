@@ -21,7 +21,7 @@
 // definitely failed id may be anywhere, and every replica's database must
 // have the same checksum.
 //
-// TestChaosShort (3 servers, SQLite, about 90 s) runs with the other
+// TestChaosShort (3 servers, SQLite, about 70 s) runs with the other
 // tests; TestChaosLong (3 servers with a mariadbd per host, then 5 servers
 // on SQLite, every fault type) runs with ONEHA_CHAOS_LONG=1 (make chaos).
 // Both need root (network namespaces). ONEHA_CHAOS_FAULTS="power loss,bridge"
