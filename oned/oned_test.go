@@ -508,4 +508,20 @@ func TestLeaderTransfer(t *testing.T) {
 	if got := z.Leader(10 * time.Second); got != next {
 		t.Fatalf("a refused transfer moved leadership to server %d", got.ID)
 	}
+
+	// A voter that is down: the transfer fails with an error, and the
+	// leader keeps leading and serving.
+	down := others(next)[0]
+	down.Kill()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := next.Call(ctx, "one.zone.leadertransfer", 0, down.ID); err == nil {
+		t.Fatalf("leader transfer to the stopped server %d succeeded", down.ID)
+	} else {
+		t.Logf("transfer to a stopped voter: %v", err)
+	}
+	if got := z.Leader(10 * time.Second); got != next {
+		t.Fatalf("after a failed transfer the leader is server %d, want %d", got.ID, next.ID)
+	}
+	call(t, next, "one.sql.exec", []any{"INSERT INTO vm (id, name) VALUES (21, 'after a failed transfer')"})
 }
