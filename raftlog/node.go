@@ -205,15 +205,11 @@ type Status struct {
 	AppliedIndex uint64 // durable in the FSM (fsm.AppliedIndex())
 	LastLogIndex uint64
 	LastLogTerm  uint64
-	// SnapshotIndex is the last index of this server's newest snapshot (0
-	// if none). Entries up to it may exist only in snapshots: a server
-	// whose database has applied less still needs a snapshot restore.
-	SnapshotIndex uint64
-	LastContact   time.Time // last contact with the leader (zero if never / leader itself)
-	Voter         bool
-	LeaderID      string
-	LeaderAddr    string
-	Ready         bool // leader and barrier of the current term completed
+	LastContact  time.Time // last contact with the leader (zero if never / leader itself)
+	Voter        bool
+	LeaderID     string
+	LeaderAddr   string
+	Ready        bool // leader and barrier of the current term completed
 }
 
 // Stats returns the node's status. It asks raft's main loop for the
@@ -238,9 +234,6 @@ func (n *Node) Stats(ctx context.Context) (Status, error) {
 	if s.LastLogIndex == 0 { // log empty or compacted: fall back to raft's view
 		s.LastLogIndex = n.raft.LastIndex()
 	}
-	if metas, err := n.st.snaps.List(); err == nil && len(metas) > 0 {
-		s.SnapshotIndex = metas[0].Index // List is newest first
-	}
 	if vt, err := n.st.stable.GetUint64([]byte("LastVoteTerm")); err == nil && vt == s.Term && vt != 0 {
 		if cand, err := n.st.stable.Get([]byte("LastVoteCand")); err == nil {
 			s.VotedForAddr = string(n.trans.DecodePeer(cand))
@@ -259,6 +252,21 @@ func (n *Node) Stats(ctx context.Context) (Status, error) {
 		}
 	}
 	return s, nil
+}
+
+// SnapshotIndex returns the last index of this server's newest snapshot (0
+// if none). Entries up to it may exist only in snapshots: a server whose
+// database has applied less still needs a snapshot restore. It reads the
+// snapshot store, so it is kept out of Stats (polled often).
+func (n *Node) SnapshotIndex() (uint64, error) {
+	metas, err := n.st.snaps.List()
+	if err != nil {
+		return 0, fmt.Errorf("raftlog: list snapshots: %w", err)
+	}
+	if len(metas) == 0 {
+		return 0, nil
+	}
+	return metas[0].Index, nil // List is newest first
 }
 
 // Configuration returns the latest raft configuration (committed or not).

@@ -140,6 +140,11 @@ func (m *Manager) promoteLocked(ctx context.Context, log *slog.Logger) {
 	if err != nil {
 		return
 	}
+	snapIndex, err := m.node.SnapshotIndex()
+	if err != nil {
+		log.Warn("zone: no promotion this tick", "error", err)
+		return
+	}
 	nonvoters := map[int]bool{}
 	for _, rs := range conf {
 		if rs.Suffrage == raft.Voter {
@@ -165,9 +170,9 @@ func (m *Manager) promoteLocked(ctx context.Context, log *slog.Logger) {
 		// leader's snapshot may exist only in the snapshot, so a server
 		// below it (e.g. still restoring a large one, applied index 0) is
 		// missing all of that data however few entries it seems to lag.
-		if rst.LogIndex+m.cfg.MaxLag < st.CommitIndex || rst.LogIndex < st.SnapshotIndex {
+		if rst.LogIndex+m.cfg.MaxLag < st.CommitIndex || rst.LogIndex < snapIndex {
 			log.Debug("zone: joining server behind", "server", id, "log_index", rst.LogIndex,
-				"leader_commit", st.CommitIndex, "leader_snapshot", st.SnapshotIndex)
+				"leader_commit", st.CommitIndex, "leader_snapshot", snapIndex)
 			delete(m.caughtUp, id)
 			continue
 		}

@@ -74,7 +74,11 @@ func TestPromotionRule(t *testing.T) {
 			if err := s0.Node.Snapshot(ctx); err != nil {
 				t.Fatal(err)
 			}
-			snap.Store(stats(t, s0).SnapshotIndex)
+			idx, err := s0.Node.SnapshotIndex()
+			if err != nil {
+				t.Fatal(err)
+			}
+			snap.Store(idx)
 			write(1)
 			if c, s := stats(t, s0).CommitIndex, snap.Load(); s == 0 || c-(s-1) > maxLag {
 				t.Fatalf("setup: commit %d, snapshot %d: not within maxLag %d", c, s, maxLag)
