@@ -2,11 +2,8 @@ package oned
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -197,20 +194,24 @@ func (s *Server) resetServer(ctx context.Context, p []any) (any, error) {
 
 // leaderTransfer hands leadership to the server (-1: the most up-to-date
 // voter); OneHA's own method, for maintenance without an election timeout.
-//
-// With a built-in VIP the transfer is a handover: this server keeps the VIP
-// (forwarding what still reaches it) until the new leader reports holding
-// it, at most handoverMax, so clients lose no connection attempt.
 func (s *Server) leaderTransfer(ctx context.Context, p []any) (any, error) {
+	return serverAction(ctx, p, s.transferWithHandover)
+}
+
+// transferWithHandover is zone.TransferLeadership; with a built-in VIP it is
+// a handover: this server keeps the VIP (forwarding what still reaches it)
+// until the new leader reports holding it (at most handoverMax) plus
+// handoverGrace, so clients lose no connection attempt.
+func (s *Server) transferWithHandover(ctx context.Context, zoneID, serverID int) error {
 	disarm := func() {}
 	if s.vip != nil && s.hooks != nil {
 		disarm = s.hooks.HandOver(s.newLeaderHoldsVIP, handoverMax, handoverGrace, handoverTTL)
 	}
-	v, err := serverAction(ctx, p, s.zone.TransferLeadership)
+	err := s.zone.TransferLeadership(ctx, zoneID, serverID)
 	if err != nil || s.node.IsLeader() { // failed, or a no-op: no step-down to hand over
 		disarm()
 	}
-	return v, err
+	return err
 }
 
 // A planned transfer's handover waits at most handoverMax for the new
@@ -229,20 +230,10 @@ func (s *Server) newLeaderHoldsVIP(ctx context.Context) bool {
 	if id == "" || id == s.node.ID() {
 		return false
 	}
-	addr = s.endpointAddr(ctx, id, addr)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/status", nil)
-	if err != nil {
-		return false
-	}
-	resp, err := (&http.Client{Timeout: 500 * time.Millisecond}).Do(req)
-	if err != nil {
-		return false
-	}
-	defer resp.Body.Close()
 	var st struct {
 		Held bool `json:"VIP_HELD"`
 	}
-	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&st) == nil && st.Held
+	return getStatus(ctx, "http://"+s.endpointAddr(ctx, id, addr), 500*time.Millisecond, &st) == nil && st.Held
 }
 
 // serverAction reads (zone id, server id) and runs act; it answers the zone

@@ -390,13 +390,9 @@ func (s *Server) handOverBeforeStop(ctx context.Context) {
 	}
 	tctx, cancel := context.WithTimeout(ctx, handoverMax+handoverGrace+5*time.Second)
 	defer cancel()
-	disarm := s.hooks.HandOver(s.newLeaderHoldsVIP, handoverMax, handoverGrace, handoverTTL)
 	start := time.Now()
-	if err := s.zone.TransferLeadership(tctx, s.cfg.Federation.ZoneID, zone.AnyServer); err != nil || s.node.IsLeader() {
-		disarm()
-		if err != nil {
-			s.log.Info("handover before stop: no transfer; stopping as is", "error", err)
-		}
+	if err := s.transferWithHandover(tctx, s.cfg.Federation.ZoneID, zone.AnyServer); err != nil {
+		s.log.Info("handover before stop: no transfer; stopping as is", "error", err)
 		return
 	}
 	for s.hooks.Role() == hooks.Role("leader") && tctx.Err() == nil {

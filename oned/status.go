@@ -132,24 +132,34 @@ func (s *Server) remoteStatus(ctx context.Context, endpoint string) (zone.Remote
 
 // remoteApplied reads APPLIED_INDEX from the server's /status (same port).
 func (s *Server) remoteApplied(ctx context.Context, endpoint string) (uint64, error) {
-	u := strings.TrimSuffix(endpoint, "/RPC2") + "/status"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return 0, err
-	}
-	c := &http.Client{Timeout: s.cfg.XMLRPCTimeout() + time.Second}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("status of %s: %w", endpoint, err)
-	}
-	defer resp.Body.Close()
 	var st struct {
 		Applied *uint64 `json:"APPLIED_INDEX"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&st); err != nil || st.Applied == nil {
-		return 0, fmt.Errorf("status of %s: no APPLIED_INDEX (%v)", endpoint, err)
+	if err := getStatus(ctx, strings.TrimSuffix(endpoint, "/RPC2"), s.cfg.XMLRPCTimeout()+time.Second, &st); err != nil {
+		return 0, err
+	}
+	if st.Applied == nil {
+		return 0, fmt.Errorf("status of %s: no APPLIED_INDEX", endpoint)
 	}
 	return *st.Applied, nil
+}
+
+// getStatus GETs base+"/status" (base: http://host:port) and decodes the
+// JSON into out.
+func getStatus(ctx context.Context, base string, timeout time.Duration, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/status", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Timeout: timeout}).Do(req)
+	if err != nil {
+		return fmt.Errorf("status of %s: %w", base, err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out); err != nil {
+		return fmt.Errorf("status of %s: %w", base, err)
+	}
+	return nil
 }
 
 // listServers reads the zone's servers from the local database (before the
