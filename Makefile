@@ -68,7 +68,7 @@ install: bin
 		$(DESTDIR)/var/lib/one/remotes/hooks/raft $(DESTDIR)$(PREFIX)/share/doc/oneha/examples
 	install -m 0755 bin/oned bin/onezone bin/onesql bin/onedb $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 deploy/oned.service $(DESTDIR)/lib/systemd/system/oned.service
-	test -e $(DESTDIR)/etc/one/oned.yaml || install -m 0640 deploy/examples/zone-3/host-0.yaml $(DESTDIR)/etc/one/oned.yaml
+	test -e $(DESTDIR)/etc/one/oned.yaml || install -m 0640 $$(getent group oneadmin >/dev/null && echo -g oneadmin) deploy/examples/zone-3/host-0.yaml $(DESTDIR)/etc/one/oned.yaml
 	install -m 0755 deploy/hooks/vip.sh $(DESTDIR)/var/lib/one/remotes/hooks/raft/vip.sh
 	cp -r deploy/examples/. $(DESTDIR)$(PREFIX)/share/doc/oneha/examples/
 	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/oneha/README.md

@@ -172,7 +172,10 @@ func (r *Runner) actions(role Role) []action {
 			f = r.vip.Acquire
 		}
 		acts = append(acts, action{name: "vip", do: func(ctx context.Context) (int, string, error) {
-			return -1, "", r.vipAction(ctx, f)
+			if err := r.vipAction(ctx, f); err != nil {
+				return -1, "", err
+			}
+			return 0, "", nil
 		}})
 	}
 	cmd := r.follower
@@ -221,9 +224,7 @@ func (r *Runner) perform(ctx context.Context, role Role, reason string) error {
 		run := Run{Role: role, Reason: reason, Action: a.name, Started: time.Now()}
 		code, out, err := a.do(ctx)
 		run.Duration = time.Since(run.Started)
-		if err == nil {
-			code = 0
-		} else {
+		if err != nil {
 			run.Err = err.Error()
 		}
 		run.ExitCode, run.Output = code, out

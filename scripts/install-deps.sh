@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs and is missing: MariaDB server binaries
 # (tests start their own mariadbd; no service is used), iproute2, nftables,
-# iputils-arping.
+# iputils-arping, python3.
 # Uses apt-get when run as root; otherwise says what is missing.
 set -euo pipefail
 
@@ -13,6 +13,8 @@ command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need+=(nftables)
 # arping: the vip.sh-style external hook announces the VIP with it.
 command -v arping >/dev/null 2>&1 || [ -x /usr/sbin/arping ] || need+=(iputils-arping)
+# python3: the XML-RPC interoperability tests run Python's xmlrpc.client.
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -99,7 +99,9 @@ func (v *VIP) Acquire(ctx context.Context) error {
 	if first != nil {
 		v.log.Warn("vip: announcement failed", "err", first)
 	}
-	v.ann = start(ctx, senders, v.sched, begun, v.log)
+	// The bursts outlive this call (callers cancel ctx when Acquire
+	// returns); Release or the next Acquire stops them.
+	v.ann = start(context.WithoutCancel(ctx), senders, v.sched, begun, v.log)
 	return first
 }
 

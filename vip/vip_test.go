@@ -277,8 +277,9 @@ func TestMissingInterface(t *testing.T) {
 	}
 }
 
-// TestStopAnnouncing: after Release, or once Acquire's ctx is done, the
-// background bursts send nothing more. A short schedule keeps it fast.
+// TestStopAnnouncing: the background bursts outlive Acquire's ctx (callers
+// cancel it when Acquire returns) and stop at Release. A short schedule
+// keeps it fast.
 func TestStopAnnouncing(t *testing.T) {
 	short := schedule{rounds: 3, spacing: 100 * time.Millisecond, bursts: 2, gap: 600 * time.Millisecond}
 	tests := []struct {
@@ -286,7 +287,22 @@ func TestStopAnnouncing(t *testing.T) {
 		stop func(ctx context.Context, cancel context.CancelFunc, v *VIP) error
 	}{
 		{"release", func(ctx context.Context, _ context.CancelFunc, v *VIP) error { return v.Release(ctx) }},
-		{"ctx done", func(_ context.Context, cancel context.CancelFunc, _ *VIP) error { cancel(); return nil }},
+		{"acquire ctx cancelled, then release", func(ctx context.Context, cancel context.CancelFunc, v *VIP) error {
+			cancel() // as callers do when Acquire returns: the bursts must go on
+			time.Sleep(2 * short.spacing)
+			v.mu.Lock()
+			ann := v.ann
+			v.mu.Unlock()
+			if ann == nil {
+				return errors.New("no background announcer after Acquire")
+			}
+			select {
+			case <-ann.done:
+				return errors.New("background bursts stopped when Acquire's ctx was cancelled")
+			default:
+			}
+			return v.Release(ctx)
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -310,11 +326,8 @@ func TestStopAnnouncing(t *testing.T) {
 				select {
 				case <-ann.done:
 				case <-time.After(time.Second):
-					t.Fatal("background announcer still running after its ctx was cancelled")
+					t.Fatal("background announcer still running after Release")
 				}
-			}
-			if tt.name != "release" {
-				do(t, a, "Release", func() error { return va.Release(ctx) })
 			}
 
 			// b takes the address over silently; c learns b. Had a kept

@@ -13,11 +13,11 @@ while [ $# -ge 2 ]; do
       ip address replace "$addr" dev "$iface" || exit 1
       if command -v arping >/dev/null 2>&1; then
         ip=${addr%/*}
-        for _ in 1 2 3 4 5; do
-          arping -q -c 1 -U -I "$iface" "$ip" >/dev/null 2>&1
-          arping -c 1 -A -I "$iface" "$ip" >/dev/null 2>&1
-          sleep 1
-        done &
+        # In its own session with no pipes of ours, so the hook returns at
+        # once and leaves nothing in the process group the runner watches.
+        setsid sh -c 'for _ in 1 2 3 4 5; do
+            arping -q -c 1 -U -I "$1" "$2"; arping -c 1 -A -I "$1" "$2"; sleep 1
+          done' vip-garp "$iface" "$ip" </dev/null >/dev/null 2>&1 &
       fi
       ;;
     follower)
