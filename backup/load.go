@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -233,11 +232,7 @@ func Wipe(ctx context.Context, db *sql.DB, d Dialect) error {
 	if err != nil {
 		return fmt.Errorf("backup: wipe: %w", err)
 	}
-	defer func() {
-		// The session's FK setting must not leak back into the pool.
-		conn.Raw(func(any) error { return driver.ErrBadConn })
-		conn.Close()
-	}()
+	defer discard(conn) // the session's FK setting must not leak back into the pool
 	fkOff := "SET FOREIGN_KEY_CHECKS = 0"
 	if d == SQLite {
 		fkOff = "PRAGMA foreign_keys = OFF"

@@ -23,11 +23,10 @@ type testFSM struct {
 	seen    map[uint64]string // index -> payload, to detect double applies
 	dup     int               // entries applied twice (must stay 0)
 
-	restores  atomic.Int32
-	degraded  atomic.Pointer[error]
-	gateMu    sync.Mutex
-	gate      chan struct{} // if non-nil, ApplyBatch waits until closed
-	batchSeen atomic.Int64
+	restores atomic.Int32
+	degraded atomic.Pointer[error]
+	gateMu   sync.Mutex
+	gate     chan struct{} // if non-nil, ApplyBatch waits until closed
 }
 
 func newTestFSM() *testFSM { return &testFSM{seen: map[uint64]string{}} }
@@ -73,7 +72,6 @@ func (f *testFSM) ApplyBatch(logs []*raft.Log) []any {
 	if gate != nil {
 		<-gate
 	}
-	f.batchSeen.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := make([]any, len(logs))

@@ -16,15 +16,14 @@ var driverBadConn = driver.ErrBadConn
 // which nothing uncommitted remains and the caller retries the batch. Entries
 // already committed by an earlier attempt are skipped by index.
 func (f *FSM) applyOnce(ctx context.Context, logs []*raft.Log, resps []any) error {
-	if f.conn == nil {
-		conn, err := f.applyDB.Conn(ctx)
-		if err != nil {
-			return fmt.Errorf("open apply connection: %w", err)
-		}
-		f.conn = conn
+	opened, err := f.ensureConn(ctx)
+	if err != nil {
+		return err
+	}
+	if opened {
 		// After a fault the database is the truth: a commit may have
 		// succeeded just before the connection broke.
-		st, err := readApplied(ctx, conn)
+		st, err := readApplied(ctx, f.conn)
 		if err != nil {
 			return err
 		}
@@ -208,26 +207,9 @@ func (f *FSM) execStatement(ctx context.Context, x execer, c Context, j int, st 
 	}
 	ra, _ := r.RowsAffected()
 	li, _ := r.LastInsertId()
-	// SQLite's counters are connection state: DDL leaves the previous
-	// statement's values, and only an INSERT/REPLACE sets the rowid.
-	switch leadingKeyword(f.b.name(), q) {
-	case "INSERT", "REPLACE":
-	case "UPDATE", "DELETE", "WITH":
-		li = 0
-	default:
-		ra, li = 0, 0
-	}
+	ra, li = f.b.counters(st, ra, li)
 	res.Statements = append(res.Statements, StmtResult{RowsAffected: ra, LastInsertID: li})
 	return nil, nil
-}
-
-// leadingKeyword is the statement's first word, upper-cased.
-func leadingKeyword(d DialectName, q string) string {
-	toks, err := Lex(d, q)
-	if err != nil || len(toks) == 0 {
-		return ""
-	}
-	return toks[0].Value
 }
 
 // applyDDL applies a MySQL DDL entry, which commits implicitly and so cannot

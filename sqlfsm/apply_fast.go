@@ -23,7 +23,8 @@ const maxFastScript = 4 << 20
 // apply), or the transient fault that stopped it (nothing committed). It
 // returns done=false with nil error when the batch needs the per-entry path:
 // a DDL or undecodable entry, an oversized batch, or a deterministic SQL
-// error, after which the transaction has been rolled back.
+// error, after which the transaction has been rolled back (a failed rollback
+// is a transient fault).
 func (f *FSM) applyFast(ctx context.Context, logs []*raft.Log, resps []any) (bool, error) {
 	type item struct{ resp, first, n int }
 	var (
@@ -93,7 +94,11 @@ func (f *FSM) applyFast(ctx context.Context, logs []*raft.Log, resps []any) (boo
 	}
 	if err != nil {
 		if _, rbErr := f.rawExec(ctx, "ROLLBACK"); rbErr != nil {
+			// The connection is gone (resetConn): a transient fault, retried
+			// on a fresh one, whatever err was. Both are wrapped so an
+			// injected ErrCrash still halts the FSM.
 			f.resetConn()
+			return true, fmt.Errorf("fast batch rollback: %w (after %w)", rbErr, err)
 		}
 		if f.b.classify(err) == deterministic {
 			return false, nil

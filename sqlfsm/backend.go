@@ -26,6 +26,9 @@ type backend interface {
 	// every server; an error is a deterministic failure of the entry.
 	prepare(st Statement, c Context, i int) (string, []any, error)
 	classify(err error) errClass
+	// counters returns the RowsAffected and LastInsertId to report for
+	// statement st, given the driver's.
+	counters(st Statement, ra, li int64) (int64, int64)
 	// transactionalDDL: DDL can share the batch transaction (SQLite).
 	transactionalDDL() bool
 	// needSavepoint: an entry of n statements needs a savepoint to roll

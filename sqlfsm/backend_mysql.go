@@ -75,6 +75,10 @@ func (b mysqlBackend) prepare(st Statement, _ Context, _ int) (string, []any, er
 func (mysqlBackend) classify(err error) errClass { return classifyMySQL(err) }
 func (mysqlBackend) transactionalDDL() bool      { return false }
 
+// The server's counters are per statement: reported as they are (the fast
+// path reports the same ones).
+func (mysqlBackend) counters(_ Statement, ra, li int64) (int64, int64) { return ra, li }
+
 // InnoDB rolls back a failed statement by itself, so a one-statement entry
 // needs no savepoint.
 func (mysqlBackend) needSavepoint(n int) bool { return n > 1 }

@@ -36,6 +36,25 @@ func (sqliteBackend) prepare(st Statement, c Context, i int) (string, []any, err
 func (sqliteBackend) classify(err error) errClass { return classifySQLite(err) }
 func (sqliteBackend) transactionalDDL() bool      { return true }
 
+// SQLite's counters are connection state: DDL leaves the previous
+// statement's values, and only an INSERT/REPLACE sets the rowid. The
+// statement's kind is its first keyword, from the original text (the
+// rewrite does not change it).
+func (sqliteBackend) counters(st Statement, ra, li int64) (int64, int64) {
+	var kw string
+	if toks, err := Lex(SQLite, st.SQL); err == nil && len(toks) > 0 {
+		kw = toks[0].Value
+	}
+	switch kw {
+	case "INSERT", "REPLACE":
+	case "UPDATE", "DELETE", "WITH":
+		li = 0
+	default:
+		ra, li = 0, 0
+	}
+	return ra, li
+}
+
 // SQLite's conflict clauses (OR FAIL) can leave part of a statement applied,
 // so every entry gets a savepoint.
 func (sqliteBackend) needSavepoint(int) bool { return true }

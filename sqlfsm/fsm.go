@@ -222,6 +222,20 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	}
 }
 
+// ensureConn opens the apply connection if there is none; opened reports
+// that it did (after a fault, or on the first apply).
+func (f *FSM) ensureConn(ctx context.Context) (opened bool, err error) {
+	if f.conn != nil {
+		return false, nil
+	}
+	conn, err := f.applyDB.Conn(ctx)
+	if err != nil {
+		return false, fmt.Errorf("open apply connection: %w", err)
+	}
+	f.conn = conn
+	return true, nil
+}
+
 // resetConn drops the apply connection after a fault; applyOnce reopens it.
 func (f *FSM) resetConn() {
 	if f.conn != nil {

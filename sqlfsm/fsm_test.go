@@ -175,6 +175,30 @@ func TestDeterministicErrorRollsBackEntryAlone(t *testing.T) {
 	}
 }
 
+// TestStatementCounters: a DDL reports no rows and no id (SQLite would
+// otherwise repeat the previous statement's), and on MySQL the per-entry and
+// fast paths report the same LAST_INSERT_ID(expr).
+func TestStatementCounters(t *testing.T) {
+	for _, be := range harness.Backends {
+		t.Run(be.Name, func(t *testing.T) {
+			f := newFSM(t, harness.OpenLocal(t, be.Dialect, nil, be.Fast), nil)
+			b := setupCounter(t, f) // ends with an INSERT: ROWS_AFFECTED 1
+			want := []sqlfsm.StmtResult{{}}
+			batches := [][]*raft.Log{{b.ddl("CREATE TABLE other (id INT)")}}
+			if be.Dialect == sqlfsm.MySQL {
+				want = append(want, sqlfsm.StmtResult{RowsAffected: 1, LastInsertID: 2})
+				batches = append(batches, []*raft.Log{b.sql("UPDATE counter SET id = LAST_INSERT_ID(id + 1)")})
+			}
+			for i, batch := range batches {
+				r := results(t, f.ApplyBatch(batch))[0]
+				if r == nil || r.Err != nil || len(r.Statements) != 1 || r.Statements[0] != want[i] {
+					t.Fatalf("batch %d: %+v, want %+v", i, r, want[i])
+				}
+			}
+		})
+	}
+}
+
 func TestTransientFaultRetriesWithoutSkipping(t *testing.T) {
 	for _, be := range harness.Backends {
 		t.Run(be.Name, func(t *testing.T) {

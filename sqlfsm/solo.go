@@ -41,12 +41,8 @@ func (f *FSM) applyDirect(ctx context.Context, e *Entry) (*Result, error) {
 	if f.ctx.Err() != nil {
 		return nil, ErrClosed
 	}
-	if f.conn == nil {
-		conn, err := f.applyDB.Conn(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("open apply connection: %w", err)
-		}
-		f.conn = conn
+	if _, err := f.ensureConn(ctx); err != nil {
+		return nil, err
 	}
 	if e.DDL && !f.b.transactionalDDL() {
 		if err := f.b.bind(ctx, f.conn, e.Context); err != nil {

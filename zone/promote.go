@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -130,6 +131,12 @@ func (m *Manager) promoteLocked(ctx context.Context, log *slog.Logger) {
 	}
 	conf, err := m.node.Configuration(ctx)
 	if err != nil {
+		return
+	}
+	if !slices.ContainsFunc(conf, func(rs raft.Server) bool { return rs.Suffrage != raft.Voter }) {
+		// The usual case: nobody to promote, so no stats and no listing
+		// of the snapshot store.
+		clear(m.caughtUp)
 		return
 	}
 	z, err := m.servers(ctx, sqlfsm.Stale, m.cfg.ZoneID)

@@ -74,8 +74,11 @@ func (m *Manager) AddServer(ctx context.Context, zoneID int, name, endpoint stri
 		return -1, fmt.Errorf("zone: add server %q: %w", name, err)
 	}
 	rows, err := m.db.Query(ctx, sqlfsm.Stale, `SELECT id FROM oneha_server WHERE zone_id = ? AND name = ?`, zoneID, name)
-	if err != nil || len(rows.Rows) != 1 {
-		return -1, fmt.Errorf("zone: add server %q: read back its id: %v %w", name, rows, err)
+	if err != nil {
+		return -1, fmt.Errorf("zone: add server %q: read back its id: %w", name, err)
+	}
+	if len(rows.Rows) != 1 {
+		return -1, fmt.Errorf("zone: add server %q: read back its id: %d rows, want 1", name, len(rows.Rows))
 	}
 	id64, err := asInt(rows.Rows[0][0])
 	if err != nil {
