@@ -97,8 +97,6 @@ func describe(err error) (string, int) {
 		return err.Error(), xmlrpc.NoExistsError
 	case errors.Is(err, raftlog.ErrUnknownOutcome):
 		return "outcome unknown: leadership changed after the request was logged; it may or may not have been applied: " + err.Error(), xmlrpc.InternalError
-	case errors.Is(err, errNoLeader):
-		return err.Error(), xmlrpc.InternalError
 	}
 	return err.Error(), xmlrpc.InternalError
 }

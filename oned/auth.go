@@ -18,7 +18,7 @@ type credentials struct{ user, password string }
 func loadCredentials(path string) (credentials, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return credentials{}, fmt.Errorf("%w: ONE_AUTH: %v", ErrConfig, err)
+		return credentials{}, fmt.Errorf("%w: ONE_AUTH: %w", ErrConfig, err)
 	}
 	line := strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0])
 	user, pass, ok := strings.Cut(line, ":")

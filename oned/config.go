@@ -110,7 +110,7 @@ func DefaultConfig() Config {
 func LoadConfig(path string) (Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return Config{}, fmt.Errorf("%w: %v", ErrConfig, err)
+		return Config{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	c, err := ParseConfig(b)
 	if err != nil {
@@ -125,7 +125,7 @@ func ParseConfig(b []byte) (Config, error) {
 	c := DefaultConfig()
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return c, fmt.Errorf("%w: %v", ErrConfig, err)
+		return c, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if len(doc.Content) == 0 {
 		return c, c.Validate()

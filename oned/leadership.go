@@ -18,11 +18,7 @@ import (
 // leader re-announces its VIP periodically.
 func (s *Server) startLeadership(ctx context.Context) error {
 	if len(s.cfg.VIP) > 0 {
-		var cfgs []vip.Config
-		for _, v := range s.cfg.VIP {
-			cfgs = append(cfgs, VIPConfigFor(v))
-		}
-		v, err := vip.New(cfgs, s.log)
+		v, err := vip.New(s.cfg.VIPConfigs(), s.log)
 		if err != nil {
 			return err
 		}
@@ -70,7 +66,7 @@ func (s *Server) reannounce(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if s.node.IsLeader() && s.hooks.Role() == hooks.Role("leader") {
+			if s.node.IsLeader() && s.hooks.Role() == hooks.Leader {
 				if err := s.vip.Announce(ctx); err != nil {
 					s.log.Warn("vip re-announce", "err", err)
 				}
@@ -118,6 +114,15 @@ func (s *Server) statusJSON(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(out)
+}
+
+// VIPConfigs maps every entry of the VIP key to package vip's config.
+func (c Config) VIPConfigs() []vip.Config {
+	var cfgs []vip.Config
+	for _, v := range c.VIP {
+		cfgs = append(cfgs, VIPConfigFor(v))
+	}
+	return cfgs
 }
 
 // VIPConfigFor maps a VIP config entry to package vip's config. IPv4

@@ -34,30 +34,19 @@ func (s *Server) newMetrics() *metrics {
 	counter := func(name, help string, f func() float64) {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
 	}
-	stats := func() (st raftStats) {
-		if s.node == nil {
-			return st
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		ns, err := s.node.Stats(ctx)
-		if err != nil {
-			return st
-		}
-		st.state, st.term, st.commit = float64(stateNumber(ns.State)), float64(ns.Term), float64(ns.CommitIndex)
-		if !ns.LastContact.IsZero() {
-			st.contact = time.Since(ns.LastContact).Seconds()
-		}
-		return st
+	rg := func(name, help string, f func(raftStats) float64) raftGauge {
+		return raftGauge{prometheus.NewDesc(name, help, nil, nil), f}
 	}
-	gauge("oneha_raft_state", "OpenNebula STATE: 0 solo, 1 candidate, 2 follower, 3 leader.", func() float64 { return stats().state })
-	gauge("oneha_raft_term", "Current Raft term.", func() float64 { return stats().term })
-	gauge("oneha_raft_commit_index", "Raft commit index.", func() float64 { return stats().commit })
-	gauge("oneha_raft_last_contact_seconds", "Seconds since a follower last heard from the leader (0 on the leader).", func() float64 { return stats().contact })
+	m.reg.MustRegister(raftCollector{s, []raftGauge{
+		rg("oneha_raft_state", "OpenNebula STATE: 0 solo, 1 candidate, 2 follower, 3 leader.", func(st raftStats) float64 { return st.state }),
+		rg("oneha_raft_term", "Current Raft term.", func(st raftStats) float64 { return st.term }),
+		rg("oneha_raft_commit_index", "Raft commit index.", func(st raftStats) float64 { return st.commit }),
+		rg("oneha_raft_last_contact_seconds", "Seconds since a follower last heard from the leader (0 on the leader).", func(st raftStats) float64 { return st.contact }),
+		rg("oneha_apply_lag", "Committed entries not yet applied to the local database.", func(st raftStats) float64 {
+			return max(st.commit-float64(s.fsm.AppliedIndex()), 0)
+		}),
+	}})
 	gauge("oneha_applied_index", "Index of the last entry applied to the local database.", func() float64 { return float64(s.fsm.AppliedIndex()) })
-	gauge("oneha_apply_lag", "Committed entries not yet applied to the local database.", func() float64 {
-		return max(stats().commit-float64(s.fsm.AppliedIndex()), 0)
-	})
 	gauge("oneha_apply_degraded", "1 while the local database cannot apply (a transient fault being retried).", func() float64 {
 		if s.fsm.Degraded() != nil {
 			return 1
@@ -85,6 +74,49 @@ func (s *Server) newMetrics() *metrics {
 }
 
 type raftStats struct{ state, term, commit, contact float64 }
+
+// raftStats reads the node's stats once (zero when solo or on error).
+func (s *Server) raftStats() (st raftStats) {
+	if s.node == nil {
+		return st
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	ns, err := s.node.Stats(ctx)
+	if err != nil {
+		return st
+	}
+	st.state, st.term, st.commit = float64(stateNumber(ns.State)), float64(ns.Term), float64(ns.CommitIndex)
+	if !ns.LastContact.IsZero() {
+		st.contact = time.Since(ns.LastContact).Seconds()
+	}
+	return st
+}
+
+// raftGauge is one gauge computed from a scrape's raftStats.
+type raftGauge struct {
+	desc  *prometheus.Desc
+	value func(raftStats) float64
+}
+
+// raftCollector serves the Raft gauges from one Stats call per scrape.
+type raftCollector struct {
+	s      *Server
+	gauges []raftGauge
+}
+
+func (c raftCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, g := range c.gauges {
+		ch <- g.desc
+	}
+}
+
+func (c raftCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.s.raftStats()
+	for _, g := range c.gauges {
+		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, g.value(st))
+	}
+}
 
 func stateNumber(st raft.RaftState) int {
 	switch st {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/oneha/oneha/internal/harness"
+	"github.com/oneha/oneha/oned"
 	"github.com/oneha/oneha/sqlfsm"
 	"github.com/oneha/oneha/xmlrpc"
 )
@@ -257,6 +259,43 @@ func TestConfigErrorStopsStartup(t *testing.T) {
 	out, err := exec.Command(filepath.Join(bin, "oned"), "--config", cfg).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "RAFT.ELECTION_TIMEOUT") {
 		t.Fatalf("oned with a bad key: %v\n%s", err, out)
+	}
+}
+
+// TestStartupFailureAfterServeReturns: a startup error after the API began
+// serving (here a RAFT_LEADER_HOOK that does not exist, found by
+// startLeadership) makes New return it promptly instead of hanging on the
+// serving goroutine.
+func TestStartupFailureAfterServeReturns(t *testing.T) {
+	dir := t.TempDir()
+	auth := filepath.Join(dir, "one_auth")
+	if err := os.WriteFile(auth, []byte("oneadmin:pw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port, err := harness.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := oned.DefaultConfig()
+	cfg.ListenAddress, cfg.Port, cfg.DataDir, cfg.OneAuth = "127.0.0.1", port, filepath.Join(dir, "data"), auth
+	cfg.Federation.ServerID = 0
+	cfg.HooksDir = dir
+	cfg.LeaderHook.Command = "no-such-hook"
+	done := make(chan error, 1)
+	go func() {
+		s, err := oned.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+		if s != nil {
+			s.Shutdown(context.Background())
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "RAFT_LEADER_HOOK") {
+			t.Fatalf("New with a missing leader hook: %v, want a RAFT_LEADER_HOOK error", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("New did not return within 30s after a startup failure")
 	}
 }
 

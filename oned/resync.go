@@ -17,7 +17,8 @@ import (
 // and rejoins empty.
 const ExitResync = 75
 
-// ErrResync is returned by Wait when the server stopped to resync.
+// ErrResync: the server stopped to resync from the leader (after
+// RestartRequested); cmd/oned returns it and exits with ExitResync.
 var ErrResync = errors.New("stopped to resync from the leader")
 
 func (s *Server) resyncMarker() string { return filepath.Join(s.cfg.DataDir, "RESYNC") }

@@ -88,6 +88,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 				srv.node.Shutdown(sctx)
 				cancel()
 			}
+			if srv.http != nil {
+				srv.http.Close() // Serve is in bg: stop it, or Wait never returns
+			}
 			srv.bg.Wait()
 			srv.close()
 		}
@@ -118,13 +121,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	s.bgCancel = cancel
 	if cfg.Solo() {
 		s.sql = sqlfsm.NewDB(s.fsm, sqlfsm.NewSolo(s.fsm))
-	} else if err = s.startRaft(ctx); err != nil {
-		return nil, err
+		err = s.newZone()
+	} else {
+		err = s.startRaft(ctx)
 	}
-	if s.zone, err = zone.New(zone.Config{
-		ZoneID: cfg.Federation.ZoneID, ZoneName: cfg.ZoneName, ServerID: cfg.Federation.ServerID,
-		DB: s.sql, Node: s.node, Status: s.remoteStatus, Resync: s.remoteResync, Logger: s.log,
-	}); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	s.rpc = xmlrpc.NewServer(s.log)
@@ -141,10 +142,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		httpLn = s.mux.HTTPListener()
 	}
 	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		if err := s.http.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("xmlrpc server stopped", "err", err)
+	go func() { // srv, not s: the error path sets the named result s to nil
+		defer srv.bg.Done()
+		if err := srv.http.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			srv.log.Error("xmlrpc server stopped", "err", err)
 		}
 	}()
 	if cfg.Solo() {
@@ -164,6 +165,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	}
 	s.log.Info("oned started", "listen", s.ln.Addr().String(), "solo", cfg.Solo(), "backend", cfg.Dialect(), "version", Version)
 	return s, nil
+}
+
+// newZone creates the zone manager on s.sql and s.node.
+func (s *Server) newZone() (err error) {
+	s.zone, err = zone.New(zone.Config{
+		ZoneID: s.cfg.Federation.ZoneID, ZoneName: s.cfg.ZoneName, ServerID: s.cfg.Federation.ServerID,
+		DB: s.sql, Node: s.node, Status: s.remoteStatus, Resync: s.remoteResync, Logger: s.log,
+	})
+	return err
 }
 
 func (s *Server) openDB(ctx context.Context) error {
@@ -187,9 +197,10 @@ func (s *Server) openDB(ctx context.Context) error {
 	return nil
 }
 
-// startRaft starts the node on the shared port and bootstraps a one-server
-// zone when the seed's procedure says so: the local database lists this
-// server as the zone's only server and has never been part of a zone.
+// startRaft starts the node on the shared port, creates the zone manager
+// and bootstraps a one-server zone when the seed's procedure says so: the
+// local database lists this server as the zone's only server and has never
+// been part of a zone. The zone manager's BootstrapGuard is the node's.
 func (s *Server) startRaft(ctx context.Context) error {
 	self, err := s.selfAddress(ctx)
 	if err != nil {
@@ -203,13 +214,16 @@ func (s *Server) startRaft(ctx context.Context) error {
 	s.mux = raftlog.NewMux(s.ln, raftlog.MuxConfig{Advertise: adv, Logger: s.log})
 	rc := s.cfg.RaftNodeConfig()
 	rc.Logger = s.log
-	rc.BootstrapGuard = s.bootstrapGuard
+	rc.BootstrapGuard = func(ctx context.Context) error { return s.zone.BootstrapGuard(ctx) } // s.zone is set below, before Bootstrap
 	node, err := raftlog.New(ctx, rc, s.fsm, raftlog.NewTransport(s.mux.RaftLayer(), rc))
 	if err != nil {
 		return err
 	}
 	s.node = node
 	s.sql = sqlfsm.NewDB(s.fsm, node)
+	if err := s.newZone(); err != nil {
+		return err
+	}
 	servers, err := listServers(ctx, s.db, s.cfg.Federation.ZoneID)
 	if err != nil {
 		return err
@@ -239,19 +253,6 @@ func (s *Server) startRaft(ctx context.Context) error {
 		case errors.Is(err, raftlog.ErrExistingState):
 		default:
 			return fmt.Errorf("bootstrap: %w", err)
-		}
-	}
-	return nil
-}
-
-func (s *Server) bootstrapGuard(ctx context.Context) error {
-	servers, err := listServers(ctx, s.db, s.cfg.Federation.ZoneID)
-	if err != nil {
-		return err
-	}
-	for _, sv := range servers {
-		if sv.ID != s.cfg.Federation.ServerID {
-			return fmt.Errorf("zone %d already lists server %d (%s): join it instead", s.cfg.Federation.ZoneID, sv.ID, sv.Endpoint)
 		}
 	}
 	return nil
@@ -367,9 +368,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			}
 		}
 		s.bg.Wait()
-		if s.hooks != nil && s.hooks.Role() == hooks.Role("leader") {
+		if s.hooks != nil && s.hooks.Role() == hooks.Leader {
 			// Run's own final step normally did this; make sure.
-			s.hooks.Step(ctx, hooks.Role("follower"), "shutdown")
+			s.hooks.Step(ctx, hooks.Follower, "shutdown")
 		}
 		errs = append(errs, s.close())
 		s.stopErr = errors.Join(errs...)
@@ -395,7 +396,7 @@ func (s *Server) handOverBeforeStop(ctx context.Context) {
 		s.log.Info("handover before stop: no transfer; stopping as is", "error", err)
 		return
 	}
-	for s.hooks.Role() == hooks.Role("leader") && tctx.Err() == nil {
+	for s.hooks.Role() == hooks.Leader && tctx.Err() == nil {
 		time.Sleep(10 * time.Millisecond)
 	}
 	s.log.Info("handover before stop done", "took", time.Since(start).Round(time.Millisecond))
@@ -423,11 +424,15 @@ func (s *Server) close() error {
 	return errors.Join(errs...)
 }
 
-// LockDataDir takes an exclusive, non-blocking lock on DATA_DIR/oned.lock,
-// held for the life of the returned file. onedb restore takes the same lock
-// to refuse restoring under a running oned.
+// LockFile is the file under DATA_DIR that a running oned holds an
+// exclusive flock on.
+const LockFile = "oned.lock"
+
+// LockDataDir takes an exclusive, non-blocking lock on DATA_DIR/LockFile,
+// held for the life of the returned file. onedb restore flocks the same
+// file (its own LockOned) to refuse restoring under a running oned.
 func LockDataDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, "oned.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", dir, err)
 	}

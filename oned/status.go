@@ -50,14 +50,7 @@ func (s *Server) status(ctx context.Context) (RaftStatus, error) {
 	if err != nil {
 		return st, err
 	}
-	switch ns.State {
-	case raft.Leader:
-		st.State = StateLeader
-	case raft.Candidate:
-		st.State = StateCandidate
-	default:
-		st.State = StateFollower
-	}
+	st.State = stateNumber(ns.State)
 	st.Term, st.Commit = int64(ns.Term), int64(ns.CommitIndex)
 	st.LogIndex, st.LogTerm = int64(ns.LastLogIndex), int64(ns.LastLogTerm)
 	if v, err := strconv.Atoi(ns.VotedFor); err == nil {
@@ -101,11 +94,7 @@ func (s *Server) members(ctx context.Context, _ []any) (any, error) {
 // ENDPOINT (used to decide when a joining server has caught up).
 func (s *Server) remoteStatus(ctx context.Context, endpoint string) (zone.RemoteStatus, error) {
 	c := xmlrpc.NewClient(endpoint, s.cfg.XMLRPCTimeout()+time.Second)
-	v, err := c.Call(ctx, "one.zone.raftstatus", s.auth.session())
-	if err != nil {
-		return zone.RemoteStatus{}, err
-	}
-	body, err := xmlrpc.Result(v)
+	body, err := c.CallONE(ctx, "one.zone.raftstatus", s.auth.session())
 	if err != nil {
 		return zone.RemoteStatus{}, err
 	}

@@ -7,12 +7,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -24,6 +24,9 @@ import (
 func main() {
 	if err := newRootCmd(os.Stderr).Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "oned:", err)
+		if errors.Is(err, oned.ErrResync) {
+			os.Exit(oned.ExitResync)
+		}
 		os.Exit(1)
 	}
 }
@@ -41,7 +44,11 @@ func newRootCmd(stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level(cfg.LogLevel)}))
+			var lvl slog.Level // LOG_LEVEL is validated: debug, info, warn or error
+			if err := lvl.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+				return fmt.Errorf("%w: LOG_LEVEL: %w", oned.ErrConfig, err)
+			}
+			log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			s, err := oned.New(ctx, cfg, log)
@@ -58,8 +65,8 @@ func newRootCmd(stderr io.Writer) *cobra.Command {
 			defer cancel()
 			err = s.Shutdown(sctx)
 			if resync {
-				fmt.Fprintln(stderr, "oned: stopped to resync from the leader; start it again (systemd does) and it rejoins empty")
-				os.Exit(oned.ExitResync)
+				// main exits with ExitResync; a failed Shutdown is still reported.
+				return errors.Join(fmt.Errorf("%w; start it again (systemd does) and it rejoins empty", oned.ErrResync), err)
 			}
 			return err
 		},
@@ -67,16 +74,4 @@ func newRootCmd(stderr io.Writer) *cobra.Command {
 	cmd.PersistentFlags().StringVar(&configPath, "config", "/etc/one/oned.yaml", "configuration file (YAML, oned.conf attribute names)")
 	cmd.AddCommand(newVIPCmd(stderr, &configPath))
 	return cmd
-}
-
-func level(s string) slog.Level {
-	switch strings.ToLower(s) {
-	case "debug":
-		return slog.LevelDebug
-	case "warn":
-		return slog.LevelWarn
-	case "error":
-		return slog.LevelError
-	}
-	return slog.LevelInfo
 }

@@ -32,11 +32,7 @@ func newVIPCmd(stderr io.Writer, configPath *string) *cobra.Command {
 					fmt.Fprintln(stderr, "oned vip: no VIP configured; nothing to do")
 					return nil
 				}
-				var cfgs []vip.Config
-				for _, v := range cfg.VIP {
-					cfgs = append(cfgs, oned.VIPConfigFor(v))
-				}
-				v, err := vip.New(cfgs, slog.New(slog.NewTextHandler(stderr, nil)))
+				v, err := vip.New(cfg.VIPConfigs(), slog.New(slog.NewTextHandler(stderr, nil)))
 				if err != nil {
 					return err
 				}

@@ -22,9 +22,9 @@ import (
 // DefaultConfigPath is oned's configuration file.
 const DefaultConfigPath = "/etc/one/oned.yaml"
 
-// LockFile is the file under DATA_DIR that a running oned holds an
-// exclusive flock on.
-const LockFile = "oned.lock"
+// LockFile is oned.LockFile, the file under DATA_DIR that a running oned
+// holds an exclusive flock on.
+const LockFile = oned.LockFile
 
 // Target is the database onedb works on.
 type Target struct {
