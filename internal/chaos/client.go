@@ -21,9 +21,11 @@ type client struct {
 	timeout time.Duration
 }
 
-// call invokes method on endpoint and reports whether a connection was
-// ever established (false: the request never left).
-func (c *client) call(endpoint, method string, params ...any) (v any, sent bool, err error) {
+// call invokes method on endpoint, bounded by ctx and the client's timeout,
+// and reports whether a connection was ever established (false: the
+// request never left). A cancelled ctx after the connection was made is an
+// error after sending: classifyWrite counts such a write as unknown.
+func (c *client) call(ctx context.Context, endpoint, method string, params ...any) (v any, sent bool, err error) {
 	var dialed atomic.Bool
 	d := &net.Dialer{Timeout: c.timeout}
 	tr := &http.Transport{
@@ -37,7 +39,7 @@ func (c *client) call(endpoint, method string, params ...any) (v any, sent bool,
 		},
 	}
 	defer tr.CloseIdleConnections()
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	cl := &xmlrpc.Client{URL: endpoint, HTTP: &http.Client{Transport: tr}, MaxBody: xmlrpc.DefaultMaxBody}
 	v, err = cl.CallONE(ctx, method, append([]any{c.session}, params...)...)
@@ -111,8 +113,8 @@ func queryRows(v any) ([][]any, error) {
 }
 
 // read runs a strong read of key k on endpoint.
-func (c *client) read(endpoint string, k int) (int64, error) {
-	v, _, err := c.call(endpoint, "one.sql.query", "SELECT v FROM reg WHERE k = ?", []any{int64(k)}, "strong")
+func (c *client) read(ctx context.Context, endpoint string, k int) (int64, error) {
+	v, _, err := c.call(ctx, endpoint, "one.sql.query", "SELECT v FROM reg WHERE k = ?", []any{int64(k)}, "strong")
 	if err != nil {
 		return 0, err
 	}
@@ -132,12 +134,12 @@ func (c *client) read(endpoint string, k int) (int64, error) {
 
 // write sets k to val (cas: only if it holds old) and records id in audit,
 // in one transaction. It returns whether the update changed the row.
-func (c *client) write(endpoint string, id int64, k int, val int64, cas bool, old int64) (swapped bool, st status, err error) {
+func (c *client) write(ctx context.Context, endpoint string, id int64, k int, val int64, cas bool, old int64) (swapped bool, st status, err error) {
 	upd := []any{"UPDATE reg SET v = ? WHERE k = ?", val, int64(k)}
 	if cas {
 		upd = []any{"UPDATE reg SET v = ? WHERE k = ? AND v = ?", val, int64(k), old}
 	}
-	v, sent, err := c.call(endpoint, "one.sql.exec", []any{upd, []any{"INSERT INTO audit (id, k) VALUES (?, ?)", id, int64(k)}})
+	v, sent, err := c.call(ctx, endpoint, "one.sql.exec", []any{upd, []any{"INSERT INTO audit (id, k) VALUES (?, ?)", id, int64(k)}})
 	if err != nil {
 		return false, classifyWrite(sent, err), err
 	}
@@ -149,8 +151,8 @@ func (c *client) write(endpoint string, id int64, k int, val int64, cas bool, ol
 }
 
 // stale returns rows of q answered by endpoint's local copy.
-func (c *client) stale(endpoint, q string) ([][]any, error) {
-	v, _, err := c.call(endpoint, "one.sql.query", q, []any{}, "stale")
+func (c *client) stale(ctx context.Context, endpoint, q string) ([][]any, error) {
+	v, _, err := c.call(ctx, endpoint, "one.sql.query", q, []any{}, "stale")
 	if err != nil {
 		return nil, err
 	}

@@ -1,11 +1,17 @@
 package chaos
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/anishathalye/porcupine"
+
+	"github.com/oneha/oneha/xmlrpc"
 )
 
 // The checker itself: unknown writes may or may not have happened, a lost
@@ -49,17 +55,46 @@ func TestRegisterModel(t *testing.T) {
 	}
 }
 
+// TestClassifyWrite pins which failed writes count as definitely not
+// applied (dropped from the history) and which as unknown, following the
+// answers oned gives (oned/api.go: describe and forward).
 func TestClassifyWrite(t *testing.T) {
-	if classifyWrite(false, errTest) != stFail {
-		t.Error("a request never sent must count as failed")
+	one := func(code int, msg string) error { return &xmlrpc.Error{Code: code, Message: msg} }
+	cases := []struct {
+		name string
+		sent bool
+		err  error
+		want status
+	}{
+		{"never sent", false, errors.New("dial tcp 198.18.0.2:2633: connect: connection refused"), stFail},
+		{"transport error after sending", true, errors.New("read tcp: connection reset by peer"), stUnknown},
+		{"client timeout after sending", true, context.DeadlineExceeded, stUnknown},
+		{"cancelled after sending (workload stopped)", true, fmt.Errorf("Post: %w", context.Canceled), stUnknown},
+		{"wrapped transport error after sending", true, fmt.Errorf("xmlrpc: %w", io.ErrUnexpectedEOF), stUnknown},
+
+		{"ActionError (SQL error, unsafe SQL)", true, one(xmlrpc.ActionError, "[one.sql.exec] sqlfsm: SQL error: UNIQUE constraint failed"), stFail},
+		{"AuthenticationError", true, one(xmlrpc.AuthenticationError, "[one.sql.exec] bad session"), stFail},
+		{"AuthorizationError", true, one(xmlrpc.AuthorizationError, "[one.sql.exec] not authorized"), stFail},
+		{"XMLRPCAPIError (bad params)", true, one(xmlrpc.XMLRPCAPIError, "[one.sql.exec] session must be a string"), stFail},
+		{"ActionError wrapped", true, fmt.Errorf("exec: %w", one(xmlrpc.ActionError, "[one.sql.exec] unsafe")), stFail},
+
+		{"no leader found", true, one(xmlrpc.InternalError, "[one.sql.exec] Cannot process request, no leader found"), stFail},
+		{"no leader found while forwarding", true, one(xmlrpc.InternalError, "[one.sql.exec] forwarding to leader 198.18.0.3:2633: Cannot process request, no leader found"), stUnknown},
+
+		{"forwarding: connection refused", true, one(xmlrpc.InternalError, "[one.sql.exec] forwarding to leader 198.18.0.3:2633: Post \"http://198.18.0.3:2633/RPC2\": dial tcp 198.18.0.3:2633: connect: connection refused"), stFail},
+		{"forwarding: no route to host", true, one(xmlrpc.InternalError, "[one.sql.exec] forwarding to leader 198.18.0.3:2633: Post \"http://198.18.0.3:2633/RPC2\": dial tcp 198.18.0.3:2633: connect: no route to host"), stFail},
+		{"forwarding: timeout after connecting", true, one(xmlrpc.InternalError, "[one.sql.exec] forwarding to leader 198.18.0.3:2633: Post \"http://198.18.0.3:2633/RPC2\": context deadline exceeded"), stUnknown},
+		{"forwarding: reset after connecting", true, one(xmlrpc.InternalError, "[one.sql.exec] forwarding to leader 198.18.0.3:2633: read tcp: connection reset by peer"), stUnknown},
+		{"connection refused without forwarding", true, one(xmlrpc.InternalError, "[one.sql.exec] connect: connection refused"), stUnknown},
+
+		{"outcome unknown", true, one(xmlrpc.InternalError, "[one.sql.exec] outcome unknown: leadership changed after the request was logged; it may or may not have been applied: raftlog: outcome unknown"), stUnknown},
+		{"leadership changed during the call", true, one(xmlrpc.InternalError, "[one.sql.exec] leadership changed during the call; retry"), stUnknown},
+		{"other InternalError", true, one(xmlrpc.InternalError, "[one.sql.exec] database degraded"), stUnknown},
+		{"NoExistsError", true, one(xmlrpc.NoExistsError, "[one.sql.exec] no such zone"), stUnknown},
 	}
-	if classifyWrite(true, errTest) != stUnknown {
-		t.Error("a transport error after sending must be unknown")
+	for _, c := range cases {
+		if got := classifyWrite(c.sent, c.err); got != c.want {
+			t.Errorf("%s: classifyWrite(%v, %v) = %v, want %v", c.name, c.sent, c.err, got, c.want)
+		}
 	}
 }
-
-var errTest = porcupineErr("connection reset")
-
-type porcupineErr string
-
-func (e porcupineErr) Error() string { return string(e) }

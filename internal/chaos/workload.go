@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"context"
 	"math/rand"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,11 @@ type workload struct {
 	keysPer   int
 	start     time.Time
 
+	// ctx bounds every operation; stop cancels it so that operations in
+	// flight end at once instead of waiting out the client's timeout.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	phase  atomic.Int64
 	nextID atomic.Int64
 	wg     sync.WaitGroup
@@ -26,6 +32,7 @@ type workload struct {
 
 func newWorkload(c *client, endpoints []string, keysPer int) *workload {
 	w := &workload{c: c, endpoints: endpoints, keysPer: keysPer, start: time.Now()}
+	w.ctx, w.cancel = context.WithCancel(context.Background())
 	w.phase.Store(-1)
 	return w
 }
@@ -50,10 +57,13 @@ func (w *workload) run(n int, seed int64) {
 	}
 }
 
-// stop ends the clients and waits for operations in flight (each is bounded
-// by the client's timeout).
+// stop ends the clients: it cancels the operations in flight and waits for
+// them to be recorded. A write cancelled after its request was sent is
+// recorded as unknown (classifyWrite), one cancelled before the connection
+// was made as failed (it never left), a cancelled read as failed (dropped).
 func (w *workload) stop() {
 	w.phase.Store(-1)
+	w.cancel()
 	w.wg.Wait()
 }
 
@@ -86,7 +96,7 @@ func (w *workload) worker(id int, rnd *rand.Rand) {
 		switch {
 		case x < 50:
 			r.In = input{Kind: opRead, Key: k}
-			v, err := w.c.read(ep, k)
+			v, err := w.c.read(w.ctx, ep, k)
 			if err != nil {
 				r.St, r.Err = stFail, err.Error()
 			} else {
@@ -99,7 +109,7 @@ func (w *workload) worker(id int, rnd *rand.Rand) {
 			if cas {
 				r.In = input{Kind: opCAS, Key: k, Val: r.ID, Old: seen[k]}
 			}
-			swapped, st, err := w.c.write(ep, r.ID, k, r.ID, cas, r.In.Old)
+			swapped, st, err := w.c.write(w.ctx, ep, r.ID, k, r.ID, cas, r.In.Old)
 			r.St = st
 			if err != nil {
 				r.Err = err.Error()
@@ -117,6 +127,10 @@ func (w *workload) worker(id int, rnd *rand.Rand) {
 		if r.St != stOK {
 			pause += 50 * time.Millisecond // like a real client: back off after an error, don't spin on a dead server
 		}
-		time.Sleep(pause)
+		select {
+		case <-w.ctx.Done():
+			return
+		case <-time.After(pause):
+		}
 	}
 }

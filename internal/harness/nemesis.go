@@ -178,9 +178,6 @@ func (d *HostMariaDB) SocketDSN(db string) string {
 	return c.FormatDSN()
 }
 
-// Running reports whether mariadbd is up (started and not killed/stopped).
-func (d *HostMariaDB) Running() bool { return d.proc != nil }
-
 // Start launches mariadbd (again, after Kill) and waits until it answers.
 func (d *HostMariaDB) Start(tb testing.TB) {
 	tb.Helper()

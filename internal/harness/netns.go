@@ -6,7 +6,11 @@ package harness
 // Invariants (every Lab keeps them, on success and on failure):
 //   - everything lives in namespaces the lab creates: the bridge in its own
 //     namespace, each host in another; nothing is created or changed in the
-//     namespace the test runs in, and nothing is routed off the machine;
+//     namespace the test runs in, with one exception: AttachRoot (only when
+//     a test calls it) creates one veth there, addressed from the lab subnet
+//     and routed to that subnet only, which goes with the lab (deleting the
+//     bridge namespace destroys the pair; a cleanup also deletes it); nothing
+//     is routed off the machine;
 //   - addresses come only from 198.18.0.0/15 (RFC 2544 benchmarking space)
 //     for IPv4, and from fd00:198:18::/48 (ULA) for IPv6 added by tests;
 //   - every namespace name carries the lab's random id, so parallel labs
@@ -147,13 +151,6 @@ func (l *Lab) addNS(tb testing.TB, ns string) {
 	l.run(tb, "ip", "-n", ns, "link", "set", "lo", "up")
 }
 
-// Hosts returns the hosts added so far.
-func (l *Lab) Hosts() []*Host {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]*Host(nil), l.hosts...)
-}
-
 // Namespaces returns every namespace the lab created (bridge and hosts).
 func (l *Lab) Namespaces() []string {
 	l.mu.Lock()
@@ -176,13 +173,9 @@ func (l *Lab) AddHost(tb testing.TB, name string) *Host {
 			tb.Fatalf("harness: host %q already in lab %s", name, l.ID)
 		}
 	}
-	ip := l.next
-	l.next = ip.Next()
 	n := len(l.hosts)
 	l.mu.Unlock()
-	if !l.Subnet.Contains(ip) || !l.Subnet.Contains(ip.Next()) { // keep the broadcast address free
-		tb.Fatalf("harness: lab subnet %s is full", l.Subnet)
-	}
+	ip := l.nextAddr(tb)
 	h := &Host{
 		Name:   name,
 		NS:     l.nsName(name),
@@ -210,6 +203,21 @@ func (l *Lab) AddHost(tb testing.TB, name string) *Host {
 	l.hosts = append(l.hosts, h)
 	l.mu.Unlock()
 	return h
+}
+
+// nextAddr takes the next free address of the lab subnet for a host or the
+// root attachment; the subnet is full when none is left below the broadcast
+// address.
+func (l *Lab) nextAddr(tb testing.TB) netip.Addr {
+	tb.Helper()
+	l.mu.Lock()
+	ip := l.next
+	l.next = ip.Next()
+	l.mu.Unlock()
+	if !l.Subnet.Contains(ip) || !l.Subnet.Contains(ip.Next()) { // keep the broadcast address free
+		tb.Fatalf("harness: lab subnet %s is full", l.Subnet)
+	}
+	return ip
 }
 
 // cleanup deletes every namespace of the lab. Deleting a namespace destroys
@@ -448,10 +456,7 @@ func (h *Host) Neighbor(tb testing.TB, ip netip.Addr) (net.HardwareAddr, bool) {
 // the pair).
 func (l *Lab) AttachRoot(tb testing.TB) (string, netip.Addr) {
 	tb.Helper()
-	l.mu.Lock()
-	ip := l.next
-	l.next = ip.Next()
-	l.mu.Unlock()
+	ip := l.nextAddr(tb)
 	ifname := "oh" + l.ID
 	if len(ifname) > 15 {
 		ifname = ifname[:15]

@@ -32,7 +32,7 @@ var built struct {
 func Binaries(tb testing.TB) string {
 	tb.Helper()
 	built.once.Do(func() {
-		root, err := moduleRoot()
+		root, err := ModuleRoot()
 		if err != nil {
 			built.err = err
 			return
@@ -56,7 +56,8 @@ func Binaries(tb testing.TB) string {
 	return built.dir
 }
 
-func moduleRoot() (string, error) {
+// ModuleRoot is the directory of the module's go.mod (the repository root).
+func ModuleRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
@@ -106,7 +107,6 @@ type Oned struct {
 	DSN      string // MySQL only
 	cmd      *exec.Cmd
 	done     chan struct{}
-	serverID int
 	Host     *Host // with ZoneOptions.Lab
 }
 
@@ -130,7 +130,7 @@ func NewProcZone(tb testing.TB, opts ZoneOptions) *ProcZone {
 		tb.Fatal(err)
 	}
 	for i := 0; i < opts.N; i++ {
-		o := &Oned{z: z, ID: i, Dir: filepath.Join(z.Dir, "server-"+strconv.Itoa(i)), serverID: -1}
+		o := &Oned{z: z, ID: i, Dir: filepath.Join(z.Dir, "server-"+strconv.Itoa(i))}
 		if opts.Lab != nil {
 			o.Host = opts.Lab.AddHost(tb, fmt.Sprintf("s%d", i))
 			o.Port = 2633
@@ -171,7 +171,6 @@ func sanitize(s string) string {
 
 // WriteConfig writes o's config with the given SERVER_ID.
 func (o *Oned) WriteConfig(serverID int) {
-	o.serverID = serverID
 	var db string
 	if o.z.opts.Dialect == sqlfsm.MySQL {
 		host, port, user, name := mysqlParts(o.DSN)
@@ -198,6 +197,12 @@ func mysqlParts(dsn string) (host, port, user, name string) {
 	host, port, _ = strings.Cut(addr, ":")
 	name, _, _ = strings.Cut(rest, "?")
 	return host, port, user, name
+}
+
+// DBName is the database a MySQL DSN names ("root@tcp(host:port)/db?...").
+func DBName(dsn string) string {
+	_, _, _, name := mysqlParts(dsn)
+	return name
 }
 
 // Start runs oned and waits until its API answers.
@@ -276,15 +281,12 @@ func (o *Oned) WaitExit(timeout time.Duration) int {
 
 // DBFlags are onedb's flags that name this server's database.
 func (o *Oned) DBFlags() []string {
-	if o.z.opts.Dialect == SQLiteDialect {
+	if o.z.opts.Dialect == sqlfsm.SQLite {
 		return []string{"--sqlite", filepath.Join(o.Dir, "data", "one.db")}
 	}
 	host, port, user, name := mysqlParts(o.DSN)
 	return []string{"-S", host, "-P", port, "-u", user, "-d", name}
 }
-
-// SQLiteDialect is sqlfsm.SQLite (for callers outside sqlfsm's tests).
-const SQLiteDialect = sqlfsm.SQLite
 
 // Killed does what systemd's ExecStopPost does after the process ended
 // (deploy/oned.service): `oned vip release`, so a killed leader does not

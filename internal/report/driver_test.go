@@ -44,14 +44,6 @@ func envInt(t *testing.T, name string, def int) int {
 	return n
 }
 
-func moduleRoot(t *testing.T) string {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		t.Fatalf("go env GOMOD: %v", err)
-	}
-	return filepath.Dir(strings.TrimSpace(string(out)))
-}
-
 // TestBenchReport measures everything and writes $ONEHA_RESULTS/REPORT.md
 // and the plots. Opt-in: ONEHA_BENCH_REPORT=1 (make bench-report).
 func TestBenchReport(t *testing.T) {
@@ -59,7 +51,10 @@ func TestBenchReport(t *testing.T) {
 		t.Skip("the benchmark report takes minutes: set ONEHA_BENCH_REPORT=1 (make bench-report)")
 	}
 	begin := time.Now()
-	root := moduleRoot(t)
+	root, err := harness.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := os.Getenv("ONEHA_RESULTS")
 	if dir == "" {
 		dir = filepath.Join(root, "results")
@@ -287,23 +282,6 @@ func runCell(endpoint, session string, w int, d time.Duration, next *atomic.Int6
 	return c
 }
 
-// pidOf finds the oned process running o's config.
-func pidOf(o *harness.Oned) int {
-	ents, _ := os.ReadDir("/proc")
-	needle := []byte("--config\x00" + o.Config + "\x00")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && bytes.Contains(b, needle) && !bytes.Contains(b, []byte("vip\x00")) {
-			return pid
-		}
-	}
-	return 0
-}
-
 func vmRSS(pid int) int64 {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -322,7 +300,7 @@ func vmRSS(pid int) int64 {
 
 // sampleRSS samples o's VmRSS every 100 ms until the returned func is called.
 func sampleRSS(t *testing.T, o *harness.Oned) func() RSS {
-	pid := pidOf(o)
+	pid := o.Pid()
 	if pid == 0 {
 		t.Logf("rss: no pid found for %s", o.Config)
 		return func() RSS { return RSS{} }
@@ -509,7 +487,7 @@ func catchUp(t *testing.T, m *harness.MariaDB, targetMB int) *CatchUp {
 		t.Fatalf("bulk load: %v", err)
 	}
 	c.LoadTime = time.Since(t0)
-	_, name := dsnDB(s0.DSN)
+	name := harness.DBName(s0.DSN)
 	var size int64
 	_, _ = db0.Exec("ANALYZE TABLE catchup")
 	_ = db0.QueryRow("SELECT data_length + index_length FROM information_schema.tables WHERE table_schema = ? AND table_name = 'catchup'", name).Scan(&size)
@@ -525,25 +503,8 @@ func catchUp(t *testing.T, m *harness.MariaDB, targetMB int) *CatchUp {
 	}
 	s1.WriteConfig(1)
 	s1.Start()
-	deadline := time.Now().Add(60 * time.Minute)
-	for {
-		v, err := s0.Call(ctx, "one.zone.members")
-		voters := 0
-		if err == nil {
-			for _, mm := range v.([]any) {
-				if mm.(map[string]any)["VOTER"] == true {
-					voters++
-				}
-			}
-		}
-		if voters == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server 1 not a voter after 60 min:\n%s", s1.LogTail(30))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	deadline := time.Now().Add(60 * time.Minute) // for becoming a voter and applying every row
+	z.WaitVoters(2, time.Until(deadline))
 	c.VoterTime = time.Since(t0)
 	db1, err := sql.Open("mysql", s1.DSN)
 	if err != nil {
@@ -572,7 +533,7 @@ func catchUp(t *testing.T, m *harness.MariaDB, targetMB int) *CatchUp {
 
 	// The same table through mariadb-dump | mariadb into a fresh database.
 	dst := m.CreateDatabase(t, "catchup_dump")
-	_, dstName := dsnDB(dst)
+	dstName := harness.DBName(dst)
 	conn := []string{"-h", "127.0.0.1", "-P", strconv.Itoa(m.Port), "-u", "root"}
 	dump := exec.Command("mariadb-dump", append(conn, "--single-transaction", name, "catchup")...)
 	load := exec.Command("mariadb", append(conn, dstName)...)
@@ -591,8 +552,13 @@ func catchUp(t *testing.T, m *harness.MariaDB, targetMB int) *CatchUp {
 	if err := dump.Start(); err != nil {
 		t.Fatal(err)
 	}
-	derr := dump.Wait()
+	// load reads the pipe until mariadb-dump closes it: wait for load first
+	// (Wait closes the pipe, so dump.Wait must not run while load still
+	// reads), then close our read end so a dump that still writes after a
+	// failed load ends (EPIPE) instead of blocking, then wait for dump.
 	lerr := load.Wait()
+	_ = pipe.Close()
+	derr := dump.Wait()
 	c.DumpTime = time.Since(t0)
 	if derr != nil || lerr != nil {
 		t.Fatalf("mariadb-dump | mariadb: %v %v\n%s\n%s", derr, lerr, dumpErr.String(), loadErrB.String())
@@ -611,12 +577,6 @@ func catchUp(t *testing.T, m *harness.MariaDB, targetMB int) *CatchUp {
 	t.Logf("catch-up: mariadb-dump | mariadb %v (%.0f MiB stream, %d rows)", c.DumpTime.Round(time.Millisecond), c.DumpMB, nd)
 	c.Procedure = fmt.Sprintf("`catchup (id BIGINT PRIMARY KEY, w INT, payload VARCHAR(1000))` bulk-loaded with 500-row INSERTs into the solo server's database, then the seed's flow: server-add 0, restart as leader of a one-server zone. **New server**: from `one.zone.addserver` of server 1 on the leader, through starting it with an EMPTY database, to `one.zone.members` listing it as a voter AND every row present in its database (polled with COUNT(*); %d rows). **Baseline**: `mariadb-dump --single-transaction db catchup | mariadb otherdb` on the same mariadbd (row count %d). Both sides share the same mariadbd and the 2 cores.", n1, nd)
 	return c
-}
-
-func dsnDB(dsn string) (string, string) {
-	_, rest, _ := strings.Cut(dsn, ")/")
-	name, _, _ := strings.Cut(rest, "?")
-	return dsn, name
 }
 
 type countReader struct {
