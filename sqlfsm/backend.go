@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // execer is what a session-bound connection or transaction offers.
@@ -16,7 +18,7 @@ type execer interface {
 // backend hides what differs between MySQL/MariaDB and SQLite on the apply
 // path. Implementations hold no per-entry state.
 type backend interface {
-	name() DialectName
+	name() sqlcheck.Dialect
 	// appliedDDL creates the applied-index table if it is missing.
 	appliedDDL() []string
 	// bind sets the entry's session context before its statements run.
@@ -38,15 +40,15 @@ type backend interface {
 	schemaFingerprint(ctx context.Context, x execer) (string, error)
 	// checkSettings refuses server settings that break determinism.
 	checkSettings(ctx context.Context, x execer) error
-	schema(db *sql.DB) SchemaInfo
+	schema(db *sql.DB) sqlcheck.SchemaInfo
 }
 
-func newBackend(d DialectName, tc *textCache) (backend, error) {
+func newBackend(d sqlcheck.Dialect, tc *textCache) (backend, error) {
 	switch d {
-	case MySQL:
+	case sqlcheck.MySQL:
 		return mysqlBackend{texts: tc}, nil
-	case SQLite:
+	case sqlcheck.SQLite:
 		return sqliteBackend{}, nil
 	}
-	return nil, fmt.Errorf("unknown SQL dialect %q (want %q or %q)", d, MySQL, SQLite)
+	return nil, fmt.Errorf("unknown SQL dialect %q (want %q or %q)", d, sqlcheck.MySQL, sqlcheck.SQLite)
 }

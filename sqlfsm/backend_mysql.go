@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // mysqlBackend applies entries on MySQL 8 / MariaDB 10.6+.
@@ -20,7 +22,7 @@ type mysqlBackend struct {
 	texts *textCache // the FSM's; placeholder spans
 }
 
-func (mysqlBackend) name() DialectName { return MySQL }
+func (mysqlBackend) name() sqlcheck.Dialect { return sqlcheck.MySQL }
 
 func (mysqlBackend) appliedDDL() []string {
 	return []string{`CREATE TABLE IF NOT EXISTS ` + AppliedTable + ` (
@@ -158,7 +160,7 @@ func (mysqlBackend) checkSettings(ctx context.Context, x execer) error {
 	return nil
 }
 
-func (mysqlBackend) schema(db *sql.DB) SchemaInfo { return mysqlSchema{db} }
+func (mysqlBackend) schema(db *sql.DB) sqlcheck.SchemaInfo { return mysqlSchema{db} }
 
 type mysqlSchema struct{ db *sql.DB }
 

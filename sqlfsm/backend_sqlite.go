@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // sqliteBackend applies entries on SQLite. SQLite has no session clock or
@@ -13,7 +15,7 @@ import (
 // so it shares the batch transaction like any other entry.
 type sqliteBackend struct{}
 
-func (sqliteBackend) name() DialectName { return SQLite }
+func (sqliteBackend) name() sqlcheck.Dialect { return sqlcheck.SQLite }
 
 func (sqliteBackend) appliedDDL() []string {
 	return []string{`CREATE TABLE IF NOT EXISTS ` + AppliedTable + ` (
@@ -42,7 +44,7 @@ func (sqliteBackend) transactionalDDL() bool      { return true }
 // rewrite does not change it).
 func (sqliteBackend) counters(st Statement, ra, li int64) (int64, int64) {
 	var kw string
-	if toks, err := Lex(SQLite, st.SQL); err == nil && len(toks) > 0 {
+	if toks, err := sqlcheck.Lex(sqlcheck.SQLite, st.SQL); err == nil && len(toks) > 0 {
 		kw = toks[0].Value
 	}
 	switch kw {
@@ -65,7 +67,7 @@ func (sqliteBackend) schemaFingerprint(ctx context.Context, x execer) (string, e
 
 func (sqliteBackend) checkSettings(context.Context, execer) error { return nil }
 
-func (sqliteBackend) schema(db *sql.DB) SchemaInfo { return sqliteSchema{db} }
+func (sqliteBackend) schema(db *sql.DB) sqlcheck.SchemaInfo { return sqliteSchema{db} }
 
 type sqliteSchema struct{ db *sql.DB }
 

@@ -2,7 +2,8 @@
 //
 // An entry is one SQL transaction: a list of statements with typed positional
 // parameters plus the context the leader chose for it (a timestamp with
-// microseconds and two RAND seeds). The leader checks every statement before
+// microseconds and two RAND seeds). The leader checks every statement (with
+// package sqlcheck, plus the per-entry rules of CheckEntry) before
 // the entry is appended (determinism, DDL alone in its entry), encodes it with
 // a versioned binary codec and hands it to the Raft log. Every server's FSM
 // then applies committed entries in log order:

@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // Config configures an FSM.
 type Config struct {
-	Dialect DialectName
+	Dialect sqlcheck.Dialect
 	// DB is the server's local database. The FSM keeps one connection of its
 	// pool for applying; reads and snapshots use others (MaxOpenConns >= 3).
 	DB *sql.DB
@@ -49,7 +51,7 @@ type FSM struct {
 	applyDB *sql.DB // pool of the apply connection (DB unless Config.ApplyDB)
 	fast    bool    // MySQL batches apply in one multi-statement round trip
 	log     *slog.Logger
-	schema  SchemaInfo
+	schema  sqlcheck.SchemaInfo
 	texts   *textCache // what the lexer and the check found per SQL text
 
 	ctx  context.Context // cancelled by Close: stops retries and applies
@@ -95,7 +97,7 @@ func New(ctx context.Context, cfg Config) (*FSM, error) {
 	if f.applyDB == nil {
 		f.applyDB = cfg.DB
 	}
-	f.fast = cfg.Dialect == MySQL && cfg.ApplyDB != nil
+	f.fast = cfg.Dialect == sqlcheck.MySQL && cfg.ApplyDB != nil
 	conn, err := f.applyDB.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sqlfsm: open apply connection: %w", err)
@@ -122,10 +124,10 @@ func New(ctx context.Context, cfg Config) (*FSM, error) {
 func (f *FSM) AppliedIndex() uint64 { return f.appliedIndex.Load() }
 
 // Dialect is the FSM's SQL dialect.
-func (f *FSM) Dialect() DialectName { return f.b.name() }
+func (f *FSM) Dialect() sqlcheck.Dialect { return f.b.name() }
 
 // Schema answers schema questions from the local database (for checks).
-func (f *FSM) Schema() SchemaInfo { return f.schema }
+func (f *FSM) Schema() sqlcheck.SchemaInfo { return f.schema }
 
 // DB is the local database, for reads.
 func (f *FSM) DB() *sql.DB { return f.db }

@@ -16,13 +16,14 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/oneha/oneha/raftlog"
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 )
 
 // ClusterOptions shapes a test cluster.
 type ClusterOptions struct {
-	N       int                // servers (default 3)
-	Dialect sqlfsm.DialectName // default SQLite
+	N       int              // servers (default 3)
+	Dialect sqlcheck.Dialect // default SQLite
 	// TCP runs Raft over real TCP on 127.0.0.1 through raftlog.Mux (one
 	// port per server); otherwise raft's in-memory transport (fast unit
 	// tests only).
@@ -80,7 +81,7 @@ func MakeCluster(tb testing.TB, opts ClusterOptions) *Cluster {
 		opts.N = 3
 	}
 	if opts.Dialect == "" {
-		opts.Dialect = sqlfsm.SQLite
+		opts.Dialect = sqlcheck.SQLite
 	}
 	if opts.Logger == nil {
 		if os.Getenv("ONEHA_TEST_LOG") == "1" {
@@ -134,9 +135,9 @@ func MakeCluster(tb testing.TB, opts ClusterOptions) *Cluster {
 
 func (c *Cluster) prepareDB(s *Server) {
 	switch c.opts.Dialect {
-	case sqlfsm.SQLite:
+	case sqlcheck.SQLite:
 		s.sqlite = filepath.Join(s.Dir, "one.db")
-	case sqlfsm.MySQL:
+	case sqlcheck.MySQL:
 		m := (*MariaDB)(nil)
 		if c.opts.MariaDBPerServer {
 			m = StartMariaDB(c.tb, c.opts.MariaDBOptions...)
@@ -151,7 +152,7 @@ func (c *Cluster) prepareDB(s *Server) {
 func (c *Cluster) openDB(s *Server) *sql.DB {
 	var db *sql.DB
 	var err error
-	if c.opts.Dialect == sqlfsm.SQLite {
+	if c.opts.Dialect == sqlcheck.SQLite {
 		db, err = sqlfsm.OpenSQLite(s.sqlite)
 	} else {
 		db, err = sqlfsm.OpenMySQL(s.dsn, 32)
@@ -179,7 +180,7 @@ func (c *Cluster) start(s *Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	s.DB = c.openDB(s)
-	if c.opts.Dialect == sqlfsm.MySQL {
+	if c.opts.Dialect == sqlcheck.MySQL {
 		apply, err := sqlfsm.OpenMySQLApply(s.dsn)
 		if err != nil {
 			c.tb.Fatalf("harness: apply pool of server %s: %v", s.ID, err)

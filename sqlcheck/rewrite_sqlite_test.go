@@ -1,4 +1,4 @@
-package sqlfsm
+package sqlcheck
 
 import (
 	"context"
@@ -9,8 +9,18 @@ import (
 	"time"
 )
 
-func rewriteCtx() Context {
-	return Context{Time: time.Date(2024, 2, 29, 23, 59, 58, 123456000, time.UTC), Seed1: 7, Seed2: 11}
+// rwCtx is what a log entry gives RewriteSQLite.
+type rwCtx struct {
+	Time         time.Time
+	Seed1, Seed2 uint32
+}
+
+func rewrite(sql string, c rwCtx, stmtIndex int) (string, error) {
+	return RewriteSQLite(sql, c.Time, c.Seed1, c.Seed2, stmtIndex)
+}
+
+func rewriteCtx() rwCtx {
+	return rwCtx{Time: time.Date(2024, 2, 29, 23, 59, 58, 123456000, time.UTC), Seed1: 7, Seed2: 11}
 }
 
 func TestRewriteSQLiteLiterals(t *testing.T) {
@@ -42,7 +52,7 @@ func TestRewriteSQLiteLiterals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := RewriteSQLite(tt.sql, c, 0)
+			got, err := rewrite(tt.sql, c, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,7 +74,7 @@ var (
 func TestRewriteSQLiteRandom(t *testing.T) {
 	c := rewriteCtx()
 	sql := "INSERT INTO t VALUES (random(), random(), 5-random(), randomblob(16), randomblob(0), RANDOMBLOB(3))"
-	got, err := RewriteSQLite(sql, c, 3)
+	got, err := rewrite(sql, c, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,14 +106,14 @@ func TestRewriteSQLiteRandom(t *testing.T) {
 	}
 
 	// Determinism: same inputs, same text; any input change, other values.
-	again, _ := RewriteSQLite(sql, c, 3)
+	again, _ := rewrite(sql, c, 3)
 	if again != got {
 		t.Fatalf("not deterministic:\n%s\n%s", got, again)
 	}
 	for name, variant := range map[string]func() (string, error){
-		"seed1":     func() (string, error) { c2 := c; c2.Seed1++; return RewriteSQLite(sql, c2, 3) },
-		"seed2":     func() (string, error) { c2 := c; c2.Seed2++; return RewriteSQLite(sql, c2, 3) },
-		"statement": func() (string, error) { return RewriteSQLite(sql, c, 4) },
+		"seed1":     func() (string, error) { c2 := c; c2.Seed1++; return rewrite(sql, c2, 3) },
+		"seed2":     func() (string, error) { c2 := c; c2.Seed2++; return rewrite(sql, c2, 3) },
+		"statement": func() (string, error) { return rewrite(sql, c, 4) },
 	} {
 		other, err := variant()
 		if err != nil {
@@ -114,7 +124,7 @@ func TestRewriteSQLiteRandom(t *testing.T) {
 		}
 	}
 	// Rewriting is idempotent: nothing left to bind.
-	twice, err := RewriteSQLite(got, c, 3)
+	twice, err := rewrite(got, c, 3)
 	if err != nil || twice != got {
 		t.Fatalf("second rewrite changed the text: %v\n%s\n%s", err, got, twice)
 	}
@@ -123,7 +133,7 @@ func TestRewriteSQLiteRandom(t *testing.T) {
 func TestRewriteSQLiteTimeIsUTC(t *testing.T) {
 	c := rewriteCtx()
 	c.Time = c.Time.In(time.FixedZone("plus2", 2*3600))
-	got, err := RewriteSQLite("SELECT CURRENT_TIMESTAMP", c, 0)
+	got, err := rewrite("SELECT CURRENT_TIMESTAMP", c, 0)
 	if err != nil || got != "SELECT '2024-02-29 23:59:58'" {
 		t.Fatalf("got %q, %v", got, err)
 	}
@@ -140,7 +150,7 @@ func TestRewriteSQLiteErrors(t *testing.T) {
 		{"UPDATE t SET a = 'x", ErrLex},
 	}
 	for _, tt := range tests {
-		if _, err := RewriteSQLite(tt.sql, c, 0); !errors.Is(err, tt.want) {
+		if _, err := rewrite(tt.sql, c, 0); !errors.Is(err, tt.want) {
 			t.Errorf("RewriteSQLite(%q) = %v, want %v", tt.sql, err, tt.want)
 		}
 	}
@@ -156,7 +166,7 @@ func TestInt64Literal(t *testing.T) {
 
 func TestRewriteSQLiteQuotedFunctionNames(t *testing.T) {
 	// SQLite calls random() for "random"() and [random]() too.
-	got, err := RewriteSQLite(`UPDATE t SET a = "random"(), b = [RANDOMBLOB](2), c = "datetime"('now')`, rewriteCtx(), 0)
+	got, err := rewrite(`UPDATE t SET a = "random"(), b = [RANDOMBLOB](2), c = "datetime"('now')`, rewriteCtx(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
