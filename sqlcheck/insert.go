@@ -94,27 +94,3 @@ func (w *writeCheck) selectSource() bool {
 	}
 	return false
 }
-
-// checkSubqueryLimits refuses a LIMIT whose query level has no ORDER BY:
-// the rows it picks would depend on each server's plan. skipTop skips
-// depth-0 LIMITs (refused separately for UPDATE/DELETE). ORDER BY a unique
-// key is the caller's responsibility: uniqueness is not checked.
-func (s *stmt) checkSubqueryLimits(skipTop bool) error {
-	for i := range s.toks {
-		if !s.kw(i, "LIMIT") || s.punct(i-1, ".") || (skipTop && s.depth[i] == 0) {
-			continue
-		}
-		k := s.depth[i]
-		ordered := false
-		for j := i - 1; j >= 0 && s.depth[j] >= k; j-- {
-			if s.depth[j] == k && s.kw(j, "ORDER") && s.kw(j+1, "BY") {
-				ordered = true
-				break
-			}
-		}
-		if !ordered {
-			return unsafe("LIMIT without ORDER BY", "the rows a LIMIT picks depend on each server's plan; add ORDER BY on a unique key")
-		}
-	}
-	return nil
-}

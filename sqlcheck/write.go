@@ -342,16 +342,12 @@ func (w *writeCheck) rules(ctx context.Context, schema SchemaInfo) error {
 		if w.orAction == "IGNORE" || w.orAction == "REPLACE" {
 			return unsafe("UPDATE OR "+w.orAction, "which rows it skips or replaces depends on each server's row order")
 		}
-		if w.s.topLevel("LIMIT") >= 0 {
-			return unsafe("UPDATE ... LIMIT", "the rows a LIMIT picks depend on each server's plan, even with ORDER BY on a non-unique key")
-		}
-	case "DELETE":
-		if w.s.topLevel("LIMIT") >= 0 {
-			return unsafe("DELETE ... LIMIT", "the rows a LIMIT picks depend on each server's plan, even with ORDER BY on a non-unique key")
-		}
+	}
+	if err := w.checkLimits(ctx, schema); err != nil {
+		return err
 	}
 	if w.class == ClassDML {
-		return w.s.checkSubqueryLimits(w.verb == "UPDATE" || w.verb == "DELETE")
+		return nil
 	}
 	return w.ddlRules()
 }
