@@ -40,9 +40,10 @@ func (f fakeSchema) UniqueKeyColumns(_ context.Context, table string) ([][]strin
 func testSchema() fakeSchema {
 	return fakeSchema{
 		autoInc: map[string]bool{"ai": true},
-		unique:  map[string]int{"t": 1, "two": 2, "ai": 1},
-		keys:    map[string][][]string{"t": {{"id"}}, "u": {{"id"}}, "two": {{"id"}, {"a", "b"}}, "ai": {{"id"}}},
-		fail:    map[string]bool{"broken": true},
+		unique:  map[string]int{"t": 1, "two": 2, "ai": 1, "nk": 1},
+		// nk has UNIQUE (n) on a nullable column: no key for ordering.
+		keys: map[string][][]string{"t": {{"id"}}, "u": {{"id"}}, "two": {{"id"}, {"a", "b"}}, "ai": {{"id"}}},
+		fail: map[string]bool{"broken": true},
 	}
 }
 

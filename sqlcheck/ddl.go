@@ -211,7 +211,21 @@ func (w *writeCheck) ddlRules() error {
 			switch t.Value {
 			case "ENGINE":
 				if v, ok := s.engineOption(i); ok && v != "INNODB" {
-					return unsafe("ENGINE="+v, "non-transactional tables cannot be rolled back with the entry; use InnoDB")
+					return unsafe("ENGINE="+v, reasonEngine)
+				}
+			case "TYPE": // the old spelling of ENGINE
+				if s.depth[i] == 0 && s.punct(i+1, "=") && w.obj == "TABLE" {
+					if v, ok := s.engineOption(i); ok && v != "INNODB" {
+						return unsafe("TYPE="+v, reasonEngine)
+					}
+				}
+			case "SEQUENCE":
+				if s.depth[i] == 0 && w.obj == "TABLE" && (s.punct(i+1, "=") || (i+1 < len(toks) && toks[i+1].Kind == TokNumber)) {
+					return unsafe("SEQUENCE table option", reasonSequence)
+				}
+			case "ROW":
+				if err := s.checkRowStart(i); err != nil {
+					return err
 				}
 			case "TABLESPACE":
 				return unsafe("TABLESPACE", reasonServer)
@@ -247,6 +261,9 @@ func (w *writeCheck) ddlRules() error {
 	return nil
 }
 
+// reasonEngine: why only InnoDB tables are replicated.
+const reasonEngine = "only InnoDB tables roll back with their entry and are crash-safe; use InnoDB"
+
 // engineOption returns the upper-cased engine of a MySQL ENGINE [=] x table
 // or partition option at i. A column named engine (after '(' or ',' or a
 // column-altering keyword) is not an option.
@@ -258,7 +275,7 @@ func (s *stmt) engineOption(i int) (string, bool) {
 	j := i + 1
 	if s.punct(j, "=") {
 		j++
-	} else if s.depth[i] > 0 {
+	} else if s.depth[i] > 0 && !s.kw(i-1, "STORAGE") {
 		return "", false
 	}
 	if j >= len(s.toks) {

@@ -112,7 +112,11 @@ func (w *writeCheck) checkLimit(ctx context.Context, schema SchemaInfo, i int) e
 	if order < 0 {
 		return unsafe(what+" without ORDER BY", limitReason)
 	}
-	cols := s.orderColumns(order, i, table, alias)
+	end := order
+	for end < i && !(s.depth[end] == k && s.isLimit(end)) {
+		end++
+	}
+	cols := s.orderColumns(order, end, table, alias)
 	if sel >= 0 {
 		for _, a := range s.selectAliases(sel+1, from) {
 			delete(cols, a) // ORDER BY a resolves to the select alias first

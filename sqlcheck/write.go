@@ -104,6 +104,12 @@ func CheckWrite(ctx context.Context, d Dialect, sql string, schema SchemaInfo) (
 		}
 		return Checked{}, unsafe(verb, "only INSERT, REPLACE, UPDATE, DELETE and table, index, view or trigger DDL are replicated")
 	}
+	if err := s.checkSystemNames(); err != nil {
+		return Checked{}, err
+	}
+	if err := s.checkSystemTimeTrx(); err != nil {
+		return Checked{}, err
+	}
 	// Structure first: it marks object names so that the token scan does not
 	// take "INSERT INTO user (a)" for a call of USER().
 	if err := w.structure(); err != nil {
