@@ -190,3 +190,16 @@ func TestLimitSchemaErrorIsReturned(t *testing.T) {
 		t.Fatalf("err = %v, want the schema error", err)
 	}
 }
+
+// TestFullTextMatchIsRefusedInAWrite: MySQL full-text relevance depends on
+// each server's index state; reads may use it.
+func TestFullTextMatchIsRefusedInAWrite(t *testing.T) {
+	runRuleCases(t, []ruleCase{
+		{MySQL, "DELETE FROM t WHERE MATCH (a) AGAINST ('x')", "MATCH ... AGAINST"},
+		{MySQL, "UPDATE t SET a = MATCH (b) AGAINST ('x' IN NATURAL LANGUAGE MODE)", "MATCH ... AGAINST"},
+		{MySQL, "UPDATE t SET `match` = 1", ""},
+	})
+	if _, err := CheckRead(MySQL, "SELECT oid FROM t WHERE MATCH (a) AGAINST ('x')"); err != nil {
+		t.Fatalf("read refused: %v", err)
+	}
+}

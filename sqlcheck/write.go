@@ -278,6 +278,9 @@ func (s *stmt) scanWrite() (dateFuncs bool, err error) {
 			if r, ok := unsafeFuncs[name]; ok {
 				return dateFuncs, unsafe(name+"()", r)
 			}
+			if mysql && name == "MATCH" {
+				return dateFuncs, unsafe("MATCH ... AGAINST", "full-text relevance depends on each server's index state (deleted-document lists, caches, OPTIMIZE history)")
+			}
 			if !mysql {
 				if r, ok := sqliteUnsafeFuncs[name]; ok {
 					return dateFuncs, unsafe(strings.ToLower(name)+"()", r)
