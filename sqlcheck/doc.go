@@ -23,23 +23,41 @@
 //   - Functions whose value differs per server or per connection: UUID(),
 //     SYSDATE(), USER(), CONNECTION_ID(), LAST_INSERT_ROWID(), VERSION(),
 //     DATABASE(), sequences, locks (GET_LOCK()), timing (SLEEP()), files
-//     (LOAD_FILE(), INTO OUTFILE), stored functions (db.f()).
+//     (LOAD_FILE(), INTO OUTFILE), stored functions (db.f()), and MySQL
+//     MATCH ... AGAINST (relevance follows each server's full-text index
+//     state).
 //   - System variables (@@x) and user variables (@x).
 //   - Database-qualified names (db.t): they escape the replicated database.
-//   - MySQL: MySQL executable comments (/*! ... */), which would run code the
-//     checks saw as a comment.
+//   - System schemas (sysschema.go): information_schema, performance_schema,
+//     mysql and sys, named anywhere in a write (parenthesized, quoted, in
+//     joins, subqueries, CTEs, views, CREATE TABLE ... LIKE, triggers):
+//     they hold ports, thread ids and counters that differ per server. On
+//     SQLite, sqlite_master/sqlite_schema, sqlite_stat*, dbstat,
+//     sqlite_dbpage and pragma_* functions: they describe each server's file.
+//   - MySQL executable comments (/*! ... */), which would run code the checks
+//     saw as a comment.
 //   - Row-order dependence: INSERT IGNORE/REPLACE/ON DUPLICATE KEY UPDATE ...
 //     SELECT, INSERT ... SELECT into an auto-increment table, ON DUPLICATE
 //     KEY UPDATE on a table with two or more unique keys, UPDATE IGNORE,
-//     ALTER IGNORE, CREATE TABLE ... SELECT, and a LIMIT whose ORDER BY does
-//     not cover a unique key (see limit.go).
+//     ALTER IGNORE, CREATE TABLE ... SELECT.
+//   - Row limits (limit.go): LIMIT, OFFSET n ROWS and FETCH FIRST are
+//     accepted only when the ORDER BY of their query level covers, as plain
+//     columns, a unique key (PRIMARY KEY or NOT NULL UNIQUE) of its single
+//     table; joins, derived tables, UNION, GROUP BY and trigger bodies with
+//     a limit are refused.
 //   - Timing dependence: NOWAIT, SKIP LOCKED, WAIT n.
 //   - DDL: TEMPORARY objects (connection state), DEFINER (accounts differ),
-//     non-InnoDB engines, TABLESPACE, DATA/INDEX DIRECTORY; in trigger
+//     TABLESPACE, DATA/INDEX DIRECTORY; any engine but InnoDB (ENGINE=,
+//     TYPE=, [STORAGE] ENGINE in partitions, SEQUENCE= tables; CREATE TABLE
+//     ... LIKE a system table falls under the system-schema rule); system
+//     versioning by transaction id (versioning.go: AS ROW START/END on a
+//     non-TIMESTAMP column, FOR SYSTEM_TIME ... TRANSACTION); in trigger
 //     bodies, stored-code calls, transaction or session control and SET of
 //     anything but NEW.col or a DECLAREd variable; on SQLite, clock or
 //     random functions in a definition (evaluated per server).
 //
 // Reads refuse writes (ErrNotReadOnly), locking reads (FOR UPDATE, LOCK IN
 // SHARE MODE: they block the apply path) and functions with side effects.
+// Reads may use system schemas, clocks and MATCH: their result is not
+// replicated.
 package sqlcheck

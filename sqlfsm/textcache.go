@@ -28,7 +28,7 @@ const (
 //     every schema s. That holds because such a verdict depends on (d, sql)
 //     alone: CheckWrite reads nothing but its arguments and constant tables,
 //     and a verdict that asked the schema (INSERT ... SELECT, ON DUPLICATE
-//     KEY UPDATE) is never stored. Refusals and non-DML are not stored.
+//     KEY UPDATE, a LIMIT with ORDER BY) is never stored. Refusals and non-DML are not stored.
 type textCache struct {
 	mu     sync.RWMutex
 	spans  map[string][]span

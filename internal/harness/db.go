@@ -84,7 +84,7 @@ func Checksum(tb testing.TB, db *sql.DB, d sqlcheck.Dialect) string {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	sum, err := backup.Checksum(ctx, db, sqlcheck.Dialect(d), backup.Options{Last: sqlfsm.AppliedTable})
+	sum, err := backup.Checksum(ctx, db, d, backup.Options{Last: sqlfsm.AppliedTable})
 	if err != nil {
 		tb.Fatalf("harness: checksum: %v", err)
 	}
