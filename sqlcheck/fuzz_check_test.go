@@ -23,6 +23,13 @@ var fuzzSeeds = []string{
 	"SELECT /*! 1 */ /*M! 2 */ 'unterminated",
 	"((((", "))", "[", "`", "\"", "'", "/*", "--", "#", "@", "@@", "?", "?0", ":", "0x", "1e", "1.2.3",
 	"INSERT INTO user (a) VALUES (1); SELECT 2;",
+	"DELETE FROM t WHERE a = 1 ORDER BY id DESC LIMIT 1",
+	"INSERT INTO t SELECT a AS id FROM u ORDER BY id LIMIT 1 OFFSET 2",
+	"DELETE FROM t WHERE id IN (SELECT id FROM (SELECT id FROM u ORDER BY id FETCH FIRST 1 ROWS ONLY) x)",
+	"INSERT INTO t SELECT ID FROM (`information_schema` . PROCESSLIST)",
+	"CREATE TABLE t (s BIGINT UNSIGNED AS ROW START, e BIGINT UNSIGNED AS ROW END, PERIOD FOR SYSTEM_TIME(s, e)) WITH SYSTEM VERSIONING",
+	"ALTER TABLE t ADD IF NOT EXISTS (s TIMESTAMP(6) AS ROW START), TYPE=MyISAM",
+	"SELECT MIN(i.a) FROM (SELECT a FROM t ORDER BY a DESC LIMIT 5) AS i",
 }
 
 // FuzzLex checks that Lex never panics and that its tokens are ordered,
@@ -111,6 +118,35 @@ func FuzzCheckWrite(f *testing.F) {
 		}
 		if checked2 != checked {
 			t.Fatalf("rewrite changed the statement's shape: %+v -> %+v", checked, checked2)
+		}
+	})
+}
+
+// FuzzCheckRead checks that CheckRead never panics, that its errors wrap a
+// known sentinel, and that no text is both a read and a write.
+func FuzzCheckRead(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s, true)
+		f.Add(s, false)
+	}
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, sql string, mysql bool) {
+		d := SQLite
+		if mysql {
+			d = MySQL
+		}
+		n, err := CheckRead(d, sql)
+		if err != nil {
+			if !errors.Is(err, ErrUnsafe) && !errors.Is(err, ErrLex) && !errors.Is(err, ErrEmpty) && !errors.Is(err, ErrNotReadOnly) {
+				t.Fatalf("CheckRead: unexpected error %v", err)
+			}
+			return
+		}
+		if n < 0 {
+			t.Fatalf("negative parameter count %d", n)
+		}
+		if c, err := CheckWrite(ctx, d, sql, testSchema()); err == nil {
+			t.Fatalf("accepted both as a read and as a write %+v", c)
 		}
 	})
 }

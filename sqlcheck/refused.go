@@ -14,6 +14,9 @@ const (
 	reasonTxn         = "transactions are managed by the log: one entry is one transaction"
 	reasonSession     = "session settings are pinned by the apply connection and identical on every server"
 	reasonServer      = "administers the local server, not the replicated data"
+	reasonServerState = "reports the local server's replication state"
+	reasonRowOrder    = "its result follows the order rows arrive in, which depends on each server's plan"
+	reasonPeers       = "picks among rows its window's ORDER BY leaves tied, which each server's plan breaks differently"
 	reasonSQLiteClock = "in a definition it is evaluated by each server at its own time (or randomly); insert the value explicitly instead"
 )
 
@@ -50,16 +53,45 @@ var unsafeFuncs = map[string]string{
 	"NEXTVAL":           reasonSequence,
 	"LASTVAL":           reasonSequence,
 	"SETVAL":            reasonSequence,
+	// Found reviewing for issue 10.
+	"ENCRYPT":                   "draws a random salt when none is given",
+	"DES_ENCRYPT":               "reads each server's own key file",
+	"DES_DECRYPT":               "reads each server's own key file",
+	"BINLOG_GTID_POS":           reasonServerState,
+	"WSREP_LAST_SEEN_GTID":      reasonServerState,
+	"WSREP_LAST_WRITTEN_GTID":   reasonServerState,
+	"WSREP_SYNC_WAIT_UPTO_GTID": reasonTiming,
+	"PS_CURRENT_THREAD_ID":      reasonConnState,
+	"PS_THREAD_ID":              reasonConnState,
+	"ICU_VERSION":               "server versions can differ",
+	"ROWNUM":                    reasonRowOrder,
+	"GROUP_CONCAT":              reasonRowOrder,
+	"JSON_ARRAYAGG":             reasonRowOrder,
+	"JSON_OBJECTAGG":            reasonRowOrder,
+	"STRING_AGG":                reasonRowOrder,
+	"LISTAGG":                   reasonRowOrder,
+	"JSON_GROUP_ARRAY":          reasonRowOrder,
+	"JSON_GROUP_OBJECT":         reasonRowOrder,
+	"ROW_NUMBER":                reasonPeers,
+	"FIRST_VALUE":               reasonPeers,
+	"LAST_VALUE":                reasonPeers,
+	"NTH_VALUE":                 reasonPeers,
+	"LAG":                       reasonPeers,
+	"LEAD":                      reasonPeers,
+	"NTILE":                     reasonPeers,
 }
 
 // sqliteUnsafeFuncs are additionally refused in SQLite writes.
 var sqliteUnsafeFuncs = map[string]string{
-	"CHANGES":           reasonConnState,
-	"TOTAL_CHANGES":     reasonConnState,
-	"LAST_INSERT_ROWID": reasonConnState,
-	"SQLITE_VERSION":    "server versions can differ",
-	"SQLITE_SOURCE_ID":  "server versions can differ",
-	"LOAD_EXTENSION":    "loads code from the server's disk",
+	"CHANGES":                   reasonConnState,
+	"TOTAL_CHANGES":             reasonConnState,
+	"LAST_INSERT_ROWID":         reasonConnState,
+	"SQLITE_VERSION":            "server versions can differ",
+	"SQLITE_SOURCE_ID":          "server versions can differ",
+	"LOAD_EXTENSION":            "loads code from the server's disk",
+	"SQLITE_OFFSET":             "returns the row's byte offset in each server's file",
+	"SQLITE_COMPILEOPTION_GET":  "server builds can differ",
+	"SQLITE_COMPILEOPTION_USED": "server builds can differ",
 }
 
 // readUnsafeFuncs are refused even in reads: they change state or block.

@@ -90,7 +90,7 @@ func RewriteSQLite(sql string, now time.Time, seed1, seed2 uint32, stmtIndex int
 			continue
 		}
 		name, ok := s.funcName(i)
-		if !ok {
+		if !ok || s.tablePosition(i) {
 			continue
 		}
 		open := i + 1
@@ -164,4 +164,13 @@ func int64Literal(v int64) string {
 		return "(-9223372036854775807-1)"
 	}
 	return "(" + strconv.FormatInt(v, 10) + ")"
+}
+
+// tablePosition reports whether token i stands where a statement names a
+// table (after INTO, UPDATE, FROM, JOIN or UPDATE OR <action>): there
+// "random()" is a (malformed) table reference, as CheckWrite reads it, not
+// a call to rewrite.
+func (s *stmt) tablePosition(i int) bool {
+	return s.kw(i-1, "INTO", "UPDATE", "FROM", "JOIN") ||
+		(s.kw(i-2, "OR") && s.kw(i-3, "UPDATE", "INSERT"))
 }

@@ -203,3 +203,29 @@ func TestFullTextMatchIsRefusedInAWrite(t *testing.T) {
 		t.Fatalf("read refused: %v", err)
 	}
 }
+
+// TestRowOrderAndServerStateFunctionsAreRefusedInAWrite: functions whose
+// result follows row order, tie-breaking, random salts, key files or the
+// server's own replication state are refused in writes.
+func TestRowOrderAndServerStateFunctionsAreRefusedInAWrite(t *testing.T) {
+	runRuleCases(t, []ruleCase{
+		{MySQL, "UPDATE t SET a = (SELECT GROUP_CONCAT(b) FROM u)", "GROUP_CONCAT()"},
+		{MySQL, "INSERT INTO t (a) SELECT JSON_ARRAYAGG(b) FROM u", "JSON_ARRAYAGG()"},
+		{SQLite, "UPDATE t SET a = (SELECT group_concat(b, ',') FROM u)", "GROUP_CONCAT()"},
+		{SQLite, "UPDATE t SET a = (SELECT json_group_array(b) FROM u)", "JSON_GROUP_ARRAY()"},
+		{MySQL, "INSERT INTO t (a) SELECT ROWNUM() FROM u", "ROWNUM()"},
+		{both, "INSERT INTO t (a, b) SELECT ROW_NUMBER() OVER (ORDER BY c), b FROM u", "ROW_NUMBER()"},
+		{both, "UPDATE t SET v = LAST_VALUE(a) OVER (ORDER BY b)", "LAST_VALUE()"},
+		{both, "INSERT INTO t (a) SELECT LAG(a) OVER (ORDER BY b) FROM u", "LAG()"},
+		{MySQL, "INSERT INTO t (p) VALUES (ENCRYPT('secret'))", "ENCRYPT()"},
+		{MySQL, "INSERT INTO t (p) VALUES (DES_ENCRYPT('secret'))", "DES_ENCRYPT()"},
+		{MySQL, "INSERT INTO t (g) VALUES (BINLOG_GTID_POS('mysql-bin.000001', 4))", "BINLOG_GTID_POS()"},
+		{MySQL, "INSERT INTO t (g) VALUES (PS_CURRENT_THREAD_ID())", "PS_CURRENT_THREAD_ID()"},
+		{SQLite, "INSERT INTO t (a) SELECT sqlite_offset(b) FROM u", "sqlite_offset()"},
+		{both, "UPDATE t SET v = RANK() OVER (ORDER BY b)", ""},
+		{both, "UPDATE t SET v = (SELECT COUNT(*) FROM u)", ""},
+	})
+	if _, err := CheckRead(MySQL, "SELECT GROUP_CONCAT(b), ROW_NUMBER() OVER () FROM u"); err != nil {
+		t.Fatalf("read refused: %v", err)
+	}
+}
