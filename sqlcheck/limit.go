@@ -261,7 +261,7 @@ func (s *stmt) plainColumn(a, b int, table, alias string) (string, bool) {
 
 // selectAliases returns the lower-cased output names a select list (tokens
 // from up to to) gives to items that are not plain column references:
-// "expr AS a" and "expr a".
+// "expr AS a", "expr a" and "expr 'a'".
 func (s *stmt) selectAliases(from, to int) []string {
 	var out []string
 	k := s.depth[from]
@@ -275,6 +275,9 @@ func (s *stmt) selectAliases(from, to int) []string {
 		}
 		if n := j - item; n >= 2 && s.isName(j-1) && !s.punct(j-2, ".") {
 			out = append(out, strings.ToLower(s.nameText(j-1)))
+		}
+		if n := j - item; n >= 2 && s.toks[j-1].Kind == TokString { // a 'string' alias
+			out = append(out, strings.ToLower(s.toks[j-1].Value))
 		}
 		item = j + 1
 	}

@@ -159,6 +159,9 @@ func TestLimitNeedsOrderByAUniqueKey(t *testing.T) {
 		{both, "UPDATE t SET a = (SELECT b FROM u ORDER BY x.id LIMIT 1)", "not covering a unique key of u"},
 		{both, "INSERT INTO t (a) SELECT a AS id FROM u ORDER BY id LIMIT 1", "not covering a unique key of u"},
 		{both, "INSERT INTO t (a) SELECT a id FROM u ORDER BY id LIMIT 1", "not covering a unique key of u"},
+		{both, "INSERT INTO t (a) SELECT a 'id' FROM u ORDER BY id LIMIT 1", "not covering a unique key of u"},
+		{both, "INSERT INTO t (a) SELECT a AS \"id\" FROM u ORDER BY id LIMIT 1", "not covering a unique key of u"},
+		{both, "INSERT INTO t (a) SELECT DISTINCT id FROM u ORDER BY id LIMIT 1", ""},
 		{both, "DELETE FROM t WHERE a IN (SELECT a FROM nokeys ORDER BY a LIMIT 1)", "not covering a unique key of nokeys"},
 		// Refused: not a single table.
 		{both, "INSERT INTO t (a) SELECT u.a FROM u JOIN t ON t.id = u.id ORDER BY u.id LIMIT 1", "over a join"},
