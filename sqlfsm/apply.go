@@ -197,7 +197,7 @@ func (f *FSM) execStatement(ctx context.Context, x execer, c Context, j int, st 
 		// prepare depends only on the entry: it fails the same everywhere.
 		return &SQLError{Statement: j, Message: err.Error()}, nil
 	}
-	r, err := x.ExecContext(ctx, q, args...)
+	r, err := f.b.exec(ctx, x, q, args)
 	if err != nil {
 		if ctx.Err() != nil || f.b.classify(err) == transient {
 			return nil, fmt.Errorf("statement %d: %w", j, err)
