@@ -29,6 +29,9 @@ type backend interface {
 	classify(err error) errClass
 	// exec runs one statement of an entry on x.
 	exec(ctx context.Context, x execer, q string, args []any) (sql.Result, error)
+	// txLost reports that the engine rolled the whole transaction back
+	// after a statement failed (SQLite does so for an interrupted write).
+	txLost() bool
 	// setupConn prepares a new apply connection.
 	setupConn(conn *sql.Conn) error
 	// close releases what the backend holds (the caller closed the apply

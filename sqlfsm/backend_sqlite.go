@@ -39,6 +39,7 @@ func (b sqliteBackend) exec(ctx context.Context, x execer, q string, args []any)
 	return b.s.exec(ctx, x, q, args)
 }
 
+func (b sqliteBackend) txLost() bool                   { return b.s.txLost() }
 func (b sqliteBackend) setupConn(conn *sql.Conn) error { return b.s.setup(conn) }
 func (b sqliteBackend) close() error                   { return b.s.close() }
 

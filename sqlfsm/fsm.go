@@ -215,6 +215,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	backoff := f.cfg.RetryMin
+	var known map[uint64]*Result // results of entries that lost their batch
 	for attempt := 1; ; attempt++ {
 		if f.crashed || f.ctx.Err() != nil {
 			for i := range resps {
@@ -224,7 +225,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			}
 			return resps
 		}
-		err := f.applyOnce(f.ctx, logs, resps)
+		err := f.applyOnce(f.ctx, logs, resps, known)
 		if err != nil {
 			// Nothing past the applied index was committed: forget the
 			// answers the failed attempt computed for those entries.
@@ -233,6 +234,16 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 					resps[i] = nil
 				}
 			}
+		}
+		if lost := (*batchLost)(nil); errors.As(err, &lost) {
+			// Deterministic: run the batch again with that entry's
+			// result known, so it does not run again.
+			if known == nil {
+				known = map[uint64]*Result{}
+			}
+			known[lost.Index] = lost.Result
+			attempt--
+			continue
 		}
 		if err == nil {
 			if f.degraded.Swap(nil) != nil {
