@@ -78,7 +78,7 @@ func (mysqlBackend) exec(ctx context.Context, x execer, q string, args []any) (s
 	return x.ExecContext(ctx, q, args...)
 }
 
-func (mysqlBackend) txLost() bool               { return false }
+func (mysqlBackend) txLost() bool              { return false }
 func (mysqlBackend) setupConn(*sql.Conn) error { return nil }
 func (mysqlBackend) close() error              { return nil }
 func (mysqlBackend) transactionalDDL() bool    { return false }
