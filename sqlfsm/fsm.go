@@ -256,6 +256,9 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			f.log.Warn("injected crash: FSM halted", "index", f.applied.Index)
 			continue
 		}
+		if f.ctx.Err() != nil {
+			continue // closing (a statement Close interrupted): answer ErrClosed
+		}
 		f.degraded.Store(&err)
 		f.faults.Add(1)
 		f.log.Error("transient apply fault; retrying batch", "err", err, "attempt", attempt,

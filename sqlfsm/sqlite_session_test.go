@@ -289,3 +289,122 @@ func TestTypicalStatementsFitAThousandInstructions(t *testing.T) {
 		t.Fatalf("a 2000-row CTE under a budget of 1000 instructions: %+v", res[0][0])
 	}
 }
+
+// runaway never ends on its own: count(*) over an unbounded recursive CTE.
+const runaway = "UPDATE vm SET name = name WHERE id = (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c)"
+
+func TestRunawayStatementFailsDeterministicallyAndZoneStaysWritable(t *testing.T) {
+	c := harness.MakeCluster(t, harness.ClusterOptions{N: 3, StatementBudget: 500_000})
+	exec(t, c, "CREATE TABLE vm (id INTEGER PRIMARY KEY, name TEXT)")
+	exec(t, c, "INSERT INTO vm (id, name) VALUES (1, 'one')")
+	ctx := harness.Ctx(t, 60*time.Second)
+	r, err := c.Exec(ctx, sqlfsm.Statement{SQL: runaway})
+	var se *sqlfsm.SQLError
+	if !errors.As(err, &se) || r == nil || !strings.Contains(se.Message, "budget") {
+		t.Fatalf("runaway statement = %+v, %v; want the budget error", r, err)
+	}
+	leader := c.Leader()
+	index := leader.FSM.AppliedIndex()
+	c.WaitApplied(t, index, 30*time.Second)
+	for _, s := range c.Servers {
+		if err := s.FSM.Degraded(); err != nil {
+			t.Fatalf("server %s degraded by the runaway statement: %v", s.ID, err)
+		}
+	}
+	// The zone stays writable and its leader ready (oned's /ready).
+	if got := exec(t, c, "UPDATE vm SET name = 'uno' WHERE id = 1"); got.Statements[0].RowsAffected != 1 {
+		t.Fatalf("write after the runaway statement: %+v", got)
+	}
+	if err := c.Leader().Node.LeaseRead(ctx); err != nil {
+		t.Fatalf("leader not ready after the runaway statement: %v", err)
+	}
+	c.Converge(t, 30*time.Second)
+
+	// A replay of the whole log ends the same way, without hanging: a new
+	// FSM applying the same entries records the same error, and a
+	// restarted server comes back and converges.
+	rs := sqliteReplicas(t, 1, 500_000)
+	b := &ctxLogs{t: t}
+	res := applyAll(t, rs,
+		b.sql("CREATE TABLE vm (id INTEGER PRIMARY KEY, name TEXT)"),
+		b.sql("INSERT INTO vm (id, name) VALUES (1, 'one')"),
+		b.sql(runaway),
+		b.sql("UPDATE vm SET name = 'uno' WHERE id = 1"))[0]
+	if res[2] == nil || res[2].Err == nil || res[2].Err.Error() != se.Error() {
+		t.Fatalf("replayed runaway entry: %+v, want %v", res[2], se)
+	}
+	if res[1] == nil || res[1].Err != nil || res[3] == nil || res[3].Err != nil || rs[0].fsm.AppliedIndex() != 4 {
+		t.Fatalf("the entries around the runaway one: %+v, applied %d", res, rs[0].fsm.AppliedIndex())
+	}
+	if got := dump(t, rs[0].db, "SELECT id, name FROM vm"); got != "1 uno\n" {
+		t.Fatalf("after replay: %q", got)
+	}
+	s := c.Servers[0]
+	c.Stop(t, s)
+	c.Restart(t, s)
+	c.Converge(t, 30*time.Second)
+}
+
+func TestApplyHonoursShutdown(t *testing.T) {
+	l := harness.OpenLocal(t, sqlfsm.SQLite, nil, false)
+	f := openSQLiteFSM(t, l.DB, math.MaxInt64/2)
+	b := &ctxLogs{t: t}
+	mustSucceed(t, applyAll(t, []*replica{{l.DB, f}},
+		b.sql("CREATE TABLE knob (n INTEGER)"),
+		b.sql("CREATE TABLE vm (id INTEGER PRIMARY KEY, n INTEGER)"),
+		b.sql("INSERT INTO knob VALUES (5000000000)", "INSERT INTO vm VALUES (1, 0)")))
+	// Long but finite: minutes of counting.
+	long := b.sql("UPDATE vm SET n = (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < (SELECT n FROM knob)) SELECT count(*) FROM c) WHERE id = 1")
+	done := make(chan any, 1)
+	go func() { done <- f.ApplyBatch([]*raft.Log{long})[0] }()
+
+	// The apply transaction holds the write lock while the statement runs.
+	var path string
+	if err := l.DB.QueryRow("SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&path); err != nil {
+		t.Fatal(err)
+	}
+	probe, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := probe.Exec("BEGIN IMMEDIATE; ROLLBACK")
+		if err != nil && strings.Contains(err.Error(), "locked") {
+			break
+		}
+		probe.Exec("ROLLBACK")
+		if time.Now().After(deadline) {
+			t.Fatal("the long statement never started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- f.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close did not interrupt the running statement")
+	}
+	if resp := <-done; !errors.Is(asErr(resp), sqlfsm.ErrClosed) {
+		t.Fatalf("interrupted entry answered %v, want ErrClosed (not a result)", resp)
+	}
+
+	// Not recorded: after a restart the entry applies again (with a
+	// smaller knob, so it ends).
+	if _, err := l.DB.Exec("UPDATE knob SET n = 1000"); err != nil {
+		t.Fatal(err)
+	}
+	f2 := openSQLiteFSM(t, l.DB, 0)
+	if f2.AppliedIndex() != long.Index-1 {
+		t.Fatalf("applied index %d after the interrupted entry %d", f2.AppliedIndex(), long.Index)
+	}
+	mustSucceed(t, applyAll(t, []*replica{{l.DB, f2}}, long))
+	if got := dump(t, l.DB, "SELECT n FROM vm"); got != "1000\n" {
+		t.Fatalf("re-applied entry stored %q", got)
+	}
+}
