@@ -132,6 +132,16 @@ func New(ctx context.Context, cfg Config) (*FSM, error) {
 	if err != nil {
 		return fail(err)
 	}
+	if cfg.Dialect == SQLite {
+		tables, err := maxRowidTables(ctx, conn)
+		if err != nil {
+			return fail(fmt.Errorf("sqlfsm: check rowids: %w", err))
+		}
+		if len(tables) > 0 {
+			f.log.Error("tables hold rowid 9223372036854775807: an INSERT without a key into them gets a random rowid that differs between servers; renumber that row",
+				"tables", tables)
+		}
+	}
 	f.conn = conn
 	f.setApplied(st)
 	return f, nil

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/url"
 	"reflect"
+	"strings"
 	"sync"
 	gounsafe "unsafe"
 
@@ -315,6 +316,36 @@ func (s *sqliteSession) close() error {
 	libc.Xfree(s.tls, s.vfs)
 	s.tls.Close()
 	return err
+}
+
+// maxRowidTables lists the tables that already hold rowid MaxInt64 (written
+// before the pre-update hook refused it): an insert without a key into one
+// of them gets a random rowid, different on each server.
+func maxRowidTables(ctx context.Context, x execer) ([]string, error) {
+	rows, err := x.QueryContext(ctx, "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	rows.Close()
+	var out []string
+	for _, n := range names {
+		var hit bool
+		// WITHOUT ROWID tables have no rowid: the query fails, skip them.
+		q := `SELECT coalesce(max(rowid), 0) = 9223372036854775807 FROM "` + strings.ReplaceAll(n, `"`, `""`) + `"`
+		if err := x.QueryRowContext(ctx, q).Scan(&hit); err == nil && hit {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 
 // sqliteParams are the connection settings of every OneHA SQLite connection

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
@@ -406,5 +407,30 @@ func TestApplyHonoursShutdown(t *testing.T) {
 	mustSucceed(t, applyAll(t, []*replica{{l.DB, f2}}, long))
 	if got := dump(t, l.DB, "SELECT n FROM vm"); got != "1000\n" {
 		t.Fatalf("re-applied entry stored %q", got)
+	}
+}
+
+func TestSQLiteStartupReportsTablesHoldingMaxRowid(t *testing.T) {
+	l := harness.OpenLocal(t, sqlfsm.SQLite, nil, false)
+	// Written before the refusal existed (directly, not through an FSM).
+	for _, q := range []string{
+		"CREATE TABLE legacy (id INTEGER PRIMARY KEY, v TEXT)",
+		"INSERT INTO legacy VALUES (9223372036854775807, 'max')",
+		"CREATE TABLE fine (id INTEGER PRIMARY KEY)",
+		"CREATE TABLE norowid (k TEXT PRIMARY KEY) WITHOUT ROWID",
+	} {
+		if _, err := l.DB.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf strings.Builder
+	f, err := sqlfsm.New(harness.Ctx(t, 30*time.Second), sqlfsm.Config{Dialect: sqlfsm.SQLite, DB: l.DB,
+		Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if out := buf.String(); !strings.Contains(out, "tables=[legacy]") {
+		t.Fatalf("startup log does not name the table holding rowid MaxInt64:\n%s", out)
 	}
 }
