@@ -161,9 +161,7 @@ func (s *sqliteSession) register() error {
 	setPtr(s.vfs+gounsafe.Offsetof(v.FpNext), 0)
 	setPtr(s.vfs+gounsafe.Offsetof(v.FzName), s.name)
 	setPtr(s.vfs+gounsafe.Offsetof(v.FxCurrentTime), cFunc(vfsCurrentTime))
-	if libc.AtomicLoadNInt32(s.vfs+gounsafe.Offsetof(v.FiVersion), 0) >= 2 {
-		setPtr(s.vfs+gounsafe.Offsetof(v.FxCurrentTimeInt64), cFunc(vfsCurrentTimeInt64))
-	}
+	setPtr(s.vfs+gounsafe.Offsetof(v.FxCurrentTimeInt64), cFunc(vfsCurrentTimeInt64))
 	libc.AtomicStoreNInt64(s.block()+blkLimit, (s.budget+progressEvery-1)/progressEvery, 0)
 	if rc := sqlite3.Xsqlite3_vfs_register(s.tls, s.vfs, 0); rc != sqlite3.SQLITE_OK {
 		libc.Xfree(s.tls, s.name)

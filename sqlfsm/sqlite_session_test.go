@@ -236,7 +236,8 @@ func TestSQLiteRandomIsSeededPerEntry(t *testing.T) {
 func TestSQLiteRowidPastMaxIsTheSameEverywhere(t *testing.T) {
 	rs := sqliteReplicas(t, 3, 0)
 	b := &ctxLogs{t: t}
-	mustSucceed(t, applyAll(t, rs, b.sql("CREATE TABLE m (id INTEGER PRIMARY KEY, v TEXT)"), b.sql("CREATE TABLE u (v TEXT)")))
+	mustSucceed(t, applyAll(t, rs, b.sql("CREATE TABLE m (id INTEGER PRIMARY KEY, v TEXT)"), b.sql("CREATE TABLE u (v TEXT)"),
+		b.sql("CREATE TABLE w (k INTEGER PRIMARY KEY, v TEXT) WITHOUT ROWID")))
 	max := fmt.Sprint(int64(math.MaxInt64))
 	entries := []struct {
 		log    *raft.Log
@@ -248,6 +249,8 @@ func TestSQLiteRowidPastMaxIsTheSameEverywhere(t *testing.T) {
 		{b.sql("INSERT INTO u (rowid, v) VALUES (" + max + ", 'x')"), true},
 		{b.sql("INSERT INTO m (v) VALUES ('b')", "INSERT INTO m (id, v) VALUES ("+max+", 'max'), (NULL, 'after')"), true},
 		{b.sql("INSERT INTO m (v) VALUES ('c')"), false},
+		// Not a rowid: the value is the key of a WITHOUT ROWID table.
+		{b.sql("INSERT INTO w (k, v) VALUES (" + max + ", 'k')"), false},
 	}
 	for _, e := range entries {
 		res := applyAll(t, rs, e.log)
@@ -267,9 +270,9 @@ func TestSQLiteRowidPastMaxIsTheSameEverywhere(t *testing.T) {
 			}
 		}
 	}
-	const q = "SELECT 'm', id, v FROM m UNION ALL SELECT 'u', rowid, v FROM u ORDER BY 1, 2"
+	const q = "SELECT 'm', id, v FROM m UNION ALL SELECT 'u', rowid, v FROM u UNION ALL SELECT 'w', k, v FROM w ORDER BY 1, 2"
 	for i, r := range rs {
-		if got := dump(t, r.db, q); got != "m 1 a\nm 2 c\n" {
+		if got := dump(t, r.db, q); got != "m 1 a\nm 2 c\nw "+max+" k\n" {
 			t.Fatalf("server %d holds:\n%s", i, got)
 		}
 	}
