@@ -34,6 +34,9 @@ type backend interface {
 	txLost() bool
 	// setupConn prepares a new apply connection.
 	setupConn(conn *sql.Conn) error
+	// interrupt stops the statement being applied, from any goroutine;
+	// later ones stop at once (Close).
+	interrupt()
 	// close releases what the backend holds (the caller closed the apply
 	// connection).
 	close() error

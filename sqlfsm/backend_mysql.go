@@ -80,6 +80,7 @@ func (mysqlBackend) exec(ctx context.Context, x execer, q string, args []any) (s
 
 func (mysqlBackend) txLost() bool              { return false }
 func (mysqlBackend) setupConn(*sql.Conn) error { return nil }
+func (mysqlBackend) interrupt()                {} // statements end with their context
 func (mysqlBackend) close() error              { return nil }
 func (mysqlBackend) transactionalDDL() bool    { return false }
 

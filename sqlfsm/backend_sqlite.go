@@ -41,6 +41,7 @@ func (b sqliteBackend) exec(ctx context.Context, x execer, q string, args []any)
 
 func (b sqliteBackend) txLost() bool                   { return b.s.txLost() }
 func (b sqliteBackend) setupConn(conn *sql.Conn) error { return b.s.setup(conn) }
+func (b sqliteBackend) interrupt()                     { b.s.interrupt() }
 func (b sqliteBackend) close() error                   { return b.s.close() }
 
 func (sqliteBackend) classify(err error) errClass { return classifySQLite(err) }

@@ -181,9 +181,7 @@ func (f *FSM) TransientFaults() uint64 { return f.faults.Load() }
 // on restart) and later batches are refused. It does not close Config.DB.
 func (f *FSM) Close() error {
 	f.stop()
-	if b, ok := f.b.(sqliteBackend); ok {
-		b.s.interrupt()
-	}
+	f.b.interrupt()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var err error
