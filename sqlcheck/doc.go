@@ -8,7 +8,8 @@
 // A statement is accepted only if it gives the same result on every server
 // that applies it to the same data, with the session the apply connection
 // pins (sql_mode, time zone, timestamp and RAND seeds bound per entry on
-// MySQL/MariaDB; clock and randomness rewritten by RewriteSQLite on SQLite).
+// MySQL/MariaDB; on SQLite the apply connection's VFS clock and per-entry
+// random source, bound by sqlfsm).
 // Anything the checks cannot read with certainty is refused: the refusal is
 // an *UnsafeError (errors.Is ErrUnsafe) naming the construct and the reason.
 //

@@ -16,7 +16,8 @@ type execer interface {
 }
 
 // backend hides what differs between MySQL/MariaDB and SQLite on the apply
-// path. Implementations hold no per-entry state.
+// path. The MySQL backend holds no per-entry state; the SQLite backend's
+// session holds the context of the entry being applied (bind).
 type backend interface {
 	name() sqlcheck.Dialect
 	// appliedDDL creates the applied-index table if it is missing.
@@ -28,6 +29,19 @@ type backend interface {
 	// every server; an error is a deterministic failure of the entry.
 	prepare(st Statement, c Context, i int) (string, []any, error)
 	classify(err error) errClass
+	// exec runs one statement of an entry on x.
+	exec(ctx context.Context, x execer, q string, args []any) (sql.Result, error)
+	// txLost reports that the engine rolled the whole transaction back
+	// after a statement failed (SQLite does so for an interrupted write).
+	txLost() bool
+	// setupConn prepares a new apply connection.
+	setupConn(conn *sql.Conn) error
+	// interrupt stops the statement being applied, from any goroutine;
+	// later ones stop at once (Close).
+	interrupt()
+	// close releases what the backend holds (the caller closed the apply
+	// connection).
+	close() error
 	// counters returns the RowsAffected and LastInsertId to report for
 	// statement st, given the driver's.
 	counters(st Statement, ra, li int64) (int64, int64)

@@ -75,7 +75,16 @@ func (b mysqlBackend) prepare(st Statement, _ Context, _ int) (string, []any, er
 	return q, nil, err
 }
 func (mysqlBackend) classify(err error) errClass { return classifyMySQL(err) }
-func (mysqlBackend) transactionalDDL() bool      { return false }
+
+func (mysqlBackend) exec(ctx context.Context, x execer, q string, args []any) (sql.Result, error) {
+	return x.ExecContext(ctx, q, args...)
+}
+
+func (mysqlBackend) txLost() bool              { return false }
+func (mysqlBackend) setupConn(*sql.Conn) error { return nil }
+func (mysqlBackend) interrupt()                {} // statements end with their context
+func (mysqlBackend) close() error              { return nil }
+func (mysqlBackend) transactionalDDL() bool    { return false }
 
 // The server's counters are per statement: reported as they are (the fast
 // path reports the same ones).

@@ -52,7 +52,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		return fmt.Errorf("sqlfsm: restore snapshot: %w", err)
 	}
 	f.resetConn()
-	conn, err := f.applyDB.Conn(f.ctx)
+	conn, err := f.openConn(f.ctx)
 	if err != nil {
 		return fmt.Errorf("sqlfsm: restore: %w", err)
 	}

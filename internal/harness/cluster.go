@@ -40,6 +40,9 @@ type ClusterOptions struct {
 	// Logger receives every server's logs (default: discarded unless
 	// ONEHA_TEST_LOG=1).
 	Logger *slog.Logger
+	// StatementBudget is each FSM's sqlfsm.Config.StatementBudget (0: the
+	// default).
+	StatementBudget int64
 }
 
 // Cluster is a set of in-process servers: each a raftlog.Node driving a
@@ -191,7 +194,7 @@ func (c *Cluster) start(s *Server) {
 	if c.opts.Faults != nil {
 		faults = c.opts.Faults(s.Index)
 	}
-	fsm, err := sqlfsm.New(ctx, sqlfsm.Config{Dialect: c.opts.Dialect, DB: s.DB, ApplyDB: s.ApplyDB, Logger: log, Faults: faults})
+	fsm, err := sqlfsm.New(ctx, sqlfsm.Config{Dialect: c.opts.Dialect, DB: s.DB, ApplyDB: s.ApplyDB, Logger: log, Faults: faults, StatementBudget: c.opts.StatementBudget})
 	if err != nil {
 		c.tb.Fatalf("harness: FSM of server %s: %v", s.ID, err)
 	}
