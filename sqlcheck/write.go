@@ -64,7 +64,7 @@ type Checked struct {
 // Invariant: a statement CheckWrite accepts produces the same result on every
 // server once the entry's context is bound (MySQL: SET per entry; SQLite: the apply
 // connection's own clock and random source, see sqlfsm/sqlite_session.go)
-// (SQLite), given identical data, schema and pinned session settings.
+// given identical data, schema and pinned session settings.
 func CheckWrite(ctx context.Context, d Dialect, sql string, schema SchemaInfo) (Checked, error) {
 	if err := ctx.Err(); err != nil {
 		return Checked{}, err
