@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/oneha/oneha/hooks"
+	"github.com/oneha/oneha/mux"
 	"github.com/oneha/oneha/raftlog"
 	"github.com/oneha/oneha/sqlfsm"
 	"github.com/oneha/oneha/vip"
@@ -46,7 +47,7 @@ type Server struct {
 	node    *raftlog.Node // nil when solo
 	sql     *sqlfsm.DB
 	zone    *zone.Manager
-	mux     *raftlog.Mux
+	mux     *mux.Mux
 	ln      net.Listener
 	http    *http.Server
 	rpc     *xmlrpc.Server
@@ -211,7 +212,7 @@ func (s *Server) startRaft(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("advertise address %s: %w", self, err)
 	}
-	s.mux = raftlog.NewMux(s.ln, raftlog.MuxConfig{Advertise: adv, Logger: s.log})
+	s.mux = mux.New(s.ln, mux.Config{Advertise: adv, Logger: s.log, AllowPlainRaft: true, AllowPlainHTTP: true})
 	rc := s.cfg.RaftNodeConfig()
 	rc.Logger = s.log
 	rc.BootstrapGuard = func(ctx context.Context) error { return s.zone.BootstrapGuard(ctx) } // s.zone is set below, before Bootstrap
