@@ -102,8 +102,10 @@ func (c Config) withDefaults(ln net.Listener) Config {
 //
 //   - 0x16 (TLS): handshake under HandshakeTimeout with Config.TLS, then by
 //     the negotiated ALPN: ALPNRaft → RaftLayer (only with a client
-//     certificate, which Config.TLS verified), anything else → HTTPListener
-//     as the *tls.Conn itself (net/http then fills Request.TLS);
+//     certificate, which Config.TLS verified), HTTP/1.x or none →
+//     HTTPListener as the *tls.Conn itself (net/http then fills
+//     Request.TLS), another protocol (oneha-rpc) → HTTPListener as an
+//     ALPNConn;
 //   - RaftByte → RaftLayer only with AllowPlainRaft, else closed;
 //   - an ASCII letter → HTTPListener (byte replayed) only with
 //     AllowPlainHTTP, else closed;
@@ -358,8 +360,20 @@ func (m *Mux) handshake(raw net.Conn, first net.Conn) (net.Conn, string) {
 		}
 		return tc, "raft"
 	}
-	return tc, "http"
+	switch cs.NegotiatedProtocol {
+	case "", "http/1.1", "http/1.0":
+		return tc, "http"
+	}
+	// net/http closes a *tls.Conn whose ALPN it has no TLSNextProto for:
+	// hand such connections (oneha-rpc) over as HTTP/1.1 in an ALPNConn.
+	return ALPNConn{tc}, "http"
 }
+
+// ALPNConn is a TLS connection that negotiated an ALPN protocol other than
+// HTTP/1.x (zoneca.ALPNPeer: server-to-server HTTP/1.1). It is deliberately
+// not a *tls.Conn, so net/http serves HTTP/1.1 on it instead of closing it;
+// net/http still fills Request.TLS from its ConnectionState.
+type ALPNConn struct{ *tls.Conn }
 
 func (m *Mux) handoff(l *childListener, conn net.Conn, kind string) {
 	t := time.NewTimer(m.cfg.HandoffTimeout)

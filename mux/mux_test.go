@@ -1,6 +1,7 @@
 package mux
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -185,6 +186,21 @@ func TestTLSDispatchByALPN(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if string(body) != "tls http/1.1" {
+			t.Fatalf("body %q", body)
+		}
+	})
+	t.Run("another ALPN (oneha-rpc) is served as HTTP/1.1 with r.TLS", func(t *testing.T) {
+		tr := &http.Transport{DialTLSContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			return (&tls.Dialer{Config: pki.clientConfig(pki.leaf, "oneha-rpc")}).DialContext(ctx, "tcp", addr)
+		}}
+		client := &http.Client{Timeout: 5 * time.Second, Transport: tr}
+		resp, err := client.Get("https://" + m.Addr().String() + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != "tls oneha-rpc" { // an ALPNConn: HTTP/1.1, r.TLS from its ConnectionState
 			t.Fatalf("body %q", body)
 		}
 	})

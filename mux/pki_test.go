@@ -49,7 +49,7 @@ func newTestPKI(t *testing.T) *testPKI {
 }
 
 func (p *testPKI) serverConfig() *tls.Config {
-	return &tls.Config{Certificates: []tls.Certificate{*p.leaf}, NextProtos: []string{ALPNRaft, "http/1.1"},
+	return &tls.Config{Certificates: []tls.Certificate{*p.leaf}, NextProtos: []string{ALPNRaft, "oneha-rpc", "http/1.1"},
 		ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: p.pool, MinVersion: tls.VersionTLS13}
 }
 
