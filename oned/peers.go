@@ -65,7 +65,8 @@ func (a *zoneAuthorizer) AuthorizePeer(ctx context.Context, leaf *x509.Certifica
 func (a *zoneAuthorizer) list(ctx context.Context, fresh bool) ([]zone.Server, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !fresh && !a.read.IsZero() && time.Since(a.read) < authzCacheTTL {
+	// An empty table (accept any zone leaf) is never served from the cache.
+	if !fresh && len(a.servers) > 0 && time.Since(a.read) < authzCacheTTL {
 		return a.servers, nil
 	}
 	servers, err := listServers(ctx, a.db, a.zoneID)
