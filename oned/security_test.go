@@ -133,7 +133,7 @@ func TestRaftWithoutCertCannotAppend(t *testing.T) {
 		for _, o := range z.Servers {
 			st := statusOf(t, o)
 			req := &raft.AppendEntriesRequest{
-				RPCHeader:    raft.RPCHeader{ID: []byte("77"), Addr: []byte(tr.LocalAddr())},
+				RPCHeader:    raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte("77"), Addr: []byte(tr.LocalAddr())},
 				Term:         attackTerm,
 				PrevLogEntry: st.LogIndex, PrevLogTerm: st.LogTerm,
 				Entries:           []*raft.Log{{Index: st.LogIndex + 1, Term: attackTerm, Type: raft.LogCommand, Data: evil}},
@@ -173,7 +173,7 @@ func TestRaftWithoutCertCannotWinVote(t *testing.T) {
 	for name, tr := range attackers(t) {
 		for _, o := range z.Servers {
 			req := &raft.RequestVoteRequest{
-				RPCHeader:          raft.RPCHeader{ID: []byte("77"), Addr: []byte(tr.LocalAddr())},
+				RPCHeader:          raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte("77"), Addr: []byte(tr.LocalAddr())},
 				Term:               before.Term + 1000,
 				LastLogIndex:       before.LogIndex + 1000,
 				LastLogTerm:        before.Term + 1000,
@@ -226,7 +226,7 @@ func TestForwardingGoesOnlyToZoneLeader(t *testing.T) {
 		for _, tr := range trs {
 			st := statusOf(t, follower)
 			req := &raft.AppendEntriesRequest{
-				RPCHeader: raft.RPCHeader{ID: []byte("77"), Addr: []byte(trapLn.Addr().String())},
+				RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte("77"), Addr: []byte(trapLn.Addr().String())},
 				Term:      st.Term + 1000, PrevLogEntry: st.LogIndex, PrevLogTerm: st.LogTerm, LeaderCommitIndex: st.LogIndex,
 			}
 			var resp raft.AppendEntriesResponse
