@@ -146,6 +146,11 @@ func TestRaftWithoutCertCannotAppend(t *testing.T) {
 			}
 		}
 	}
+	for _, o := range z.Servers {
+		if n := metric(t, o, `oneha_port_refused_connections_total{reason="plain_raft"}`); n < 1 {
+			t.Errorf("server %d counts %v refused plaintext Raft connections in /metrics", o.ID, n)
+		}
+	}
 	// A legitimate write applied everywhere: had the INSERT been applied,
 	// it would be visible by now.
 	leader = z.Leader(20 * time.Second)
@@ -285,6 +290,7 @@ func refusedEverywhere(t *testing.T, z *harness.ProcZone, bad, good *zoneca.Cred
 		if _, err := zoneRPC(t, z, o, good); err != nil {
 			t.Fatalf("control: a zone server's certificate was refused by server %d: %v", o.ID, err)
 		}
+		refusedBefore := metric(t, o, `oneha_port_refused_connections_total{reason="tls"}`)
 		if doc, err := zoneRPC(t, z, o, bad); err == nil {
 			t.Errorf("server %d answered a server-to-server call: %s", o.ID, doc)
 		}
@@ -301,6 +307,9 @@ func refusedEverywhere(t *testing.T, z *harness.ProcZone, bad, good *zoneca.Cred
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
 				t.Errorf("server %d kept a Raft connection with a refused certificate open", o.ID)
 			}
+		}
+		if n := metric(t, o, `oneha_port_refused_connections_total{reason="tls"}`); n < refusedBefore+2 {
+			t.Errorf("server %d: /metrics counts %v refused TLS connections, want >= %v", o.ID, n, refusedBefore+2)
 		}
 	}
 }
@@ -423,4 +432,24 @@ func getJSON(t *testing.T, url string, out any) {
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// metric reads one sample of o's /metrics ("name{labels}").
+func metric(t *testing.T, o *harness.Oned, sample string) float64 {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(strings.TrimSuffix(o.Endpoint, "/RPC2") + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, sample+" "); ok {
+			var f float64
+			fmt.Sscan(v, &f)
+			return f
+		}
+	}
+	t.Fatalf("server %d: no %s in /metrics", o.ID, sample)
+	return 0
 }
