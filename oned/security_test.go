@@ -453,3 +453,36 @@ func metric(t *testing.T, o *harness.Oned, sample string) float64 {
 	t.Fatalf("server %d: no %s in /metrics", o.ID, sample)
 	return 0
 }
+
+// TestJoinerWithoutZoneCARefusesToStart: a server that is not the zone's
+// first (SERVER_ID set, nothing to bootstrap) and finds no zone CA beside
+// ONE_AUTH stops with a message telling the operator to copy the folder,
+// and creates no CA of its own; `oned zone-ca` creates one, after which it
+// starts.
+func TestJoinerWithoutZoneCARefusesToStart(t *testing.T) {
+	bin := harness.Binaries(t)
+	dir := t.TempDir()
+	auth := filepath.Join(dir, "one", "one_auth")
+	os.MkdirAll(filepath.Dir(auth), 0o700)
+	os.WriteFile(auth, []byte("oneadmin:x\n"), 0o600)
+	port, err := harness.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "oned.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("LISTEN_ADDRESS: 127.0.0.1\nPORT: %d\nDATA_DIR: %s\nONE_AUTH: %s\nFEDERATION: {SERVER_ID: 1}\n",
+		port, filepath.Join(dir, "data"), auth)), 0o600)
+	out, err := exec.Command(filepath.Join(bin, "oned"), "--config", cfg).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "copy this folder") || !strings.Contains(string(out), "TLS.CA") {
+		t.Fatalf("joiner without a zone CA: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "one", "zone-ca.key")); err == nil {
+		t.Fatal("a joiner created a zone CA of its own")
+	}
+	if out, err := exec.Command(filepath.Join(bin, "oned"), "--config", cfg, "zone-ca").CombinedOutput(); err != nil || !strings.Contains(string(out), "created the zone CA") {
+		t.Fatalf("oned zone-ca: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "one", "zone-ca.key")); err != nil {
+		t.Fatalf("oned zone-ca created no key: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package oned
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -47,6 +48,9 @@ func (s *Server) setupZoneTLS(ctx context.Context, self string, boot bool) error
 	}
 	certPath, keyPath := s.cfg.ZoneCAPaths()
 	ca, created, err := zoneca.EnsureCA(certPath, keyPath, s.cfg.Solo() || boot)
+	if errors.Is(err, zoneca.ErrNoCA) {
+		return fmt.Errorf("TLS.CA: %w (a zone whose servers all predate zone TLS: run `oned zone-ca` on one server first)", err)
+	}
 	if err != nil {
 		return fmt.Errorf("TLS.CA: %w", err)
 	}
