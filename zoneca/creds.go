@@ -47,7 +47,8 @@ type credState struct {
 // NewAutoCreds issues the first leaf for id at once (an error if it cannot,
 // e.g. ErrNoCAKey) and, in Run, issues a new one when 2/3 of the current
 // leaf's lifetime has passed, so a 24h leaf is renewed every 16h. hosts is
-// called at each issue (nil means no IP/DNS SANs).
+// called at each issue, from Run's goroutine after the first (nil means no
+// IP/DNS SANs); it must be safe to call concurrently with the caller's code.
 func NewAutoCreds(ca *CA, id Identity, hosts func() []string, ttl time.Duration, log *slog.Logger) (*Creds, error) {
 	if ca == nil || ca.Cert == nil {
 		return nil, fmt.Errorf("%w: NewAutoCreds without a CA", ErrNoCA)
