@@ -140,7 +140,7 @@ func missingCAError(certPath, keyPath string, certOK, keyOK bool) error {
 	case !certOK && !keyOK:
 		return fmt.Errorf("%w: neither %s nor %s exists; a server joining an existing zone needs the zone CA: copy this folder (both files, key mode 0600) from the zone's first server", ErrNoCA, certPath, keyPath)
 	case !certOK:
-		return fmt.Errorf("%w: CA key %s exists but its certificate %s is missing; copy both files from the zone's first server", ErrNoCA, keyPath, certPath)
+		return fmt.Errorf("%w: CA key %s exists but its certificate %s is missing; copy both files from the zone's first server (on a first server that never ran, removing the key lets a new CA be created)", ErrNoCA, keyPath, certPath)
 	default:
 		return fmt.Errorf("%w: CA certificate %s exists but its key %s is missing; copy the key (mode 0600) from the zone's first server", ErrNoCAKey, certPath, keyPath)
 	}

@@ -144,6 +144,9 @@ func clientConfig(ctx context.Context, c *Creds, authz Authorizer, alpn, dialed 
 
 // DialPeer dials addr over TCP and completes the handshake with ClientConfig
 // (the Authorizer gets ctx), all within ctx. On error nothing stays open.
+// Note that in TLS 1.3 the server checks this side's certificate after the
+// client's handshake finished: a server that refuses us shows up as an error
+// ("remote error: tls: bad certificate") on the connection's first Read.
 func DialPeer(ctx context.Context, c *Creds, authz Authorizer, alpn, addr string) (*tls.Conn, error) {
 	var d net.Dialer
 	raw, err := d.DialContext(ctx, "tcp", addr)
@@ -239,16 +242,16 @@ func HandshakeError(err error) error {
 // ErrUnauthorizedPeer.
 func authorize(ctx context.Context, authz Authorizer, leaf *x509.Certificate, dialed, who string) error {
 	if authz == nil {
-		return fmt.Errorf("%w: %s (certificate %s): no authorizer configured", ErrUnauthorizedPeer, who, describe(leaf))
+		return fmt.Errorf("%w: %s with certificate %s: no authorizer configured", ErrUnauthorizedPeer, who, describe(leaf))
 	}
 	err := authz.AuthorizePeer(ctx, leaf, dialed)
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, ErrUnauthorizedPeer):
-		return fmt.Errorf("%s (certificate %s): %w", who, describe(leaf), err)
+		return fmt.Errorf("%s with certificate %s: %w", who, describe(leaf), err)
 	default:
-		return fmt.Errorf("%w: %s (certificate %s): %w", ErrUnauthorizedPeer, who, describe(leaf), err)
+		return fmt.Errorf("%w: %s with certificate %s: %w", ErrUnauthorizedPeer, who, describe(leaf), err)
 	}
 }
 

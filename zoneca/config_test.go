@@ -312,3 +312,33 @@ func TestVerifyLeafNeverTrustsSystemRoots(t *testing.T) {
 		t.Fatalf("empty pool: %v", err)
 	}
 }
+
+func TestPeersConnectOverTLS12(t *testing.T) {
+	ca, other := newTestCA(t), newTestCA(t)
+	srv := startServer(t, ServerConfig(newTestCreds(t, ca, Identity{0, 1}, time.Hour), newZoneTable(0, map[int]string{2: ""}), nil))
+	dial := func(c *Creds, authz Authorizer) (tls.ConnectionState, error) {
+		cfg := ClientConfig(c, authz, ALPNRaft, srv.addr)
+		cfg.MaxVersion = tls.VersionTLS12
+		return dialRaw(t, srv.addr, cfg)
+	}
+	st, err := dial(newTestCreds(t, ca, Identity{0, 2}, time.Hour), allowAll)
+	if err != nil || st.Version != tls.VersionTLS12 || st.NegotiatedProtocol != ALPNRaft {
+		t.Fatalf("TLS 1.2 peer: version %x proto %q err %v", st.Version, st.NegotiatedProtocol, err)
+	}
+	if r := srv.next(t); r.err != nil || len(r.state.VerifiedChains) == 0 {
+		t.Fatalf("server: %v", r.err)
+	}
+	// Refusals hold in TLS 1.2 too: another CA, then the authorizer.
+	for _, c := range []*Creds{newTestCreds(t, other, Identity{0, 2}, time.Hour), newTestCreds(t, ca, Identity{0, 3}, time.Hour)} {
+		_, err := dialRaw(t, srv.addr, &tls.Config{
+			InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12, NextProtos: []string{ALPNRaft},
+			GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return c.Certificate(), nil },
+		})
+		if err == nil {
+			t.Error("TLS 1.2 client refused by the server was served")
+		}
+		if r := srv.next(t); !errors.Is(HandshakeError(r.err), ErrUnauthorizedPeer) {
+			t.Errorf("server error %v", r.err)
+		}
+	}
+}

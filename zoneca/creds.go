@@ -12,8 +12,15 @@ import (
 	"time"
 )
 
-// FilePollInterval is how often NewFileCreds' Run looks for changed files.
-const FilePollInterval = 30 * time.Second
+const (
+	// FilePollInterval is how often NewFileCreds' Run looks for changed files.
+	FilePollInterval = 30 * time.Second
+	// MinLeafTTL is the shortest lifetime NewAutoCreds accepts.
+	MinLeafTTL = time.Second
+	// expiryWarnEvery spaces the warnings about an operator's certificate
+	// that is about to expire.
+	expiryWarnEvery = time.Hour
+)
 
 // Creds is this server's certificate and the pool its peers must chain to,
 // replaced while the server runs (renewal or reload without restart).
@@ -47,10 +54,14 @@ type credState struct {
 // NewAutoCreds issues the first leaf for id at once (an error if it cannot,
 // e.g. ErrNoCAKey) and, in Run, issues a new one when 2/3 of the current
 // leaf's lifetime has passed, so a 24h leaf is renewed every 16h. hosts is
-// called at each issue (nil means no IP/DNS SANs).
+// called at each issue, from Run's goroutine after the first (nil means no
+// IP/DNS SANs); it must be safe to call concurrently with the caller's code.
 func NewAutoCreds(ca *CA, id Identity, hosts func() []string, ttl time.Duration, log *slog.Logger) (*Creds, error) {
 	if ca == nil || ca.Cert == nil {
 		return nil, fmt.Errorf("%w: NewAutoCreds without a CA", ErrNoCA)
+	}
+	if ttl < MinLeafTTL {
+		return nil, fmt.Errorf("zoneca: certificate lifetime %v is shorter than %v", ttl, MinLeafTTL)
 	}
 	if hosts == nil {
 		hosts = func() []string { return nil }
@@ -71,7 +82,9 @@ func NewAutoCreds(ca *CA, id Identity, hosts func() []string, ttl time.Duration,
 // certificate, and the certificate must chain to the CA for both ServerAuth
 // and ClientAuth, since zone peers check both. Run polls the three files
 // every FilePollInterval and reloads them when one changed (mtime or size);
-// a bad new set is logged and the previous one kept.
+// a bad new set is logged and the previous one kept. It also warns (hourly)
+// when the certificate in use has less than min(3 days, 1/3 of its lifetime)
+// left.
 func NewFileCreds(caPath, certPath, keyPath string, log *slog.Logger) (*Creds, error) {
 	return NewFileCredsPoll(caPath, certPath, keyPath, FilePollInterval, log)
 }
@@ -171,11 +184,17 @@ func (c *Creds) runAuto(ctx context.Context) {
 func (c *Creds) runFiles(ctx context.Context) {
 	t := time.NewTicker(c.poll)
 	defer t.Stop()
+	var warned time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if leaf := c.Leaf(); expiresSoon(leaf, time.Now()) && time.Since(warned) >= expiryWarnEvery {
+			warned = time.Now()
+			c.log.Warn("zoneca: the TLS certificate expires soon; replace the files (they are reloaded without restart)",
+				"cert", c.certPath, "not_after", leaf.NotAfter)
 		}
 		s := statFiles(c.caPath, c.certPath, c.keyPath)
 		if s == c.stamp {
@@ -192,6 +211,13 @@ func (c *Creds) runFiles(ctx context.Context) {
 		c.log.Info("zoneca: TLS certificate reloaded", "cert", c.certPath,
 			"serial", st.cert.Leaf.SerialNumber.Text(16), "not_after", st.cert.Leaf.NotAfter)
 	}
+}
+
+// expiresSoon: less than a third of the leaf's lifetime, or less than 3
+// days, is left.
+func expiresSoon(leaf *x509.Certificate, now time.Time) bool {
+	left := leaf.NotAfter.Sub(now)
+	return left < min(72*time.Hour, leaf.NotAfter.Sub(leaf.NotBefore)/3)
 }
 
 // filesStamp identifies the versions of the three files (mtime and size;

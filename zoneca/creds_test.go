@@ -165,6 +165,37 @@ func TestFileCredsReloadOnChange(t *testing.T) {
 	if !creds.Leaf().Equal(leafB.Leaf) || !served().Equal(leafB.Leaf) {
 		t.Fatal("server does not present the new certificate")
 	}
+	if strings.Contains(logs.String(), "expires soon") {
+		t.Error("warned about a certificate with most of its lifetime left")
+	}
+}
+
+func TestFileCredsWarnBeforeExpiry(t *testing.T) {
+	opCA := newTestCA(t)
+	dir := t.TempDir()
+	caPath, certPath, keyPath := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key")
+	writeAtomic(t, caPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: opCA.Cert.Raw}), 0o644)
+	// 100 days long, 2 days left.
+	leaf, _ := opCA.Issue(Identity{0, 1}, nil, 100*24*time.Hour, time.Now().Add(-98*24*time.Hour))
+	writePair(t, leaf, certPath, keyPath)
+	var logs logBuffer
+	creds, err := NewFileCredsPoll(caPath, certPath, keyPath, 20*time.Millisecond, logs.logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	go func() { creds.Run(ctx); close(done) }()
+	waitFor(t, 10*time.Second, "an expiry warning", func() bool {
+		return strings.Contains(logs.String(), "expires soon")
+	})
+}
+
+func TestAutoCredsRefuseTinyLifetime(t *testing.T) {
+	if _, err := NewAutoCreds(newTestCA(t), Identity{0, 1}, nil, time.Millisecond, nil); err == nil {
+		t.Error("a 1ms certificate lifetime was accepted")
+	}
 }
 
 func TestFileCredsRefuseUnusablePairs(t *testing.T) {

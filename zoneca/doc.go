@@ -29,6 +29,15 @@
 //     oned implements it with its zone table. This package knows no zone
 //     table.
 //
+// # Certificates over time
+//
+// NewAutoCreds renews the leaf at 2/3 of its lifetime (24h leaves every 16h)
+// in Creds.Run; each new handshake presents the current leaf, established
+// connections are untouched. Creds.Renewed signals each replacement.
+// NewFileCreds reloads an operator's files when they change. A server not
+// yet in a zone (SoloServerID) gets a leaf without identity: it serves HTTPS
+// but is never taken for a peer.
+//
 // A refusal by this package or the Authorizer wraps ErrUnauthorizedPeer and
 // says why. Inbound chain failures are detected by crypto/tls itself (so that
 // ConnectionState.VerifiedChains is set for handlers); pass the listener's

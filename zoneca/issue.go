@@ -20,12 +20,18 @@ import (
 // clock differences between the servers of a zone.
 const leafBackdate = 5 * time.Minute
 
+// SoloServerID is the ServerID of a server not yet in a zone (oned's
+// SERVER_ID -1). Its leaf carries no URI SAN: it can serve HTTPS but
+// PeerIdentity finds no identity in it, so it is never a zone peer.
+const SoloServerID = -1
+
 // Issue signs a new leaf for id with a fresh ECDSA P-256 key: a random
 // 128-bit serial, valid from now-5m to now+ttl (never past the CA's own
 // NotAfter), KeyUsage DigitalSignature, ExtKeyUsage ServerAuth and
-// ClientAuth, the URI SAN id.URI(), and one SAN per distinct non-empty host
-// (IP addresses as IP SANs, anything else as a DNS name). The result holds
-// the parsed Leaf. Without a CA key the error wraps ErrNoCAKey.
+// ClientAuth, the URI SAN id.URI() (none for SoloServerID), and one SAN per
+// distinct non-empty host (IP addresses as IP SANs, anything else as a DNS
+// name; a ":port" suffix is dropped). The result holds the parsed Leaf.
+// Without a CA key the error wraps ErrNoCAKey.
 func (ca *CA) Issue(id Identity, hosts []string, ttl time.Duration, now time.Time) (tls.Certificate, error) {
 	if ca == nil || ca.Cert == nil {
 		return tls.Certificate{}, fmt.Errorf("%w: no CA certificate", ErrNoCA)
@@ -36,7 +42,7 @@ func (ca *CA) Issue(id Identity, hosts []string, ttl time.Duration, now time.Tim
 	if ttl <= 0 {
 		return tls.Certificate{}, fmt.Errorf("zoneca: certificate lifetime %v must be positive", ttl)
 	}
-	if id.ZoneID < 0 || id.ServerID < 0 {
+	if id.ZoneID < 0 || id.ServerID < SoloServerID {
 		return tls.Certificate{}, fmt.Errorf("zoneca: cannot issue a certificate for %s: negative id", id)
 	}
 	notAfter := now.Add(ttl)
@@ -63,9 +69,13 @@ func (ca *CA) Issue(id Identity, hosts []string, ttl time.Duration, now time.Tim
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		BasicConstraintsValid: true,
-		URIs:                  []*url.URL{id.URI()},
 		IPAddresses:           ips,
 		DNSNames:              dns,
+	}
+	if id.ServerID == SoloServerID {
+		tmpl.Subject.CommonName = fmt.Sprintf("oneha zone %d solo server", id.ZoneID)
+	} else {
+		tmpl.URIs = []*url.URL{id.URI()}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
@@ -92,6 +102,9 @@ func splitHosts(hosts []string) ([]net.IP, []string) {
 	)
 	for _, h := range hosts {
 		h = strings.TrimSpace(h)
+		if host, port, err := net.SplitHostPort(h); err == nil && isDigits(port) {
+			h = host
+		}
 		h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
 		if h == "" {
 			continue
@@ -111,4 +124,13 @@ func splitHosts(hosts []string) ([]net.IP, []string) {
 		}
 	}
 	return ips, dns
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

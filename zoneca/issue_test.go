@@ -15,7 +15,7 @@ func TestIssueNamesIdentityAndHosts(t *testing.T) {
 	ca := newTestCA(t)
 	now := time.Now().Truncate(time.Second)
 	id := Identity{ZoneID: 3, ServerID: 4}
-	hosts := []string{"10.0.0.1", "host-a.example", "", "10.0.0.1", "[::1]", " HOST-A.example. ", "fe80::1%eth0"}
+	hosts := []string{"10.0.0.1", "host-a.example", "", "10.0.0.1", "[::1]", " HOST-A.example. ", "fe80::1%eth0", "10.0.0.1:2633", "[::1]:2633", "host-a.example:2633"}
 	cert, err := ca.Issue(id, hosts, 24*time.Hour, now)
 	if err != nil {
 		t.Fatal(err)
@@ -110,5 +110,22 @@ func TestPeerIdentityAcceptsOnlyOneCanonicalURI(t *testing.T) {
 	}
 	if _, ok := PeerIdentity(nil); ok {
 		t.Error("nil certificate has an identity")
+	}
+}
+
+func TestSoloServerLeafNamesNoPeer(t *testing.T) {
+	ca := newTestCA(t)
+	cert, err := ca.Issue(Identity{0, SoloServerID}, []string{"127.0.0.1"}, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cert.Leaf.URIs) != 0 {
+		t.Errorf("solo leaf has URIs %v", cert.Leaf.URIs)
+	}
+	if id, ok := PeerIdentity(cert.Leaf); ok {
+		t.Errorf("solo leaf is taken for %v", id)
+	}
+	if _, err := ca.Issue(Identity{0, -2}, nil, time.Hour, time.Now()); err == nil {
+		t.Error("issued for server -2")
 	}
 }
