@@ -31,16 +31,18 @@ const authzCacheTTL = 2 * time.Second
 //   - Outbound (dialed = host:port): in addition, the zone table's server
 //     whose ENDPOINT is dialed must be that same server, so a connection
 //     reaches the server the table names, never one that merely claims it.
-//   - A certificate without an identity (operator's own PKI) is matched to
-//     the single server whose ENDPOINT host is among its SANs; none or
-//     several: refused.
+//   - With the operator's own PKI (TLS.CERT), a certificate without an
+//     identity is matched to the single server whose ENDPOINT host is among
+//     its SANs; none or several: refused. With the zone CA an identity is
+//     required.
 //   - While the local zone table is empty (a server that joined and has not
 //     yet received the leader's snapshot), any certificate of the zone CA
-//     that names this zone, or has no identity (own PKI), is accepted: the
-//     chain to the CA is then the only check.
+//     that names this zone (with own PKI: any certificate of its CA) is
+//     accepted: the chain to the CA is then the only check.
 type zoneAuthorizer struct {
 	db     *sql.DB
 	zoneID int
+	ownPKI bool // TLS.CERT: certificates may lack a OneHA identity; else one is required
 
 	mu      sync.Mutex
 	servers []zone.Server
@@ -84,6 +86,9 @@ func (a *zoneAuthorizer) check(servers []zone.Server, leaf *x509.Certificate, di
 	id, named := zoneca.PeerIdentity(leaf)
 	if named && id.ZoneID != a.zoneID {
 		return refuse("certificate of zone %d, this is zone %d", id.ZoneID, a.zoneID)
+	}
+	if !named && !a.ownPKI {
+		return refuse("the certificate names no zone server (a zone CA leaf without identity, e.g. a solo server's)")
 	}
 	if len(servers) == 0 {
 		return nil // a joiner before its first snapshot: the CA chain is the check

@@ -24,6 +24,7 @@ func TestAuthorizerAdmitsOnlyZoneTableServers(t *testing.T) {
 	}
 	defer db.Close()
 	a := &zoneAuthorizer{db: db, zoneID: 0}
+	own := &zoneAuthorizer{db: db, zoneID: 0, ownPKI: true}
 	ca, _, err := zoneca.EnsureCA(filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key"), true)
 	if err != nil {
 		t.Fatal(err)
@@ -56,22 +57,29 @@ func TestAuthorizerAdmitsOnlyZoneTableServers(t *testing.T) {
 		leaf   *x509.Certificate
 		dialed string
 		ok     bool
+		own    bool // the operator's own PKI (TLS.CERT)
 	}{
-		{"inbound: listed server with its ENDPOINT address", leaf(0, 1, "10.0.0.2"), "", true},
-		{"inbound: listed server with its ENDPOINT host name", leaf(0, 2, "one-2.example"), "", true},
-		{"inbound: server not in the zone", leaf(0, 9, "10.0.1.9"), "", false},
-		{"inbound: certificate of another zone", leaf(1, 1, "10.0.0.2"), "", false},
-		{"inbound: ENDPOINT host not in the certificate", leaf(0, 1, "10.0.0.3"), "", false},
-		{"outbound: the server the table names at the address", leaf(0, 1, "10.0.0.2"), "10.0.0.2:2633", true},
-		{"outbound: certificate of another server at that address", leaf(0, 0, "10.0.0.1", "10.0.0.2"), "10.0.0.2:2633", false},
-		{"outbound: address no server's ENDPOINT", leaf(0, 1, "10.0.0.2"), "10.0.0.7:2633", false},
-		{"own PKI: exactly one ENDPOINT host", ownPKILeaf(t, ca, "10.0.0.2"), "", true},
-		{"own PKI: two ENDPOINT hosts is ambiguous", ownPKILeaf(t, ca, "10.0.0.1", "10.0.0.2"), "", false},
-		{"own PKI: no ENDPOINT host", ownPKILeaf(t, ca, "10.9.9.9"), "", false},
+		{"inbound: listed server with its ENDPOINT address", leaf(0, 1, "10.0.0.2"), "", true, false},
+		{"inbound: listed server with its ENDPOINT host name", leaf(0, 2, "one-2.example"), "", true, false},
+		{"inbound: server not in the zone", leaf(0, 9, "10.0.1.9"), "", false, false},
+		{"inbound: certificate of another zone", leaf(1, 1, "10.0.0.2"), "", false, false},
+		{"inbound: ENDPOINT host not in the certificate", leaf(0, 1, "10.0.0.3"), "", false, false},
+		{"outbound: the server the table names at the address", leaf(0, 1, "10.0.0.2"), "10.0.0.2:2633", true, false},
+		{"outbound: certificate of another server at that address", leaf(0, 0, "10.0.0.1", "10.0.0.2"), "10.0.0.2:2633", false, false},
+		{"outbound: address no server's ENDPOINT", leaf(0, 1, "10.0.0.2"), "10.0.0.7:2633", false, false},
+		{"own PKI: exactly one ENDPOINT host", ownPKILeaf(t, ca, "10.0.0.2"), "", true, true},
+		{"own PKI: two ENDPOINT hosts is ambiguous", ownPKILeaf(t, ca, "10.0.0.1", "10.0.0.2"), "", false, true},
+		{"own PKI: no ENDPOINT host", ownPKILeaf(t, ca, "10.9.9.9"), "", false, true},
+		{"own PKI: outbound to the server it names", ownPKILeaf(t, ca, "10.0.0.2"), "10.0.0.2:2633", true, true},
+		{"zone CA: a leaf without identity (solo server)", ownPKILeaf(t, ca, "10.0.0.2"), "", false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := a.AuthorizePeer(ctx, tt.leaf, tt.dialed)
+			authz := a
+			if tt.own {
+				authz = own
+			}
+			err := authz.AuthorizePeer(ctx, tt.leaf, tt.dialed)
 			if tt.ok && err != nil {
 				t.Fatalf("refused: %v", err)
 			}
