@@ -28,8 +28,8 @@ const ALPNRaft = "oneha-raft"
 // DialFunc dials a peer (net.Dialer.DialContext fits).
 type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
-// Config configures a Mux. The zero value accepts nothing but TLS-less
-// connections are refused: set TLS, AllowPlainRaft or AllowPlainHTTP.
+// Config configures a Mux. The zero value refuses every connection: set
+// TLS, AllowPlainRaft or AllowPlainHTTP for what the port serves.
 type Config struct {
 	// TLS is the server configuration for connections starting with a TLS
 	// ClientHello (nil: they are closed). Its NextProtos decide the

@@ -1,0 +1,93 @@
+package oned_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/oneha/oneha/internal/harness"
+	"github.com/oneha/oneha/xmlrpc"
+	"github.com/oneha/oneha/zoneca"
+)
+
+// TestAPITLSServesXMLRPCOverTLS: with API_TLS the port serves XML-RPC over
+// TLS with the operator's certificate; plain HTTP stays available unless
+// PLAIN_HTTP is false, and is then refused.
+func TestAPITLSServesXMLRPCOverTLS(t *testing.T) {
+	bin := harness.Binaries(t)
+	dir := t.TempDir()
+	ca, _, err := zoneca.EnsureCA(filepath.Join(dir, "api-ca.crt"), filepath.Join(dir, "api-ca.key"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.Issue(zoneca.Identity{ServerID: zoneca.SoloServerID}, []string{"127.0.0.1"}, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "api.crt"), filepath.Join(dir, "api.key")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o644)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	auth := filepath.Join(dir, "one", "one_auth")
+	os.MkdirAll(filepath.Dir(auth), 0o700)
+	os.WriteFile(auth, []byte("oneadmin:pw\n"), 0o600)
+	httpsClient := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
+
+	for _, plain := range []bool{true, false} {
+		t.Run(fmt.Sprintf("PLAIN_HTTP %v", plain), func(t *testing.T) {
+			port, err := harness.FreePort()
+			if err != nil {
+				t.Fatal(err)
+			}
+			sdir := t.TempDir()
+			cfg := filepath.Join(sdir, "oned.yaml")
+			os.WriteFile(cfg, []byte(fmt.Sprintf("LISTEN_ADDRESS: 127.0.0.1\nPORT: %d\nDATA_DIR: %s\nONE_AUTH: %s\nAPI_TLS: {CERT: %s, KEY: %s, PLAIN_HTTP: %v}\n",
+				port, filepath.Join(sdir, "data"), auth, certFile, keyFile, plain)), 0o600)
+			cmd := exec.Command(filepath.Join(bin, "oned"), "--config", cfg)
+			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+			base := fmt.Sprintf("127.0.0.1:%d", port)
+			tlsRPC := &xmlrpc.Client{URL: "https://" + base + "/RPC2", HTTP: httpsClient}
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				if _, err = tlsRPC.CallONE(context.Background(), "one.system.version", "oneadmin:pw"); err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("XML-RPC over TLS: %v", err)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			resp, err := httpsClient.Get("https://" + base + "/status")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := resp.TLS.PeerCertificates[0].SerialNumber; got.Cmp(cert.Leaf.SerialNumber) != 0 {
+				t.Fatalf("served certificate serial %s, want API_TLS.CERT's %s", got, cert.Leaf.SerialNumber)
+			}
+			_, err = xmlrpc.NewClient("http://"+base+"/RPC2", 5*time.Second).CallONE(context.Background(), "one.system.version", "oneadmin:pw")
+			if plain && err != nil {
+				t.Fatalf("plain HTTP refused with PLAIN_HTTP true: %v", err)
+			}
+			if !plain && err == nil {
+				t.Fatal("plain HTTP answered with PLAIN_HTTP false")
+			}
+		})
+	}
+}
