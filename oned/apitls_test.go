@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -89,5 +90,67 @@ func TestAPITLSServesXMLRPCOverTLS(t *testing.T) {
 				t.Fatal("plain HTTP answered with PLAIN_HTTP false")
 			}
 		})
+	}
+}
+
+// TestPlaintextRaftFloodDoesNotExhaustServer: 4,000 connections that send
+// the plaintext Raft byte and then nothing (issue 9's exhaustion) are each
+// closed at once, and the server keeps answering XML-RPC meanwhile.
+func TestPlaintextRaftFloodDoesNotExhaustServer(t *testing.T) {
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 1})
+	z.FormFirst()
+	o := z.Servers[0]
+	addr := fmt.Sprintf("127.0.0.1:%d", o.Port)
+	const total, open = 4000, 200
+	conns := make(chan net.Conn, open)
+	done := make(chan error, 1)
+	go func() {
+		defer close(conns)
+		for i := 0; i < total; i++ {
+			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				done <- err
+				return
+			}
+			c.Write([]byte{0x01})
+			conns <- c
+		}
+		done <- nil
+	}()
+	go func() { // keep at most `open` of them on our side, as an attacker would
+		var held []net.Conn
+		for c := range conns {
+			held = append(held, c)
+			if len(held) == open {
+				for _, h := range held {
+					h.Close()
+				}
+				held = held[:0]
+			}
+		}
+		for _, h := range held {
+			h.Close()
+		}
+	}()
+	for flooding := true; flooding; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("flood dial: %v", err)
+			}
+			flooding = false
+		default:
+		}
+		call(t, o, "one.system.version")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for metric(t, o, `oneha_port_refused_connections_total{reason="plain_raft"}`) < total {
+		if time.Now().After(deadline) {
+			t.Fatalf("refused %v plaintext Raft connections, want %d", metric(t, o, `oneha_port_refused_connections_total{reason="plain_raft"}`), total)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := metric(t, o, "oneha_port_pending_connections"); n > 10 {
+		t.Fatalf("%v connections still pending after the flood", n)
 	}
 }

@@ -437,6 +437,9 @@ func (s *Server) close() error {
 	if s.fsm != nil {
 		errs = append(errs, s.fsm.Close())
 	}
+	if s.peerTr != nil {
+		s.peerTr.CloseIdleConnections()
+	}
 	if s.mux != nil {
 		s.mux.Close()
 	} else if s.ln != nil {
