@@ -73,12 +73,24 @@ func (s *Server) setupZoneTLS(ctx context.Context, self string, boot bool) error
 }
 
 // leafHosts are the names this server's leaf carries: its advertise host,
-// LISTEN_ADDRESS when specific, the host name and the host's global
-// unicast addresses except configured VIPs (a VIP moves between servers).
+// the host of its ENDPOINT in the zone table as it is at this issue (a
+// joiner learns it only after the snapshot; the next renewal carries it),
+// LISTEN_ADDRESS when specific, the host name and the host's global unicast
+// addresses except configured VIPs (a VIP moves between servers).
 func (s *Server) leafHosts(self string) []string {
 	var hosts []string
 	if h, _, err := net.SplitHostPort(self); err == nil {
 		hosts = append(hosts, h)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	servers, _ := listServers(ctx, s.db, s.cfg.Federation.ZoneID)
+	cancel()
+	for _, sv := range servers {
+		if sv.ID == s.cfg.Federation.ServerID {
+			if h := endpointHost(sv.Endpoint); h != "" {
+				hosts = append(hosts, h)
+			}
+		}
 	}
 	if ip := net.ParseIP(s.cfg.ListenAddress); s.cfg.ListenAddress != "" && (ip == nil || !ip.IsUnspecified()) {
 		hosts = append(hosts, s.cfg.ListenAddress)
