@@ -154,3 +154,44 @@ func TestPlaintextRaftFloodDoesNotExhaustServer(t *testing.T) {
 		t.Fatalf("%v connections still pending after the flood", n)
 	}
 }
+
+// TestOwnPKIZone: with TLS: {CA, CERT, KEY} the servers use the operator's
+// certificates (no zone CA is created), form the zone by the seed procedure
+// and replicate; each presents its operator certificate.
+func TestOwnPKIZone(t *testing.T) {
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
+	pki := t.TempDir()
+	ca, _, err := zoneca.EnsureCA(filepath.Join(pki, "ca.crt"), filepath.Join(pki, "ca.key"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serials := map[int]string{}
+	for _, o := range z.Servers {
+		cert, err := ca.Issue(zoneca.Identity{ZoneID: 0, ServerID: o.ID}, []string{"127.0.0.1"}, time.Hour, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyDER, _ := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+		crt, key := filepath.Join(o.Dir, "tls.crt"), filepath.Join(o.Dir, "tls.key")
+		os.WriteFile(crt, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o644)
+		os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+		o.Extra = fmt.Sprintf("TLS: {CA: %s, CERT: %s, KEY: %s}\n", filepath.Join(pki, "ca.crt"), crt, key)
+		serials[o.ID] = cert.Leaf.SerialNumber.String()
+	}
+	z.FormZone()
+	leader := z.Leader(20 * time.Second)
+	seedRows(t, leader, 2)
+	peer, err := zoneca.NewAutoCreds(ca, zoneca.Identity{ZoneID: 0, ServerID: 0}, func() []string { return []string{"127.0.0.1"} }, time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range z.Servers {
+		waitCount(t, o, 2, 20*time.Second, "replicated with the operator's certificates")
+		if got := presentedLeaf(t, o, peer).SerialNumber.String(); got != serials[o.ID] {
+			t.Errorf("server %d presents serial %s, want its operator certificate %s", o.ID, got, serials[o.ID])
+		}
+	}
+	if _, err := os.Stat(filepath.Join(z.Dir, "zone-ca.key")); err == nil {
+		t.Error("a zone CA was created although TLS.CERT is set")
+	}
+}
