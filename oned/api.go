@@ -103,20 +103,23 @@ func describe(err error) (string, int) {
 
 var errNoLeader = errors.New("Cannot process request, no leader found")
 
-// forward relays a call to the leader's ENDPOINT (one port per server: the
-// leader's Raft address is its XML-RPC address) and returns its answer. It
-// waits up to XMLRPC_TIMEOUT_MS for an election to produce a leader.
+// forward relays a call to the leader's ENDPOINT in the zone table (never
+// to the address Raft merely reports), over the zone's verified channel
+// (peerClient: the peer must present that server's certificate), and returns
+// its answer. It waits up to XMLRPC_TIMEOUT_MS for an election to produce a
+// leader the zone table lists.
 func (s *Server) forward(ctx context.Context, method string, params []any) (any, error) {
 	deadline := time.Now().Add(s.cfg.XMLRPCTimeout())
 	for {
-		id, addr := s.node.Leader()
+		id, raftAddr := s.node.Leader()
+		addr := ""
 		if id != "" {
-			addr = s.endpointAddr(ctx, id, addr)
+			addr = s.endpointAddr(ctx, id, raftAddr)
 		}
 		if addr != "" && addr != s.self {
 			fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
-			v, err := xmlrpc.NewClient("http://"+addr+"/RPC2", 10*time.Second).Call(fctx, method, params...)
+			v, err := s.peerClient("http://"+addr+"/RPC2", 10*time.Second).Call(fctx, method, params...)
 			if err != nil {
 				return xmlrpc.Failure(method, fmt.Sprintf("forwarding to leader %s: %v", addr, err), xmlrpc.InternalError), nil
 			}
@@ -231,7 +234,8 @@ func (s *Server) newLeaderHoldsVIP(ctx context.Context) bool {
 	var st struct {
 		Held bool `json:"VIP_HELD"`
 	}
-	return getStatus(ctx, "http://"+s.endpointAddr(ctx, id, addr), 500*time.Millisecond, &st) == nil && st.Held
+	ep := s.endpointAddr(ctx, id, addr)
+	return ep != "" && s.getStatus(ctx, "http://"+ep, 500*time.Millisecond, &st) == nil && st.Held
 }
 
 // serverAction reads (zone id, server id) and runs act; it answers the zone
@@ -278,30 +282,31 @@ func parseServerTemplate(t string) (name, endpoint string, err error) {
 }
 
 // endpointAddr maps a server ID to the host:port of its ENDPOINT in the zone
-// table, falling back to the address Raft knows it by. The answer is cached
+// table; "" when the table does not list it (never the address Raft knows
+// it by: a forged heartbeat could name any address). The answer is cached
 // per (leader ID, Raft address), so forwarded calls do not read the zone
 // table each time; a new leader, or a reused ID at another address (IDs are
 // max+1, so a deleted server's ID can come back), reads it again.
-func (s *Server) endpointAddr(ctx context.Context, id, fallback string) string {
+func (s *Server) endpointAddr(ctx context.Context, id, raftAddr string) string {
 	s.leaderMu.Lock()
 	cachedID, cachedRaft, cachedAddr := s.leaderID, s.leaderRaft, s.leaderAddr
 	s.leaderMu.Unlock()
-	if cachedID == id && cachedRaft == fallback && cachedAddr != "" {
+	if cachedID == id && cachedRaft == raftAddr && cachedAddr != "" {
 		return cachedAddr
 	}
 	servers, err := listServers(ctx, s.db, s.cfg.Federation.ZoneID)
 	if err != nil {
-		return fallback
+		return ""
 	}
 	for _, sv := range servers {
 		if fmt.Sprint(sv.ID) == id {
 			if a, err := zone.RaftAddress(sv.Endpoint); err == nil {
 				s.leaderMu.Lock()
-				s.leaderID, s.leaderRaft, s.leaderAddr = id, fallback, a
+				s.leaderID, s.leaderRaft, s.leaderAddr = id, raftAddr, a
 				s.leaderMu.Unlock()
 				return a
 			}
 		}
 	}
-	return fallback
+	return ""
 }

@@ -43,7 +43,27 @@ type Config struct {
 	HooksDir      string     // HOOKS_DIR: base of relative hook commands
 	HookTimeoutMS int        // HOOK_TIMEOUT_MS: a hook running longer is killed
 	VIP           []VIPConfig
-	LogLevel      string // LOG_LEVEL: debug, info, warn, error
+	LogLevel      string       // LOG_LEVEL: debug, info, warn, error
+	TLS           TLSConfig    // TLS: the zone's mutual TLS between servers
+	InsecureRaft  bool         // INSECURE_RAFT: plaintext Raft and server-to-server HTTP (warned about)
+	APITLS        APITLSConfig // API_TLS: XML-RPC over TLS on PORT
+}
+
+// TLSConfig is the TLS section: the certificates servers of a zone
+// authenticate each other with (Raft and server-to-server calls).
+type TLSConfig struct {
+	CA       string // CA: zone CA certificate, default <dir of ONE_AUTH>/zone-ca.crt
+	CAKey    string // CA_KEY: zone CA key, default <dir of ONE_AUTH>/zone-ca.key
+	Cert     string // CERT: this server's certificate (operator's own PKI; with KEY and CA)
+	Key      string // KEY: its key
+	LeafTTLS int    // LEAF_TTL_S, default 86400: lifetime of auto-issued leaves (renewed at 2/3)
+}
+
+// APITLSConfig is the API_TLS section: XML-RPC over TLS for clients.
+type APITLSConfig struct {
+	Cert      string // CERT: certificate served to API clients
+	Key       string // KEY: its key
+	PlainHTTP bool   // PLAIN_HTTP, default true: plain HTTP stays available
 }
 
 // VIPConfig is one floating address (VIP: [ {INTERFACE, ADDRESS} ]): held by
@@ -97,6 +117,8 @@ func DefaultConfig() Config {
 		OneAuth:       "/var/lib/one/.one/one_auth",
 		ZoneName:      "OpenNebula",
 		LogLevel:      "info",
+		TLS:           TLSConfig{LeafTTLS: 86400},
+		APITLS:        APITLSConfig{PlainHTTP: true},
 		HooksDir:      "/var/lib/one/remotes/hooks",
 		HookTimeoutMS: 10000,
 		DB:            DBConfig{Backend: "sqlite", Server: "localhost", User: "oneadmin", Name: "opennebula", Connections: 25},
@@ -152,6 +174,10 @@ func ParseConfig(b []byte) (Config, error) {
 		"HOOKS_DIR":          &c.HooksDir,
 		"HOOK_TIMEOUT_MS":    &c.HookTimeoutMS,
 		"VIP":                vipList{&c.VIP},
+		"TLS": section{"CA": &c.TLS.CA, "CA_KEY": &c.TLS.CAKey, "CERT": &c.TLS.Cert, "KEY": &c.TLS.Key,
+			"LEAF_TTL_S": &c.TLS.LeafTTLS},
+		"INSECURE_RAFT": &c.InsecureRaft,
+		"API_TLS":       section{"CERT": &c.APITLS.Cert, "KEY": &c.APITLS.Key, "PLAIN_HTTP": &c.APITLS.PlainHTTP},
 	}
 	if err := top.decode("", doc.Content[0]); err != nil {
 		return c, err
@@ -245,6 +271,8 @@ func kind(dst any) string {
 		return "integer"
 	case *string:
 		return "string"
+	case *bool:
+		return "boolean (true or false)"
 	}
 	return fmt.Sprintf("%T", dst)
 }
@@ -316,7 +344,7 @@ func (c Config) Validate() error {
 	default:
 		return bad("LOG_LEVEL", "%q: want debug, info, warn or error", c.LogLevel)
 	}
-	return nil
+	return c.validateTLS(bad)
 }
 
 // Solo reports whether the server runs without Raft (SERVER_ID -1).

@@ -98,6 +98,9 @@ func (s *Server) statusJSON(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		out["ERROR"] = err.Error()
 	}
+	if s.cfg.InsecureRaft && s.node != nil {
+		out["INSECURE_RAFT"] = true
+	}
 	if s.fsm != nil {
 		out["APPLIED_INDEX"] = s.fsm.AppliedIndex()
 		if d := s.fsm.Degraded(); d != nil {

@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/oneha/oneha/mux"
 )
 
 // metrics are the server's Prometheus metrics, in a registry of its own
@@ -64,6 +66,23 @@ func (s *Server) newMetrics() *metrics {
 		_, failed := s.hookStats()
 		return float64(failed)
 	})
+	gauge("oneha_port_pending_connections", "Connections on PORT awaiting their first byte or TLS handshake.", func() float64 {
+		return float64(s.mux.Stats().Pending)
+	})
+	gauge("oneha_raft_connections", "Inbound Raft connections open.", func() float64 { return float64(s.mux.Stats().RaftConns) })
+	for reason, f := range map[string]func(mux.Stats) uint64{
+		"max_pending":    func(st mux.Stats) uint64 { return st.RefusedPending },
+		"max_raft_conns": func(st mux.Stats) uint64 { return st.RefusedRaftConns },
+		"plain_raft":     func(st mux.Stats) uint64 { return st.RefusedPlainRaft },
+		"plain_http":     func(st mux.Stats) uint64 { return st.RefusedPlainHTTP },
+		"tls":            func(st mux.Stats) uint64 { return st.RefusedTLS },
+		"unknown":        func(st mux.Stats) uint64 { return st.RefusedUnknown },
+		"timeout":        func(st mux.Stats) uint64 { return st.TimedOut },
+	} {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "oneha_port_refused_connections_total",
+			Help:        "Connections on PORT closed before use, by reason (timeout: no first byte or handshake in time).",
+			ConstLabels: prometheus.Labels{"reason": reason}}, func() float64 { return float64(f(s.mux.Stats())) }))
+	}
 	gauge("oneha_vip_held", "1 when this server holds every configured floating address.", func() float64 {
 		if s.vipHeld() {
 			return 1

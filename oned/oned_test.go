@@ -19,6 +19,7 @@ import (
 	"github.com/oneha/oneha/oned"
 	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/xmlrpc"
+	"github.com/oneha/oneha/zoneca"
 )
 
 func TestMain(m *testing.M) { harness.Main(m) }
@@ -281,6 +282,10 @@ func TestStartupFailureAfterServeReturns(t *testing.T) {
 	cfg.Federation.ServerID = 0
 	cfg.HooksDir = dir
 	cfg.LeaderHook.Command = "no-such-hook"
+	crt, key := cfg.ZoneCAPaths() // the zone CA, as if copied from the zone's first server
+	if _, _, err := zoneca.EnsureCA(crt, key, true); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() {
 		s, err := oned.New(context.Background(), cfg, slog.New(slog.DiscardHandler))

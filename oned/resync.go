@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/oneha/oneha/backup"
-	"github.com/oneha/oneha/xmlrpc"
 )
 
 // ExitResync is oned's exit status after accepting a resync: systemd
@@ -64,6 +63,6 @@ func (s *Server) RestartRequested() <-chan struct{} { return s.restart }
 
 // remoteResync asks the server at endpoint to resync.
 func (s *Server) remoteResync(ctx context.Context, endpoint string) error {
-	_, err := xmlrpc.NewClient(endpoint, s.cfg.XMLRPCTimeout()+time.Second).CallONE(ctx, "one.zone.resync", s.auth.session())
+	_, err := s.peerClient(endpoint, s.cfg.XMLRPCTimeout()+time.Second).CallONE(ctx, "one.zone.resync", s.auth.session())
 	return err
 }

@@ -20,12 +20,14 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/oneha/oneha/hooks"
+	"github.com/oneha/oneha/mux"
 	"github.com/oneha/oneha/raftlog"
 	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 	"github.com/oneha/oneha/vip"
 	"github.com/oneha/oneha/xmlrpc"
 	"github.com/oneha/oneha/zone"
+	"github.com/oneha/oneha/zoneca"
 )
 
 // Version is reported by one.system.version.
@@ -47,7 +49,10 @@ type Server struct {
 	node    *raftlog.Node // nil when solo
 	sql     *sqlfsm.DB
 	zone    *zone.Manager
-	mux     *raftlog.Mux
+	mux     *mux.Mux
+	creds   *zoneca.Creds   // nil with INSECURE_RAFT or solo
+	authz   *zoneAuthorizer // with creds
+	peerTr  *http.Transport // server-to-server HTTP (newPeerTransport)
 	ln      net.Listener
 	http    *http.Server
 	rpc     *xmlrpc.Server
@@ -122,12 +127,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	s.bgCancel = cancel
 	if cfg.Solo() {
 		s.sql = sqlfsm.NewDB(s.fsm, sqlfsm.NewSolo(s.fsm))
-		err = s.newZone()
+		err = s.startSolo(ctx)
 	} else {
 		err = s.startRaft(ctx)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if s.creds != nil {
+		s.bg.Add(1)
+		go func() { defer s.bg.Done(); s.creds.Run(bgCtx) }() // renews the leaf without a restart
 	}
 	s.rpc = xmlrpc.NewServer(s.log)
 	s.metrics = s.newMetrics()
@@ -138,10 +147,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	httpMux.HandleFunc("/ready", s.ready)
 	httpMux.HandleFunc("/status", s.statusJSON)
 	s.http = &http.Server{Handler: httpMux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
-	httpLn := s.ln
-	if s.mux != nil {
-		httpLn = s.mux.HTTPListener()
-	}
+	httpLn := s.mux.HTTPListener()
 	s.bg.Add(1)
 	go func() { // srv, not s: the error path sets the named result s to nil
 		defer srv.bg.Done()
@@ -212,7 +218,20 @@ func (s *Server) startRaft(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("advertise address %s: %w", self, err)
 	}
-	s.mux = raftlog.NewMux(s.ln, raftlog.MuxConfig{Advertise: adv, Logger: s.log})
+	servers, err := listServers(ctx, s.db, s.cfg.Federation.ZoneID)
+	if err != nil {
+		return err
+	}
+	boot := len(servers) == 1 && servers[0].ID == s.cfg.Federation.ServerID && s.fsm.AppliedIndex() == 0
+	if err := s.setupZoneTLS(ctx, self, boot); err != nil {
+		return err
+	}
+	s.peerTr = s.newPeerTransport()
+	mc, err := s.muxConfig(adv)
+	if err != nil {
+		return err
+	}
+	s.mux = mux.New(s.ln, mc)
 	rc := s.cfg.RaftNodeConfig()
 	rc.Logger = s.log
 	rc.BootstrapGuard = func(ctx context.Context) error { return s.zone.BootstrapGuard(ctx) } // s.zone is set below, before Bootstrap
@@ -225,11 +244,7 @@ func (s *Server) startRaft(ctx context.Context) error {
 	if err := s.newZone(); err != nil {
 		return err
 	}
-	servers, err := listServers(ctx, s.db, s.cfg.Federation.ZoneID)
-	if err != nil {
-		return err
-	}
-	if len(servers) == 1 && servers[0].ID == s.cfg.Federation.ServerID && s.fsm.AppliedIndex() == 0 {
+	if boot {
 		err := node.Bootstrap(ctx, []raft.Server{{ID: raft.ServerID(rc.ID), Address: raft.ServerAddress(self), Suffrage: raft.Voter}})
 		switch {
 		case err == nil:
@@ -257,6 +272,20 @@ func (s *Server) startRaft(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// startSolo serves the port without Raft (SERVER_ID -1).
+func (s *Server) startSolo(ctx context.Context) error {
+	if err := s.setupZoneTLS(ctx, "", false); err != nil {
+		return err
+	}
+	s.peerTr = s.newPeerTransport()
+	mc, err := s.muxConfig(nil)
+	if err != nil {
+		return err
+	}
+	s.mux = mux.New(s.ln, mc)
+	return s.newZone()
 }
 
 // selfAddress is the host:port other servers reach this one at: from this
@@ -408,6 +437,9 @@ func (s *Server) close() error {
 	var errs []error
 	if s.fsm != nil {
 		errs = append(errs, s.fsm.Close())
+	}
+	if s.peerTr != nil {
+		s.peerTr.CloseIdleConnections()
 	}
 	if s.mux != nil {
 		s.mux.Close()

@@ -108,6 +108,7 @@ type Oned struct {
 	cmd      *exec.Cmd
 	done     chan struct{}
 	Host     *Host // with ZoneOptions.Lab
+	Extra    string // appended to this server's config after ZoneOptions.Extra
 }
 
 // NewProcZone prepares n servers (configs, ports, databases) without
@@ -184,7 +185,7 @@ func (o *Oned) WriteConfig(serverID int) {
 		}
 	}
 	cfg := fmt.Sprintf("LISTEN_ADDRESS: %s\nPORT: %d\nDATA_DIR: %s\nONE_AUTH: %s\nLOG_LEVEL: debug\n%sFEDERATION: {SERVER_ID: %d}\nRAFT: {ELECTION_TIMEOUT_MS: %d}\n%s",
-		listen, o.Port, filepath.Join(o.Dir, "data"), o.z.Auth, db, serverID, o.z.opts.ElectionTimeoutMS, o.z.opts.Extra)
+		listen, o.Port, filepath.Join(o.Dir, "data"), o.z.Auth, db, serverID, o.z.opts.ElectionTimeoutMS, o.z.opts.Extra+o.Extra)
 	if err := os.WriteFile(o.Config, []byte(cfg), 0o600); err != nil {
 		o.z.tb.Fatal(err)
 	}
