@@ -107,7 +107,7 @@ type Oned struct {
 	DSN      string // MySQL only
 	cmd      *exec.Cmd
 	done     chan struct{}
-	Host     *Host // with ZoneOptions.Lab
+	Host     *Host  // with ZoneOptions.Lab
 	Extra    string // appended to this server's config after ZoneOptions.Extra
 }
 
