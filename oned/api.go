@@ -62,7 +62,7 @@ func (s *Server) wrap(m apiMethod) xmlrpc.HandlerFunc {
 		if !ok {
 			return xmlrpc.Failure(m.name, "session must be a string", xmlrpc.XMLRPCAPIError), nil
 		}
-		if err := s.auth.check(session); err != nil {
+		if err := s.authenticate(remoteAddr(ctx), m.name, session); err != nil {
 			return xmlrpc.Failure(m.name, err.Error(), xmlrpc.AuthenticationError), nil
 		}
 		args := params[1:]
@@ -76,7 +76,7 @@ func (s *Server) wrap(m apiMethod) xmlrpc.HandlerFunc {
 				return s.forward(ctx, m.name, params)
 			}
 			msg, code := describe(err)
-			return xmlrpc.Failure(m.name, msg, code), nil
+			return xmlrpc.Failure(m.name, boundAnswer(msg), code), nil
 		}
 		return xmlrpc.Success(v), nil
 	}
@@ -231,7 +231,7 @@ func (s *Server) newLeaderHoldsVIP(ctx context.Context) bool {
 	var st struct {
 		Held bool `json:"VIP_HELD"`
 	}
-	return getStatus(ctx, "http://"+s.endpointAddr(ctx, id, addr), 500*time.Millisecond, &st) == nil && st.Held
+	return getStatus(ctx, "http://"+s.endpointAddr(ctx, id, addr), 500*time.Millisecond, s.auth, &st) == nil && st.Held
 }
 
 // serverAction reads (zone id, server id) and runs act; it answers the zone
@@ -272,7 +272,7 @@ func parseServerTemplate(t string) (name, endpoint string, err error) {
 		}
 	}
 	if name == "" || endpoint == "" {
-		return "", "", badParam("template needs NAME and ENDPOINT: %q", t)
+		return "", "", badParam("template needs NAME and ENDPOINT: %s", xmlrpc.Quote(t))
 	}
 	return name, endpoint, nil
 }

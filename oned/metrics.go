@@ -140,9 +140,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("solo\n"))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 200*time.Millisecond)
-	defer cancel()
-	if !s.node.IsLeader() || s.node.LeaseRead(ctx) != nil {
+	if !s.isReady(r.Context()) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte("not leader\n"))
 		return

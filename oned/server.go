@@ -35,9 +35,10 @@ var ErrLocked = errors.New("data directory is in use by another oned")
 
 // Server is one running oned.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	auth credentials
+	cfg   Config
+	log   *slog.Logger
+	auth  credentials
+	guard *authGuard
 
 	lock    *os.File
 	db      *sql.DB
@@ -98,6 +99,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if s.auth, err = loadCredentials(cfg.OneAuth); err != nil {
 		return nil, err
 	}
+	WarnIfReadable(s.log, "ONE_AUTH", cfg.OneAuth)
+	s.guard = newAuthGuard(s.log)
 	if err = os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("DATA_DIR: %w", err)
 	}
@@ -132,11 +135,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	s.metrics = s.newMetrics()
 	s.registerAPI()
 	httpMux := http.NewServeMux()
-	httpMux.Handle("/RPC2", s.rpc)
+	httpMux.Handle("/RPC2", withRemote(s.rpc))
 	httpMux.Handle("/metrics", s.metrics.handler())
 	httpMux.HandleFunc("/ready", s.ready)
 	httpMux.HandleFunc("/status", s.statusJSON)
-	s.http = &http.Server{Handler: httpMux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.http = newHTTPServer(httpMux, s.log)
 	httpLn := s.ln
 	if s.mux != nil {
 		httpLn = s.mux.HTTPListener()

@@ -124,7 +124,7 @@ func (s *Server) remoteApplied(ctx context.Context, endpoint string) (uint64, er
 	var st struct {
 		Applied *uint64 `json:"APPLIED_INDEX"`
 	}
-	if err := getStatus(ctx, strings.TrimSuffix(endpoint, "/RPC2"), s.cfg.XMLRPCTimeout()+time.Second, &st); err != nil {
+	if err := getStatus(ctx, strings.TrimSuffix(endpoint, "/RPC2"), s.cfg.XMLRPCTimeout()+time.Second, s.auth, &st); err != nil {
 		return 0, err
 	}
 	if st.Applied == nil {
@@ -133,18 +133,22 @@ func (s *Server) remoteApplied(ctx context.Context, endpoint string) (uint64, er
 	return *st.Applied, nil
 }
 
-// getStatus GETs base+"/status" (base: http://host:port) and decodes the
-// JSON into out.
-func getStatus(ctx context.Context, base string, timeout time.Duration, out any) error {
+// getStatus GETs base+"/status" (base: http://host:port) with oneadmin's
+// credentials and decodes the JSON into out.
+func getStatus(ctx context.Context, base string, timeout time.Duration, auth credentials, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/status", nil)
 	if err != nil {
 		return err
 	}
+	req.SetBasicAuth(auth.user, auth.password)
 	resp, err := (&http.Client{Timeout: timeout}).Do(req)
 	if err != nil {
 		return fmt.Errorf("status of %s: %w", base, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status of %s: HTTP %s", base, resp.Status)
+	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out); err != nil {
 		return fmt.Errorf("status of %s: %w", base, err)
 	}

@@ -327,11 +327,16 @@ func (o *Oned) Health(ctx context.Context) (Health, error) {
 	if err != nil {
 		return h, err
 	}
+	user, pass, _ := strings.Cut(o.z.Session, ":")
+	req.SetBasicAuth(user, pass)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return h, fmt.Errorf("harness: status of server %d: %w", o.ID, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return h, fmt.Errorf("harness: status of server %d: HTTP %s", o.ID, resp.Status)
+	}
 	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
 		return h, fmt.Errorf("harness: status of server %d: %w", o.ID, err)
 	}
