@@ -44,6 +44,12 @@ type Config struct {
 	HookTimeoutMS int        // HOOK_TIMEOUT_MS: a hook running longer is killed
 	VIP           []VIPConfig
 	LogLevel      string // LOG_LEVEL: debug, info, warn, error
+	// Timeout is TIMEOUT (s, default 15, as OpenNebula's): a request's
+	// headers and body must arrive within it, or the connection is cut.
+	Timeout int
+	// KeepaliveTimeout is KEEPALIVE_TIMEOUT (s, default 15, as
+	// OpenNebula's): an idle keep-alive connection is closed after it.
+	KeepaliveTimeout int
 }
 
 // VIPConfig is one floating address (VIP: [ {INTERFACE, ADDRESS} ]): held by
@@ -99,8 +105,9 @@ func DefaultConfig() Config {
 		LogLevel:      "info",
 		HooksDir:      "/var/lib/one/remotes/hooks",
 		HookTimeoutMS: 10000,
-		DB:            DBConfig{Backend: "sqlite", Server: "localhost", User: "oneadmin", Name: "opennebula", Connections: 25},
-		Federation:    FederationConfig{Mode: "STANDALONE", ServerID: -1},
+		Timeout:       15, KeepaliveTimeout: 15,
+		DB:         DBConfig{Backend: "sqlite", Server: "localhost", User: "oneadmin", Name: "opennebula", Connections: 25},
+		Federation: FederationConfig{Mode: "STANDALONE", ServerID: -1},
 		Raft: RaftConfig{ElectionTimeoutMS: 500, BroadcastTimeoutMS: 500, XMLRPCTimeoutMS: 1000,
 			LogRetention: 250000, LogPurgeTimeout: 60, LimitPurge: 100000},
 	}
@@ -152,6 +159,8 @@ func ParseConfig(b []byte) (Config, error) {
 		"HOOKS_DIR":          &c.HooksDir,
 		"HOOK_TIMEOUT_MS":    &c.HookTimeoutMS,
 		"VIP":                vipList{&c.VIP},
+		"TIMEOUT":            &c.Timeout,
+		"KEEPALIVE_TIMEOUT":  &c.KeepaliveTimeout,
 	}
 	if err := top.decode("", doc.Content[0]); err != nil {
 		return c, err
@@ -294,6 +303,8 @@ func (c Config) Validate() error {
 		{"RAFT.LOG_RETENTION", c.Raft.LogRetention, 0},
 		{"RAFT.LOG_PURGE_TIMEOUT", c.Raft.LogPurgeTimeout, 1},
 		{"RAFT.LIMIT_PURGE", c.Raft.LimitPurge, 1},
+		{"TIMEOUT", c.Timeout, 1},
+		{"KEEPALIVE_TIMEOUT", c.KeepaliveTimeout, 1},
 	} {
 		if d.v < d.min {
 			return bad(d.key, "%d must be >= %d", d.v, d.min)

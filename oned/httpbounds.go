@@ -5,44 +5,43 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"github.com/oneha/oneha/xmlrpc"
 )
 
 // Bounds of the API's HTTP server. Every connection is cut when a client
 // stops making progress, so idle or stalled connections cannot pile up.
 const (
 	// apiHeaderTimeout: the request line and headers must arrive within
-	// this time (OpenNebula's TIMEOUT is 15 s).
+	// this time (or TIMEOUT when shorter).
 	apiHeaderTimeout = 10 * time.Second
-	// apiReadTimeout: the whole request, headers and body (at most
-	// xmlrpc.DefaultMaxBody, 4 MiB), must arrive within this time: a
-	// 4 MiB body needs about 1 Mbit/s; a client sending 10 bytes and
-	// stalling is cut after it.
-	apiReadTimeout = 30 * time.Second
 	// apiWriteTimeout bounds handling plus writing the answer, counted from
 	// the end of the request headers. It is generous because a query of a
 	// large table on a loaded database, or a forwarded write waiting out an
 	// election (XMLRPC_TIMEOUT_MS), takes long; it still frees the memory
 	// of an answer that a client never reads.
 	apiWriteTimeout = 5 * time.Minute
-	// apiIdleTimeout closes a keep-alive connection with no request for
-	// this long (OpenNebula's KEEPALIVE_TIMEOUT is 15 s).
-	apiIdleTimeout = 15 * time.Second
 	// apiMaxHeaderBytes bounds request headers; XML-RPC clients send a
 	// few hundred bytes.
 	apiMaxHeaderBytes = 64 << 10
 )
 
-// newHTTPServer is the API's http.Server with the bounds above.
-func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+// newHTTPServer is the API's http.Server with the bounds above, TIMEOUT
+// for reading a whole request (headers and a body of at most
+// xmlrpc.DefaultMaxBody: 4 MiB in the default 15 s needs about 2 Mbit/s)
+// and KEEPALIVE_TIMEOUT for idle connections.
+func newHTTPServer(cfg Config, h http.Handler, log *slog.Logger) *http.Server {
+	read := time.Duration(cfg.Timeout) * time.Second
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: apiHeaderTimeout,
-		ReadTimeout:       apiReadTimeout,
+		ReadHeaderTimeout: min(apiHeaderTimeout, read),
+		ReadTimeout:       read,
 		WriteTimeout:      apiWriteTimeout,
-		IdleTimeout:       apiIdleTimeout,
+		IdleTimeout:       time.Duration(cfg.KeepaliveTimeout) * time.Second,
 		MaxHeaderBytes:    apiMaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -69,19 +68,41 @@ func WarnIfReadable(log *slog.Logger, key, path string) {
 }
 
 // maxAnswer bounds an error answer's message. Messages quote client input
-// (SQL tokens, names, templates) through xmlrpc.Quote where oned
-// formats them; the bound also covers the database's and other packages'
-// messages, so an answer never grows with the request.
+// (SQL tokens, names, templates) through xmlrpc.Quote where oned formats
+// them; the database's and other packages' messages may quote a token of
+// the request whole ("no such table: x…"), so boundAnswer also cuts every
+// word to xmlrpc.MaxEcho bytes: an answer never grows with the request.
 const maxAnswer = 512
 
-// boundAnswer cuts msg to maxAnswer bytes, noting its length when cut.
+// boundAnswer cuts each run of non-space bytes in msg to xmlrpc.MaxEcho
+// bytes and the whole to maxAnswer bytes, noting the cuts.
 func boundAnswer(msg string) string {
-	if len(msg) <= maxAnswer {
+	if len(msg) <= xmlrpc.MaxEcho {
 		return msg
 	}
+	var b strings.Builder
+	for i := 0; i < len(msg); {
+		j := i
+		for j < len(msg) && msg[j] != ' ' && msg[j] != '\n' {
+			j++
+		}
+		b.WriteString(xmlrpc.Clip(msg[i:j]))
+		if j < len(msg) {
+			b.WriteByte(msg[j])
+			j++
+		}
+		i = j
+		if b.Len() > maxAnswer {
+			break
+		}
+	}
+	out := b.String()
+	if len(out) <= maxAnswer {
+		return out
+	}
 	cut := maxAnswer
-	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+	for cut > 0 && !utf8.RuneStart(out[cut]) {
 		cut--
 	}
-	return msg[:cut] + fmt.Sprintf("…(%d bytes)", len(msg))
+	return out[:cut] + fmt.Sprintf("…(%d bytes)", len(msg))
 }

@@ -406,7 +406,13 @@ func TestHealthEndpoints(t *testing.T) {
 	leader := z.Leader(20 * time.Second)
 	call(t, leader, "one.sql.exec", []any{"CREATE TABLE m (id INT)"})
 	get := func(o *harness.Oned, path string) (int, string) {
-		resp, err := http.Get(strings.TrimSuffix(o.Endpoint, "/RPC2") + path)
+		req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(o.Endpoint, "/RPC2")+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		user, pass, _ := strings.Cut(z.Session, ":")
+		req.SetBasicAuth(user, pass)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -139,7 +139,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	httpMux.Handle("/metrics", s.metrics.handler())
 	httpMux.HandleFunc("/ready", s.ready)
 	httpMux.HandleFunc("/status", s.statusJSON)
-	s.http = newHTTPServer(httpMux, s.log)
+	s.http = newHTTPServer(cfg, httpMux, s.log)
 	httpLn := s.ln
 	if s.mux != nil {
 		httpLn = s.mux.HTTPListener()

@@ -87,14 +87,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := s.logger().With("remote", r.RemoteAddr)
 	method, params, err := s.decode(r)
 	if errors.Is(err, ErrBusy) {
-		log.Warn("xmlrpc: request refused", "err", err)
+		log.Debug("xmlrpc: request refused", "err", err)
 		w.Header().Set("Connection", "close")
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
 	if err != nil {
-		log.Warn("xmlrpc: bad request", "err", err)
+		log.Debug("xmlrpc: bad request", "err", err) // Debug: unauthenticated clients must not fill the disk
 		if errors.Is(err, ErrTooLarge) {
 			// The rest of the body is left unread; don't reuse the connection.
 			w.Header().Set("Connection", "close")
