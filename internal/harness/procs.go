@@ -302,6 +302,14 @@ func (o *Oned) Killed() {
 	}
 }
 
+// PID is the process ID of the running oned (0 when it is not running).
+func (o *Oned) PID() int {
+	if o.cmd == nil || o.cmd.Process == nil {
+		return 0
+	}
+	return o.cmd.Process.Pid
+}
+
 // Running reports whether the process is up.
 func (o *Oned) Running() bool { return o.cmd != nil }
 
