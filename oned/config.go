@@ -68,6 +68,16 @@ type DBConfig struct {
 	Passwd      string // PASSWD
 	Name        string // DB_NAME, default opennebula
 	Connections int    // CONNECTIONS, default 25
+	TLS         DBTLSConfig
+}
+
+// DBTLSConfig is DB.TLS: TLS to MariaDB/MySQL (mysql backend only).
+type DBTLSConfig struct {
+	CA         string // CA: PEM file of the CA(s) that signed the server's certificate (default: the system pool)
+	Cert       string // CERT: PEM client certificate, for servers that require one (with KEY)
+	Key        string // KEY: PEM private key of CERT
+	ServerName string // SERVER_NAME: name to verify in the server's certificate (default: DB.SERVER)
+	SkipVerify bool   // SKIP_VERIFY: encrypt without verifying the server (warned at start)
 }
 
 // FederationConfig is oned.conf's FEDERATION section.
@@ -148,7 +158,9 @@ func ParseConfig(b []byte) (Config, error) {
 		"ZONE_NAME":      &c.ZoneName,
 		"LOG_LEVEL":      &c.LogLevel,
 		"DB": section{"BACKEND": &c.DB.Backend, "SERVER": &c.DB.Server, "PORT": &c.DB.Port, "USER": &c.DB.User,
-			"PASSWD": &c.DB.Passwd, "DB_NAME": &c.DB.Name, "CONNECTIONS": &c.DB.Connections},
+			"PASSWD": &c.DB.Passwd, "DB_NAME": &c.DB.Name, "CONNECTIONS": &c.DB.Connections,
+			"TLS": section{"CA": &c.DB.TLS.CA, "CERT": &c.DB.TLS.Cert, "KEY": &c.DB.TLS.Key,
+				"SERVER_NAME": &c.DB.TLS.ServerName, "SKIP_VERIFY": &c.DB.TLS.SkipVerify}},
 		"FEDERATION": section{"MODE": &c.Federation.Mode, "ZONE_ID": &c.Federation.ZoneID,
 			"SERVER_ID": &c.Federation.ServerID, "MASTER_ONED": &c.Federation.MasterOned},
 		"RAFT": section{"ELECTION_TIMEOUT_MS": &c.Raft.ElectionTimeoutMS, "BROADCAST_TIMEOUT_MS": &c.Raft.BroadcastTimeoutMS,
@@ -254,6 +266,8 @@ func kind(dst any) string {
 		return "integer"
 	case *string:
 		return "string"
+	case *bool:
+		return "boolean"
 	}
 	return fmt.Sprintf("%T", dst)
 }
@@ -282,6 +296,9 @@ func (c Config) Validate() error {
 	}
 	if strings.ToLower(c.DB.Backend) == "mysql" && c.DB.Name == "" {
 		return bad("DB.DB_NAME", "must be set for mysql")
+	}
+	if err := c.DB.TLS.validate(strings.ToLower(c.DB.Backend)); err != nil {
+		return err
 	}
 	if m := strings.ToUpper(c.Federation.Mode); m != "STANDALONE" {
 		return bad("FEDERATION.MODE", "%q: only STANDALONE zones are supported", c.Federation.Mode)

@@ -185,8 +185,15 @@ func (s *Server) openDB(ctx context.Context) error {
 	case sqlfsm.SQLite:
 		s.db, err = sqlfsm.OpenSQLite(s.cfg.SQLitePath())
 	case sqlfsm.MySQL:
-		if s.db, err = sqlfsm.OpenMySQL(s.cfg.MySQLDSN(), s.cfg.DB.Connections); err == nil {
-			s.applyDB, err = sqlfsm.OpenMySQLApply(s.cfg.MySQLDSN())
+		tlsCfg, terr := s.cfg.DB.TLS.TLSConfig()
+		if terr != nil {
+			return terr
+		}
+		if s.cfg.DB.TLS.SkipVerify {
+			s.log.Warn("DB.TLS.SKIP_VERIFY: the database server's certificate is not verified")
+		}
+		if s.db, err = sqlfsm.OpenMySQLTLS(s.cfg.MySQLDSN(), tlsCfg, s.cfg.DB.Connections); err == nil {
+			s.applyDB, err = sqlfsm.OpenMySQLApplyTLS(s.cfg.MySQLDSN(), tlsCfg)
 		}
 	}
 	if err != nil {
@@ -195,6 +202,9 @@ func (s *Server) openDB(ctx context.Context) error {
 	pingCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := s.db.PingContext(pingCtx); err != nil {
+		if s.cfg.DB.TLS.enabled() {
+			return fmt.Errorf("database (DB section, over TLS as DB.TLS says): %w", err)
+		}
 		return fmt.Errorf("database (DB section): %w", err)
 	}
 	return nil
