@@ -291,3 +291,37 @@ func waitClosedReader(t *testing.T, conn net.Conn, r io.Reader, what string) {
 		t.Fatalf("%s: still open after a minute", what)
 	}
 }
+
+// TestClientFailuresAtFollowerDoNotLockOutForwarding: wrong passwords sent
+// to a follower are refused there and never reach the leader, so writes
+// that other followers forward from the same host keep working.
+func TestClientFailuresAtFollowerDoNotLockOutForwarding(t *testing.T) {
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
+	z.FormZone()
+	leader := z.Leader(20 * time.Second)
+	var followers []*harness.Oned
+	for _, o := range z.Servers {
+		if o != leader {
+			followers = append(followers, o)
+		}
+	}
+	call(t, leader, "one.sql.exec", []any{"CREATE TABLE f (id INT)"})
+	attacked := xmlrpc.NewClient(followers[0].Endpoint, 5*time.Second)
+	refused := 0
+	for i := 0; i < 200 && refused == 0; i++ {
+		_, err := attacked.CallONE(context.Background(), "one.sql.exec", "oneadmin:guess", []any{"DELETE FROM f"})
+		if err != nil && strings.Contains(err.Error(), "too many failed logins") {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Fatal("the follower never refused the guesses")
+	}
+	// The same host's good calls through the other follower are forwarded
+	// and accepted by the leader; so are calls to the leader itself.
+	call(t, followers[1], "one.sql.exec", []any{"INSERT INTO f VALUES (1)"})
+	call(t, leader, "one.sql.exec", []any{"INSERT INTO f VALUES (2)"})
+	if b, _ := os.ReadFile(filepath.Join(leader.Dir, "oned.log")); strings.Contains(string(b), "failed login") {
+		t.Error("the leader logged failed logins: the follower's clients' failures reached it")
+	}
+}
