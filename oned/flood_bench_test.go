@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,6 +52,7 @@ func BenchmarkIdleAttackerFlood(b *testing.B) {
 			fmt.Fprintf(c, "POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: 1000\r\n\r\n<?xml vers")
 		}
 	}
+	flooded := time.Now()
 	b.ResetTimer()
 	var total time.Duration
 	for i := 0; i < b.N; i++ {
@@ -65,8 +68,29 @@ func BenchmarkIdleAttackerFlood(b *testing.B) {
 	growth := float64(rss1-rss0) / 1024 / 1024
 	b.ReportMetric(ms, "ms-to-ack")
 	b.ReportMetric(growth, "MB-rss-growth")
-	b.Logf("flood of %d idle connections: write acknowledged in %.1f ms (mean of %d); leader RSS %d → %d kB (+%.1f MB)",
-		len(conns), ms, b.N, rss0/1024, rss1/1024, growth)
+
+	// How many attacker connections the leader still holds once TIMEOUT
+	// (15 s) and KEEPALIVE_TIMEOUT have passed, with 10 s of slack.
+	var closedHTTP, closedRaft atomic.Int64
+	for i, c := range conns {
+		go func() {
+			io.Copy(io.Discard, c)
+			if i%2 == 0 {
+				closedRaft.Add(1)
+			} else {
+				closedHTTP.Add(1)
+			}
+		}()
+	}
+	for deadline := flooded.Add(25 * time.Second); time.Now().Before(deadline) && closedHTTP.Load()+closedRaft.Load() < int64(len(conns)); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	openHTTP, openRaft := perKind-closedHTTP.Load(), perKind-closedRaft.Load()
+	b.ReportMetric(float64(openHTTP), "half-POSTs-open-after-25s")
+	b.ReportMetric(float64(openRaft), "raft-byte-conns-open-after-25s")
+	b.Logf("flood of %d idle connections: write acknowledged in %.1f ms (mean of %d); leader RSS %d → %d kB (+%.1f MB); "+
+		"25 s after the flood %d of %d half POSTs and %d of %d raft-byte connections are still open",
+		len(conns), ms, b.N, rss0/1024, rss1/1024, growth, openHTTP, perKind, openRaft, perKind)
 }
 
 // vmRSS reads VmRSS of process pid in bytes.
