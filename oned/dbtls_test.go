@@ -2,14 +2,7 @@ package oned_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -25,55 +18,6 @@ import (
 	"github.com/oneha/oneha/sqlfsm"
 )
 
-// testCA is a throw-away CA that signs a server certificate for 127.0.0.1.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
-
-func newTestCA(t *testing.T, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &testCA{cert, key, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-// issue writes a server certificate for 127.0.0.1 and its key to dir.
-func (ca *testCA) issue(t *testing.T, dir string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "mariadb"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key")
-	writeFile(t, certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	writeFile(t, keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}))
-	return certFile, keyFile
-}
-
 func writeFile(t *testing.T, path string, b []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, b, 0o600); err != nil {
@@ -87,12 +31,8 @@ func writeFile(t *testing.T, path string, b []byte) {
 // naming the DB section.
 func TestDBConnectionsUseTLS(t *testing.T) {
 	dir := t.TempDir()
-	ca, wrong := newTestCA(t, "db-ca"), newTestCA(t, "other-ca")
-	caFile, wrongFile := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "wrong-ca.pem")
-	writeFile(t, caFile, ca.pem)
-	writeFile(t, wrongFile, wrong.pem)
-	certFile, keyFile := ca.issue(t, dir)
-	m := harness.StartMariaDB(t, harness.WithServerArgs("--ssl-ca="+caFile, "--ssl-cert="+certFile, "--ssl-key="+keyFile))
+	m, ca := harness.StartTLSMariaDB(t)
+	caFile, wrongFile := ca.File, harness.NewTestCA(t, "other-ca").File
 	dsn := m.CreateDatabase(t, "")
 
 	// The pool itself: the session is encrypted.
@@ -126,11 +66,15 @@ func TestDBConnectionsUseTLS(t *testing.T) {
 		ca      string
 		wantErr string
 	}{{caFile, ""}, {wrongFile, "certificate"}} {
+		data := "data-ok"
+		if tc.wantErr != "" {
+			data = "data-wrong"
+		}
 		p, err := harness.FreePort()
 		if err != nil {
 			t.Fatal(err)
 		}
-		yaml := "LISTEN_ADDRESS: 127.0.0.1\nPORT: " + itoa(p) + "\nDATA_DIR: " + filepath.Join(dir, "data-"+filepath.Base(tc.ca)) +
+		yaml := "LISTEN_ADDRESS: 127.0.0.1\nPORT: " + itoa(p) + "\nDATA_DIR: " + filepath.Join(dir, data) +
 			"\nONE_AUTH: " + auth + "\nDB: {BACKEND: mysql, SERVER: " + host + ", PORT: " + port + ", USER: " + mc.User +
 			", DB_NAME: " + mc.DBName + ", TLS: {CA: " + tc.ca + "}}\n"
 		cfg, err := oned.ParseConfig([]byte(yaml))
