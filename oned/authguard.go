@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/golang-lru/simplelru"
@@ -38,6 +39,8 @@ type authGuard struct {
 	logSec   time.Time      // the second logged counts
 	logged   int            // lines written in logSec
 	unlogged int            // failures not logged since the last line
+
+	failures, refusals atomic.Uint64 // totals, for /metrics
 }
 
 // failState is one source's run of consecutive failures.
@@ -97,6 +100,7 @@ func (g *authGuard) admit(source string) error {
 	st := v.(*failState)
 	if wait := time.Until(st.until); wait > 0 {
 		st.refused++
+		g.refusals.Add(1)
 		return &errTooManyFailures{key, wait}
 	}
 	return nil
@@ -108,6 +112,7 @@ func (g *authGuard) admit(source string) error {
 func (g *authGuard) failed(source, method string) {
 	key := sourceKey(source)
 	now := time.Now()
+	g.failures.Add(1)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	st := &failState{}

@@ -64,6 +64,15 @@ func (s *Server) newMetrics() *metrics {
 		_, failed := s.hookStats()
 		return float64(failed)
 	})
+	counter("oneha_api_failed_logins_total", "Logins (XML-RPC session or /status Basic auth) with wrong credentials.", func() float64 {
+		return float64(s.guard.failures.Load())
+	})
+	counter("oneha_api_refused_logins_total", "Login attempts refused unchecked inside an address's backoff window.", func() float64 {
+		return float64(s.guard.refusals.Load())
+	})
+	counter("oneha_api_busy_total", "XML-RPC requests answered 503: the in-flight body budget stayed full.", func() float64 {
+		return float64(s.rpc.Budget.Refused())
+	})
 	gauge("oneha_vip_held", "1 when this server holds every configured floating address.", func() float64 {
 		if s.vipHeld() {
 			return 1

@@ -87,6 +87,18 @@ func TestFailedLoginsAreSlowedAndLogged(t *testing.T) {
 		t.Fatalf("first failure after a success: %v, want checked", err)
 	}
 
+	resp, err := http.Get(baseURL(o) + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scrape, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{fmt.Sprintf("oneha_api_failed_logins_total %d", checked+1), "oneha_api_refused_logins_total "} {
+		if !strings.Contains(string(scrape), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+
 	logText, err := os.ReadFile(filepath.Join(o.Dir, "oned.log"))
 	if err != nil {
 		t.Fatal(err)

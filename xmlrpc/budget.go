@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -31,8 +32,17 @@ var ErrBusy = errors.New("xmlrpc: server busy: too many request bytes in flight"
 // 10 bytes, so stalled connections cannot lock out the others, while the
 // decoded values (proportional to the bytes) stay bounded in total.
 type Budget struct {
-	sem  *semaphore.Weighted
-	wait time.Duration
+	sem     *semaphore.Weighted
+	wait    time.Duration
+	refused atomic.Uint64
+}
+
+// Refused counts the requests refused for want of budget (0 for nil).
+func (b *Budget) Refused() uint64 {
+	if b == nil {
+		return 0
+	}
+	return b.refused.Load()
 }
 
 // NewBudget allows total bytes in flight; a read waits at most wait for
@@ -65,6 +75,7 @@ func (br *budgetReader) Read(p []byte) (int, error) {
 			aerr := br.b.sem.Acquire(ctx, int64(n))
 			cancel()
 			if aerr != nil {
+				br.b.refused.Add(1)
 				return 0, fmt.Errorf("%w (waited %v)", ErrBusy, br.b.wait)
 			}
 		}

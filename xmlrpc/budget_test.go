@@ -11,14 +11,14 @@ import (
 	"time"
 )
 
-func budgetServer(t *testing.T, total int64) string {
+func budgetServer(t *testing.T, total int64) (string, *Server) {
 	t.Helper()
 	s := NewServer(nil)
 	s.Budget = NewBudget(total, 100*time.Millisecond)
 	s.Register("echo", func(_ context.Context, params []any) (any, error) { return params, nil })
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
-	return ts.URL + "/RPC2"
+	return ts.URL + "/RPC2", s
 }
 
 func callBody(size int) string {
@@ -29,10 +29,13 @@ func callBody(size int) string {
 // TestBodyLargerThanBudgetIsRefused503: a body that cannot fit in the
 // in-flight budget is answered 503, not buffered.
 func TestBodyLargerThanBudgetIsRefused503(t *testing.T) {
-	url := budgetServer(t, 16<<10)
+	url, s := budgetServer(t, 16<<10)
 	resp, body := post(t, url, callBody(64<<10))
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "busy") {
 		t.Fatalf("status %d %q, want 503 busy", resp.StatusCode, body)
+	}
+	if n := s.Budget.Refused(); n != 1 {
+		t.Errorf("Refused() = %d, want 1", n)
 	}
 	// The budget is released: a small call still works.
 	if resp, body := post(t, url, callBody(100)); resp.StatusCode != 200 || !strings.Contains(string(body), "xxxx") {
@@ -43,7 +46,7 @@ func TestBodyLargerThanBudgetIsRefused503(t *testing.T) {
 // TestStalledBodiesHoldNoBudget: many clients that sent a few bytes of a
 // body and stalled do not lock others out of a small budget.
 func TestStalledBodiesHoldNoBudget(t *testing.T) {
-	url := budgetServer(t, 8<<10)
+	url, _ := budgetServer(t, 8<<10)
 	addr := strings.TrimPrefix(strings.TrimSuffix(url, "/RPC2"), "http://")
 	for i := 0; i < 50; i++ {
 		c, err := net.Dial("tcp", addr)
