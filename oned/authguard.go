@@ -48,6 +48,7 @@ type failState struct {
 	fails   int       // consecutive failures
 	until   time.Time // attempts before this are refused unchecked
 	refused int       // attempts refused since the last failure
+	probing bool      // an attempt after the window is being checked
 }
 
 func newAuthGuard(log *slog.Logger) *authGuard {
@@ -88,7 +89,10 @@ func (e *errTooManyFailures) Error() string {
 }
 
 // admit returns an *errTooManyFailures while source is inside its window
-// (the credentials are then not checked), nil otherwise.
+// (the credentials are then not checked), nil otherwise. After a window a
+// source with failures gets one attempt checked at a time, so concurrent
+// connections do not multiply its guesses; the caller reports the outcome
+// with failed or succeeded.
 func (g *authGuard) admit(source string) error {
 	key := sourceKey(source)
 	g.mu.Lock()
@@ -98,12 +102,14 @@ func (g *authGuard) admit(source string) error {
 		return nil
 	}
 	st := v.(*failState)
-	if wait := time.Until(st.until); wait > 0 {
-		st.refused++
-		g.refusals.Add(1)
-		return &errTooManyFailures{key, wait}
+	wait := time.Until(st.until)
+	if wait <= 0 && !st.probing {
+		st.probing = true
+		return nil
 	}
-	return nil
+	st.refused++
+	g.refusals.Add(1)
+	return &errTooManyFailures{key, max(wait, guardBase)}
 }
 
 // failed records a failed login by method from source, opens the next
@@ -123,6 +129,7 @@ func (g *authGuard) failed(source, method string) {
 		}
 	}
 	st.fails++
+	st.probing = false
 	window := guardCap
 	if st.fails < 20 {
 		window = min(guardBase<<(st.fails-1), guardCap)

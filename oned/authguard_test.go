@@ -96,3 +96,26 @@ func TestWarnIfReadable(t *testing.T) {
 		}
 	}
 }
+
+// TestGuardChecksOneAttemptAtATimeAfterFailures: once an address has
+// failed, concurrent attempts after its window are checked one at a time.
+func TestGuardChecksOneAttemptAtATimeAfterFailures(t *testing.T) {
+	g := newAuthGuard(slog.New(slog.DiscardHandler))
+	const src = "192.0.2.9:1"
+	if err := g.admit(src); err != nil {
+		t.Fatal(err)
+	}
+	g.failed(src, "m")
+	for g.admit(src) != nil { // poll until the 100 ms window ends
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := g.admit(src); err == nil {
+		t.Fatal("a second attempt was admitted while the first is being checked")
+	}
+	g.succeeded(src)
+	for i := 0; i < 3; i++ {
+		if err := g.admit(src); err != nil {
+			t.Fatalf("after a success, attempt %d: %v", i, err)
+		}
+	}
+}
