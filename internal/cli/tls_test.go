@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,5 +79,39 @@ func TestHTTPSEndpointTrust(t *testing.T) {
 				t.Errorf("warning %q, want %q", warn.String(), tc.warn)
 			}
 		})
+	}
+}
+
+// TestPythonTrustsZoneCA: the README's recipe for Python's xmlrpc.client
+// (an SSL context with the zone CA as cafile) calls an https endpoint.
+func TestPythonTrustsZoneCA(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("python3 is missing")
+		}
+		t.Skip("python3 is not installed")
+	}
+	srv := xmlrpc.NewServer(nil)
+	srv.Register("one.system.version", func(context.Context, []any) (any, error) { return xmlrpc.Success("OneHA test"), nil })
+	ts := httptest.NewTLSServer(srv)
+	defer ts.Close()
+	ca := filepath.Join(t.TempDir(), ZoneCAFile)
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := `
+import sys, ssl, xmlrpc.client
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+print(xmlrpc.client.ServerProxy(sys.argv[1], context=ctx).one.system.version("oneadmin:pw"))
+try:
+    xmlrpc.client.ServerProxy(sys.argv[1]).one.system.version("oneadmin:pw")
+    print("UNVERIFIED CALL WORKED")
+except ssl.SSLError as e:
+    print("refused without the CA")
+`
+	out, err := exec.Command(python, "-c", script, ts.URL+"/RPC2", ca).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "OneHA test") || !strings.Contains(string(out), "refused without the CA") {
+		t.Fatalf("python: %v\n%s", err, out)
 	}
 }
