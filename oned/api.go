@@ -62,7 +62,7 @@ func (s *Server) wrap(m apiMethod) xmlrpc.HandlerFunc {
 		if !ok {
 			return xmlrpc.Failure(m.name, "session must be a string", xmlrpc.XMLRPCAPIError), nil
 		}
-		if err := s.auth.check(session); err != nil {
+		if err := s.authenticate(remoteAddr(ctx), m.name, session); err != nil {
 			return xmlrpc.Failure(m.name, err.Error(), xmlrpc.AuthenticationError), nil
 		}
 		args := params[1:]
@@ -76,7 +76,7 @@ func (s *Server) wrap(m apiMethod) xmlrpc.HandlerFunc {
 				return s.forward(ctx, m.name, params)
 			}
 			msg, code := describe(err)
-			return xmlrpc.Failure(m.name, msg, code), nil
+			return xmlrpc.Failure(m.name, boundAnswer(msg), code), nil
 		}
 		return xmlrpc.Success(v), nil
 	}
@@ -276,7 +276,7 @@ func parseServerTemplate(t string) (name, endpoint string, err error) {
 		}
 	}
 	if name == "" || endpoint == "" {
-		return "", "", badParam("template needs NAME and ENDPOINT: %q", t)
+		return "", "", badParam("template needs NAME and ENDPOINT: %s", xmlrpc.Quote(t))
 	}
 	return name, endpoint, nil
 }

@@ -50,6 +50,13 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		yaml, key string
 	}{
 		{"PROT: 1", "PROT"},
+		{"DB: {TLS: {CA: /x}}", "DB.TLS"},
+		{"DB: {BACKEND: mysql, TLS: {CERT: /c}}", "DB.TLS.KEY"},
+		{"DB: {BACKEND: mysql, TLS: {SKIP_VERIFY: maybe}}", "DB.TLS.SKIP_VERIFY"},
+		{"DB: {BACKEND: mysql, TLS: {SKIP_VERIFY: true, CA: /x}}", "DB.TLS.SKIP_VERIFY"},
+		{"DB: {BACKEND: mysql, TLS: {CAS: /x}}", "DB.TLS.CAS"},
+		{"TIMEOUT: 0", "TIMEOUT"},
+		{"KEEPALIVE_TIMEOUT: -1", "KEEPALIVE_TIMEOUT"},
 		{"PORT: abc", "PORT"},
 		{"PORT: 70000", "PORT"},
 		{"DB: {BACKEND: oracle}", "DB.BACKEND"},

@@ -91,8 +91,14 @@ func (s *Server) vipHeld() bool {
 }
 
 // statusJSON (GET /status) shows this server's Raft status, the floating IP
-// and the last leadership actions with their exit status and output tail.
+// and the last leadership actions with their exit status and output tail,
+// to oneadmin and zone peers only (statusAuthorized); others get 401 and
+// statusPublic's subset.
 func (s *Server) statusJSON(w http.ResponseWriter, r *http.Request) {
+	if !s.statusAuthorized(r) {
+		s.statusPublic(w, r)
+		return
+	}
 	st, err := s.status(r.Context())
 	out := map[string]any{"RAFT": st, "VIP_HELD": s.vipHeld(), "VERSION": Version}
 	if err != nil {

@@ -83,6 +83,15 @@ func (s *Server) newMetrics() *metrics {
 			Help:        "Connections on PORT closed before use, by reason (timeout: no first byte or handshake in time).",
 			ConstLabels: prometheus.Labels{"reason": reason}}, func() float64 { return float64(f(s.mux.Stats())) }))
 	}
+	counter("oneha_api_failed_logins_total", "Logins (XML-RPC session or /status Basic auth) with wrong credentials.", func() float64 {
+		return float64(s.guard.failures.Load())
+	})
+	counter("oneha_api_refused_logins_total", "Login attempts refused unchecked inside an address's backoff window.", func() float64 {
+		return float64(s.guard.refusals.Load())
+	})
+	counter("oneha_api_busy_total", "XML-RPC requests answered 503: the in-flight body budget stayed full.", func() float64 {
+		return float64(s.rpc.Budget.Refused())
+	})
 	gauge("oneha_vip_held", "1 when this server holds every configured floating address.", func() float64 {
 		if s.vipHeld() {
 			return 1
@@ -159,9 +168,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("solo\n"))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 200*time.Millisecond)
-	defer cancel()
-	if !s.node.IsLeader() || s.node.LeaseRead(ctx) != nil {
+	if !s.isReady(r.Context()) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte("not leader\n"))
 		return

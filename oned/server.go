@@ -38,9 +38,10 @@ var ErrLocked = errors.New("data directory is in use by another oned")
 
 // Server is one running oned.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	auth credentials
+	cfg   Config
+	log   *slog.Logger
+	auth  credentials
+	guard *authGuard
 
 	lock    *os.File
 	db      *sql.DB
@@ -104,6 +105,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if s.auth, err = loadCredentials(cfg.OneAuth); err != nil {
 		return nil, err
 	}
+	WarnIfReadable(s.log, "ONE_AUTH", cfg.OneAuth)
+	s.guard = newAuthGuard(s.log)
 	if err = os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("DATA_DIR: %w", err)
 	}
@@ -142,11 +145,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	s.metrics = s.newMetrics()
 	s.registerAPI()
 	httpMux := http.NewServeMux()
-	httpMux.Handle("/RPC2", s.rpc)
+	httpMux.Handle("/RPC2", withRemote(s.rpc))
 	httpMux.Handle("/metrics", s.metrics.handler())
 	httpMux.HandleFunc("/ready", s.ready)
 	httpMux.HandleFunc("/status", s.statusJSON)
-	s.http = &http.Server{Handler: httpMux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.http = newHTTPServer(cfg, httpMux, s.log)
 	httpLn := s.mux.HTTPListener()
 	s.bg.Add(1)
 	go func() { // srv, not s: the error path sets the named result s to nil
@@ -189,8 +192,15 @@ func (s *Server) openDB(ctx context.Context) error {
 	case sqlcheck.SQLite:
 		s.db, err = sqlfsm.OpenSQLite(s.cfg.SQLitePath())
 	case sqlcheck.MySQL:
-		if s.db, err = sqlfsm.OpenMySQL(s.cfg.MySQLDSN(), s.cfg.DB.Connections); err == nil {
-			s.applyDB, err = sqlfsm.OpenMySQLApply(s.cfg.MySQLDSN())
+		tlsCfg, terr := s.cfg.DB.TLS.TLSConfig()
+		if terr != nil {
+			return terr
+		}
+		if s.cfg.DB.TLS.SkipVerify {
+			s.log.Warn("DB.TLS.SKIP_VERIFY: the database server's certificate is not verified")
+		}
+		if s.db, err = sqlfsm.OpenMySQLTLS(s.cfg.MySQLDSN(), tlsCfg, s.cfg.DB.Connections); err == nil {
+			s.applyDB, err = sqlfsm.OpenMySQLApplyTLS(s.cfg.MySQLDSN(), tlsCfg)
 		}
 	}
 	if err != nil {
@@ -199,6 +209,9 @@ func (s *Server) openDB(ctx context.Context) error {
 	pingCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := s.db.PingContext(pingCtx); err != nil {
+		if s.cfg.DB.TLS.enabled() {
+			return fmt.Errorf("database (DB section, over TLS as DB.TLS says): %w", err)
+		}
 		return fmt.Errorf("database (DB section): %w", err)
 	}
 	return nil

@@ -143,11 +143,15 @@ func (s *Server) getStatus(ctx context.Context, base string, timeout time.Durati
 	if err != nil {
 		return err
 	}
+	req.SetBasicAuth(s.auth.user, s.auth.password)
 	resp, err := s.peerHTTP(timeout).Do(req)
 	if err != nil {
 		return fmt.Errorf("status of %s: %w", base, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status of %s: HTTP %s", base, resp.Status)
+	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out); err != nil {
 		return fmt.Errorf("status of %s: %w", base, err)
 	}

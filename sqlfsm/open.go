@@ -1,6 +1,7 @@
 package sqlfsm
 
 import (
+	"crypto/tls"
 	"database/sql"
 	"fmt"
 	"time"
@@ -38,14 +39,19 @@ func MySQLDSN(dsn string) (string, error) {
 }
 
 // OpenMySQL opens a pool on dsn with MySQLDSN's pinned settings.
-func OpenMySQL(dsn string, conns int) (*sql.DB, error) {
-	d, err := MySQLDSN(dsn)
+func OpenMySQL(dsn string, conns int) (*sql.DB, error) { return OpenMySQLTLS(dsn, nil, conns) }
+
+// OpenMySQLTLS is OpenMySQL over TLS with tlsCfg (nil: as dsn says). The
+// configuration goes to this pool's connector only: no driver-wide
+// registered TLS config, no package state.
+func OpenMySQLTLS(dsn string, tlsCfg *tls.Config, conns int) (*sql.DB, error) {
+	cfg, err := mysqlConfig(dsn, tlsCfg)
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("mysql", d)
+	db, err := openConnector(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("open MySQL: %w", err)
+		return nil, err
 	}
 	if conns < 4 {
 		conns = 4
@@ -72,7 +78,28 @@ func OpenSQLite(path string) (*sql.DB, error) {
 
 // OpenMySQLApply opens the pool for Config.ApplyDB: MySQLDSN's settings plus
 // multi-statements, which only the FSM's own generated batches use.
-func OpenMySQLApply(dsn string) (*sql.DB, error) {
+func OpenMySQLApply(dsn string) (*sql.DB, error) { return OpenMySQLApplyTLS(dsn, nil) }
+
+// OpenMySQLApplyTLS is OpenMySQLApply over TLS with tlsCfg (nil: as dsn
+// says).
+func OpenMySQLApplyTLS(dsn string, tlsCfg *tls.Config) (*sql.DB, error) {
+	cfg, err := mysqlConfig(dsn, tlsCfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg.MultiStatements = true
+	db, err := openConnector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(2)
+	db.SetMaxIdleConns(2)
+	return db, nil
+}
+
+// mysqlConfig is dsn with MySQLDSN's pinned settings and, when tlsCfg is
+// not nil, TLS with a copy of it (the driver fills in ServerName).
+func mysqlConfig(dsn string, tlsCfg *tls.Config) (*mysql.Config, error) {
 	d, err := MySQLDSN(dsn)
 	if err != nil {
 		return nil, err
@@ -81,12 +108,16 @@ func OpenMySQLApply(dsn string) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse MySQL DSN: %w", err)
 	}
-	cfg.MultiStatements = true
-	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if tlsCfg != nil {
+		cfg.TLS = tlsCfg.Clone()
+	}
+	return cfg, nil
+}
+
+func openConnector(cfg *mysql.Config) (*sql.DB, error) {
+	c, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open MySQL: %w", err)
 	}
-	db.SetMaxOpenConns(2)
-	db.SetMaxIdleConns(2)
-	return db, nil
+	return sql.OpenDB(c), nil
 }

@@ -303,6 +303,14 @@ func (o *Oned) Killed() {
 	}
 }
 
+// PID is the process ID of the running oned (0 when it is not running).
+func (o *Oned) PID() int {
+	if o.cmd == nil || o.cmd.Process == nil {
+		return 0
+	}
+	return o.cmd.Process.Pid
+}
+
 // Running reports whether the process is up.
 func (o *Oned) Running() bool { return o.cmd != nil }
 
@@ -328,11 +336,16 @@ func (o *Oned) Health(ctx context.Context) (Health, error) {
 	if err != nil {
 		return h, err
 	}
+	user, pass, _ := strings.Cut(o.z.Session, ":")
+	req.SetBasicAuth(user, pass)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return h, fmt.Errorf("harness: status of server %d: %w", o.ID, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return h, fmt.Errorf("harness: status of server %d: HTTP %s", o.ID, resp.Status)
+	}
 	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
 		return h, fmt.Errorf("harness: status of server %d: %w", o.ID, err)
 	}
