@@ -244,8 +244,12 @@ func (m *Manager) checkUpToDateWithout(ctx context.Context, z Zone, conf []raft.
 		}
 	}
 	if need := members/2 + 1; upToDate < need {
-		return fmt.Errorf("%w: afterwards %d of the %d servers would be up to date, fewer than a majority (%d): %s must catch up first",
-			ErrNotUpToDate, upToDate, members, need, strings.Join(behind, "; "))
+		why := strings.Join(behind, "; ") + " must catch up first"
+		if len(behind) == 0 {
+			why = "add a server first"
+		}
+		return fmt.Errorf("%w: afterwards %d of the %d servers would be up to date, fewer than a majority (%d): %s",
+			ErrNotUpToDate, upToDate, members, need, why)
 	}
 	return nil
 }
