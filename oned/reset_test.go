@@ -65,6 +65,7 @@ func TestResyncWithoutLeaderTokenIsRefused(t *testing.T) {
 		if e.Code != xmlrpc.AuthorizationError || !strings.Contains(e.Message, "[one.zone.resync]") || !strings.Contains(e.Message, "resync refused") {
 			t.Errorf("resync %v: %v, want an authorization refusal", params, e)
 		}
+		t.Logf("resync %d params: %s", len(params), e.Message)
 	}
 	// The leader never wipes itself on request.
 	if e := callFails(t, leader, "one.zone.resync", forged); !strings.Contains(e.Message, "leader") {
@@ -102,6 +103,7 @@ func TestResetOfLeaderIsRefused(t *testing.T) {
 		if e.Code != xmlrpc.ActionError || !strings.HasPrefix(e.Message, "[one.zone.resetserver]") || !strings.Contains(e.Message, "cannot reset the leader") {
 			t.Fatalf("reset of the leader via server %d: %v, want ACTION \"cannot reset the leader\"", asked.ID, e)
 		}
+		t.Logf("refusal via server %d: %s", asked.ID, e.Message)
 	}
 	if leader.RaftState() != 3 || count(t, leader, "stale") != 5 {
 		t.Fatalf("leader changed after a refused reset:\n%s", leader.LogTail(30))
@@ -126,9 +128,10 @@ func TestResetRefusedWhenItWouldLeaveNoMajorityUpToDate(t *testing.T) {
 	// a stays down: it cannot catch up.
 	e := callFails(t, leader, "one.zone.resetserver", 0, b.ID)
 	if e.Code != xmlrpc.ActionError || !strings.Contains(e.Message, fmt.Sprintf("server %d (server-%d", a.ID, a.ID)) ||
-		!strings.Contains(e.Message, "must catch up first") {
+		!strings.Contains(e.Message, "first let these catch up") {
 		t.Fatalf("second reset: %v, want ACTION naming server %d", e, a.ID)
 	}
+	t.Logf("refusal: %s", e.Message)
 	// b was not touched: it runs, follows and keeps replicating.
 	call(t, leader, "one.sql.exec", []any{[]any{"INSERT INTO vm (id, name) VALUES (?, 'x')", int64(10)}})
 	waitCount(t, b, 11, 20*time.Second, "refused reset target stopped replicating")

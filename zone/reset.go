@@ -222,13 +222,13 @@ func (m *Manager) checkUpToDateWithout(ctx context.Context, z Zone, conf []raft.
 		}
 		switch {
 		case rs.Suffrage != raft.Voter:
-			behind = append(behind, name+" is a non-voter still catching up")
+			behind = append(behind, name+": a non-voter still catching up")
 			continue
 		case id == m.cfg.ServerID:
 			upToDate++
 			continue
 		case !listed:
-			behind = append(behind, name+" is not listed in the zone")
+			behind = append(behind, name+": not listed in the zone")
 			continue
 		}
 		sctx, cancel := context.WithTimeout(ctx, statusTimeout)
@@ -236,15 +236,15 @@ func (m *Manager) checkUpToDateWithout(ctx context.Context, z Zone, conf []raft.
 		cancel()
 		switch {
 		case err != nil:
-			behind = append(behind, fmt.Sprintf("%s does not answer (%v)", name, err))
+			behind = append(behind, fmt.Sprintf("%s: does not answer (%v)", name, err))
 		case rst.LogIndex+m.cfg.MaxLag < st.CommitIndex || rst.LogIndex < snapIndex:
-			behind = append(behind, fmt.Sprintf("%s has applied %d of the leader's %d", name, rst.LogIndex, st.CommitIndex))
+			behind = append(behind, fmt.Sprintf("%s: applied %d of the leader's %d entries", name, rst.LogIndex, st.CommitIndex))
 		default:
 			upToDate++
 		}
 	}
 	if need := members/2 + 1; upToDate < need {
-		why := strings.Join(behind, "; ") + " must catch up first"
+		why := "first let these catch up: " + strings.Join(behind, "; ")
 		if len(behind) == 0 {
 			why = "add a server first"
 		}
