@@ -84,8 +84,7 @@ func (m *Manager) authoriseReset(ctx context.Context, zoneID, serverID int) (tok
 func (m *Manager) resyncLocked(ctx context.Context, zoneID int, s Server, conf []raft.Server) error {
 	for _, rs := range conf {
 		if string(rs.ID) == raftID(s.ID) && rs.Suffrage == raft.Voter {
-			f := m.node.Raft().DemoteVoter(rs.ID, 0, 0)
-			if err := f.Error(); err != nil {
+			if err := m.node.DemoteVoter(ctx, string(rs.ID)); err != nil {
 				return fmt.Errorf("demote to non-voter: %w", err)
 			}
 			m.log.Info("server reset: demoted to a non-voter before its resync", "server", s.ID)

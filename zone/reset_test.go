@@ -30,6 +30,9 @@ func TestResetTokenIsSingleUse(t *testing.T) {
 	m := newManager(t, s0, fl, promoteAfter(300*time.Millisecond), func(cfg *zone.Config) {
 		cfg.Resync = func(ctx context.Context, endpoint, token string, index uint64) error {
 			seen, seenAt = token, index
+			if got := suffrage(t, s0.Node); got["1"] != N {
+				t.Errorf("server 1 asked to wipe itself while %v, want a non-voter first", got)
+			}
 			if len(token) != 32 || strings.Trim(token, "0123456789abcdef") != "" {
 				t.Errorf("token is not 128-bit hex: %d chars", len(token))
 			}
