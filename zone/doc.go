@@ -68,7 +68,7 @@
 // With Config.Resync (oned) the server also wipes itself first, and only on
 // the current leader's word: the leader demotes it, writes a one-time token
 // for it through the log (ResetTable, SHA-256 only, expiring after
-// ResetTokenTTL, deleted once used) and calls Resync with it; the server
+// ResetTokenTTL, deleted once it answered) and calls Resync with it; the server
 // accepts only a token its own replicated copy holds (CheckResetToken).
 // The leader refuses resetting itself (ErrSelf) and a reset after which
 // fewer than a majority of the zone's Raft members would be up-to-date

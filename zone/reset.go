@@ -94,10 +94,14 @@ func (m *Manager) resyncLocked(ctx context.Context, zoneID int, s Server, conf [
 	if err != nil {
 		return err
 	}
-	if err := m.cfg.Resync(ctx, s.Endpoint, token, index); err != nil {
+	err = m.cfg.Resync(ctx, s.Endpoint, token, index)
+	// Accepted or not, the token has served: a server that accepted
+	// recorded it as used, and one that did not must not be wiped later by
+	// a copy of it. (A leader that crashes here leaves it to expiry.)
+	m.revokeReset(ctx, zoneID, s.ID)
+	if err != nil {
 		return fmt.Errorf("it did not accept the resync (is it running?): %w", err)
 	}
-	m.revokeReset(ctx, zoneID, s.ID)
 	m.log.Info("server reset: it accepted the resync and restarts empty", "server", s.ID)
 	return nil
 }

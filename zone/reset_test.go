@@ -83,5 +83,9 @@ func TestResetTokenIsSingleUse(t *testing.T) {
 	if err := m2.ResetServer(ctx, 0, 2); err == nil || !strings.Contains(err.Error(), "did not accept") {
 		t.Fatalf("ResetServer with a refusing target: %v", err)
 	}
+	rows, err = s0.SQL.Query(ctx, sqlfsm.Stale, "SELECT COUNT(*) FROM "+zone.ResetTable)
+	if err != nil || rows.Rows[0][0] != int64(0) {
+		t.Fatalf("reset rows on the leader after a refused reset: %v, %v; want 0", rows, err)
+	}
 	waitConf(t, s0.Node, map[string]raft.ServerSuffrage{"0": V, "1": V, "2": V}, 20*time.Second)
 }

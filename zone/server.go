@@ -170,7 +170,7 @@ func (m *Manager) DelServer(ctx context.Context, zoneID, serverID int) error {
 // first demotes the server to a non-voter, writes a one-time token for it
 // through the log and asks it to wipe itself with that token (the server
 // accepts only a token its own replicated copy holds, see CheckResetToken);
-// the token row is deleted once the server accepted (or after
+// the token row is deleted once the server answered (or after
 // ResetTokenTTL). It then removes the server from the Raft configuration
 // and adds it back as a non-voter, so the leader re-probes its log and
 // sends it what it lacks (entries, or a snapshot when they were compacted
