@@ -68,8 +68,9 @@
 // With Config.Resync (oned) the server also wipes itself first, and only on
 // the current leader's word: the leader demotes it, writes a one-time token
 // for it through the log (ResetTable, SHA-256 only, expiring after
-// ResetTokenTTL, deleted once it answered) and calls Resync with it; the server
-// accepts only a token its own replicated copy holds (CheckResetToken).
+// ResetTokenTTL, deleted once it answered) and calls Resync with it; the
+// server accepts only a token its own replicated copy holds
+// (CheckResetToken).
 // The leader refuses resetting itself (ErrSelf) and a reset after which
 // fewer than a majority of the zone's Raft members would be up-to-date
 // voters (ErrNotUpToDate, naming those that must catch up). Without

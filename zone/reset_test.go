@@ -89,3 +89,35 @@ func TestResetTokenIsSingleUse(t *testing.T) {
 	}
 	waitConf(t, s0.Node, map[string]raft.ServerSuffrage{"0": V, "1": V, "2": V}, 20*time.Second)
 }
+
+// TestExpiredResetTokensAreDeleted: the leader deletes token rows past
+// their expiry (e.g. left by a leader that crashed mid-reset) through the
+// log; a row still valid stays.
+func TestExpiredResetTokensAreDeleted(t *testing.T) {
+	ctx := harness.Ctx(t, 30*time.Second)
+	_, s0, fl := soloLeader(t)
+	m := newManager(t, s0, fl)
+	wantErr(t, "EnsureSchema", m.EnsureSchema(ctx), nil)
+	future := time.Now().Add(time.Hour).Unix()
+	if _, err := s0.SQL.Exec(ctx, []sqlfsm.Statement{
+		{SQL: "INSERT INTO " + zone.ResetTable + " (zone_id, server_id, token_sha256, expires_unix) VALUES (0, 5, 'x', 1)"},
+		{SQL: "INSERT INTO " + zone.ResetTable + " (zone_id, server_id, token_sha256, expires_unix) VALUES (0, 6, 'y', ?)", Params: []any{future}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, m)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rows, err := s0.SQL.Query(ctx, sqlfsm.Stale, "SELECT server_id FROM "+zone.ResetTable+" ORDER BY server_id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows.Rows) == 1 && rows.Rows[0][0] == int64(6) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("token rows %v, want only server 6's (unexpired)", rows.Rows)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
