@@ -91,8 +91,11 @@ func describe(err error) (string, int) {
 	case errors.Is(err, sqlfsm.ErrSQL), errors.Is(err, sqlfsm.ErrUnsafe), errors.Is(err, sqlfsm.ErrNotReadOnly),
 		errors.Is(err, zone.ErrBadEndpoint), errors.Is(err, zone.ErrJoinInProgress), errors.Is(err, zone.ErrBadName),
 		errors.Is(err, zone.ErrDuplicate), errors.Is(err, zone.ErrSelf), errors.Is(err, zone.ErrSolo),
-		errors.Is(err, zone.ErrNoQuorum), errors.Is(err, zone.ErrZoneHasServers), errors.Is(err, zone.ErrNotVoter):
+		errors.Is(err, zone.ErrNoQuorum), errors.Is(err, zone.ErrZoneHasServers), errors.Is(err, zone.ErrNotVoter),
+		errors.Is(err, zone.ErrNotUpToDate):
 		return err.Error(), xmlrpc.ActionError
+	case errors.Is(err, zone.ErrResetRefused):
+		return err.Error(), xmlrpc.AuthorizationError
 	case errors.Is(err, zone.ErrNoSuchZone), errors.Is(err, zone.ErrNoSuchServer):
 		return err.Error(), xmlrpc.NoExistsError
 	case errors.Is(err, raftlog.ErrUnknownOutcome):

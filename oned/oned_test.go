@@ -334,38 +334,6 @@ func testSIGTERMTransfersLeadership(t *testing.T, d sqlcheck.Dialect) {
 	call(t, next, "one.sql.exec", []any{"CREATE TABLE after_stop (id INT)"})
 }
 
-// TestServerResetResyncs: onezone server-reset makes the server wipe its
-// database and Raft state and restart (exit 75, which systemd restarts);
-// started again it receives everything from the leader and votes again.
-func TestServerResetResyncs(t *testing.T) {
-	for _, d := range harness.Dialects {
-		t.Run(string(d), func(t *testing.T) { testServerResetResyncs(t, d) })
-	}
-}
-
-func testServerResetResyncs(t *testing.T, d sqlcheck.Dialect) {
-	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Dialect: d})
-	z.FormZone()
-	leader := z.Leader(20 * time.Second)
-	seedRows(t, leader, 30)
-	var target *harness.Oned
-	for _, o := range z.Servers {
-		if o != leader {
-			target = o
-		}
-	}
-	call(t, leader, "one.zone.resetserver", 0, target.ID)
-	if code := target.WaitExit(20 * time.Second); code != 75 {
-		t.Fatalf("reset server exited with %d, want 75", code)
-	}
-	target.Start()
-	if !strings.Contains(target.LogTail(200), "resync: wiped") {
-		t.Fatalf("restarted server did not wipe its state:\n%s", target.LogTail(30))
-	}
-	z.WaitVoters(3, 60*time.Second)
-	waitCount(t, target, 30, 20*time.Second, "reset server did not receive every row again")
-}
-
 // TestJoinByOnedbRestore: OpenNebula's own procedure still works — onedb
 // backup on the leader, server-add, onedb restore -f on the new host, start
 // it — and the new server re-applies nothing already in the restored

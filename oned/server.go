@@ -145,7 +145,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	s.metrics = s.newMetrics()
 	s.registerAPI()
 	httpMux := http.NewServeMux()
-	httpMux.Handle("/RPC2", withRemote(s.rpc))
+	httpMux.Handle("/RPC2", withRemote(withTLSPeer(s.rpc)))
 	httpMux.Handle("/metrics", s.metrics.handler())
 	httpMux.HandleFunc("/ready", s.ready)
 	httpMux.HandleFunc("/status", s.statusJSON)
