@@ -141,6 +141,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		s.bg.Add(1)
 		go func() { defer s.bg.Done(); s.creds.Run(bgCtx) }() // renews the leaf without a restart
 	}
+	if cfg.Solo() {
+		// Before the API serves: a client that sees the API up may call
+		// one.zone.addserver at once (seed 003's first step).
+		if err = s.zone.EnsureSchema(ctx); err != nil {
+			return nil, fmt.Errorf("zone schema: %w", err)
+		}
+	}
 	s.rpc = xmlrpc.NewServer(s.log)
 	s.metrics = s.newMetrics()
 	s.registerAPI()
@@ -158,11 +165,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 			srv.log.Error("xmlrpc server stopped", "err", err)
 		}
 	}()
-	if cfg.Solo() {
-		if err = s.zone.EnsureSchema(ctx); err != nil {
-			return nil, fmt.Errorf("zone schema: %w", err)
-		}
-	} else {
+	if !cfg.Solo() {
 		if err = s.startLeadership(bgCtx); err != nil {
 			return nil, err
 		}

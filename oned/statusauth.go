@@ -38,7 +38,11 @@ func (s *Server) statusPublic(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusUnauthorized)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	enc.Encode(map[string]any{"ROLE": role, "READY": s.isReady(r.Context()), "VERSION": Version})
+	out := map[string]any{"ROLE": role, "READY": s.isReady(r.Context()), "VERSION": Version}
+	if s.cfg.InsecureRaft && s.node != nil {
+		out["INSECURE_RAFT"] = true // not a secret (a probe finds it), and monitoring must see it
+	}
+	enc.Encode(out)
 }
 
 // stateName names an OpenNebula STATE value.

@@ -2,11 +2,11 @@ package zoneca
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,7 +81,7 @@ func NewAutoCreds(ca *CA, id Identity, hosts func() []string, ttl time.Duration,
 // access is allowed for the usual ssl-cert group), the key must match the
 // certificate, and the certificate must chain to the CA for both ServerAuth
 // and ClientAuth, since zone peers check both. Run polls the three files
-// every FilePollInterval and reloads them when one changed (mtime or size);
+// every FilePollInterval and reloads them when one changed (content);
 // a bad new set is logged and the previous one kept. It also warns (hourly)
 // when the certificate in use has less than min(3 days, 1/3 of its lifetime)
 // left.
@@ -220,18 +220,17 @@ func expiresSoon(leaf *x509.Certificate, now time.Time) bool {
 	return left < min(72*time.Hour, leaf.NotAfter.Sub(leaf.NotBefore)/3)
 }
 
-// filesStamp identifies the versions of the three files (mtime and size;
-// zero for a file that cannot be stat'ed).
-type filesStamp [3]struct {
-	mod  int64
-	size int64
-}
+// filesStamp identifies the versions of the three files by their content
+// (SHA-256; zero for a file that cannot be read). Content, not mtime and
+// size: a rewrite within the file system's timestamp granularity (a few
+// ms) with a same-length certificate would otherwise go unnoticed.
+type filesStamp [3][sha256.Size]byte
 
 func statFiles(paths ...string) filesStamp {
 	var s filesStamp
 	for i, p := range paths[:3] {
-		if fi, err := os.Stat(p); err == nil {
-			s[i].mod, s[i].size = fi.ModTime().UnixNano(), fi.Size()
+		if b, err := readBounded(p); err == nil {
+			s[i] = sha256.Sum256(b)
 		}
 	}
 	return s
