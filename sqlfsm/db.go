@@ -28,12 +28,11 @@ type DB struct {
 	fsm  *FSM
 	log  Consensus
 	now  func() time.Time
-	rand *rand.Rand
 }
 
 // NewDB joins an FSM with the node that drives it.
 func NewDB(f *FSM, c Consensus) *DB {
-	return &DB{fsm: f, log: c, now: time.Now, rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	return &DB{fsm: f, log: c, now: time.Now}
 }
 
 // FSM is the state machine behind the DB.
@@ -84,13 +83,15 @@ func (d *DB) Exec(ctx context.Context, stmts []Statement) (*Result, error) {
 }
 
 // context binds the leader's clock and fresh RAND seeds. The time never goes
-// backwards relative to the newest applied entry.
+// backwards relative to the newest applied entry. Exec runs concurrently, so
+// the seeds come from math/rand/v2's top-level generator, which is safe for
+// concurrent use (a shared *rand.Rand is not).
 func (d *DB) context() Context {
 	t := d.now().UTC().Truncate(time.Microsecond)
 	if last := d.fsm.LastTime(); !t.After(last) {
 		t = last.Add(time.Microsecond)
 	}
-	return Context{Time: t, Seed1: d.rand.Uint32() % (1 << 30), Seed2: d.rand.Uint32() % (1 << 30)}
+	return Context{Time: t, Seed1: rand.Uint32() % (1 << 30), Seed2: rand.Uint32() % (1 << 30)}
 }
 
 // IsUnsafe reports whether err means the SQL was refused before appending.
