@@ -24,6 +24,9 @@ var (
 	// ErrSettingsMismatch: the database server's settings make replicated
 	// results differ (e.g. secure_timestamp forbids SET TIMESTAMP).
 	ErrSettingsMismatch = errors.New("database settings unsafe for replication")
+	// ErrStalled: a batch has been applying for longer than
+	// Config.StallAfter (Degraded reports it; the batch is not stopped).
+	ErrStalled = errors.New("apply stalled")
 )
 
 // UnsafeError names the construct that made a statement unsafe.

@@ -14,10 +14,10 @@ import (
 // every server, whatever the server's default.
 const MySQLSQLMode = "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
 
-// MySQLDSN returns dsn with the session settings replicated SQL depends on
-// pinned for every connection: UTC time zone, sql_mode, utf8mb4 with a fixed
-// collation, foreign key checks on, auto-increment step 1, and client-side
-// parameter interpolation (one round trip per statement).
+// MySQLDSN returns dsn with the client settings replicated SQL depends on:
+// utf8mb4 with a fixed collation, times as text, and client-side parameter
+// interpolation (one round trip per statement). The session variables are
+// pinned per connection by openMySQL's connector (see mysqlPins).
 func MySQLDSN(dsn string) (string, error) {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
@@ -27,26 +27,33 @@ func MySQLDSN(dsn string) (string, error) {
 	cfg.ParseTime = false
 	cfg.Loc = time.UTC
 	cfg.Collation = "utf8mb4_general_ci"
-	if cfg.Params == nil {
-		cfg.Params = map[string]string{}
-	}
-	cfg.Params["time_zone"] = "'+00:00'"
-	cfg.Params["sql_mode"] = "'" + MySQLSQLMode + "'"
-	cfg.Params["foreign_key_checks"] = "1"
-	cfg.Params["auto_increment_increment"] = "1"
-	cfg.Params["auto_increment_offset"] = "1"
 	return cfg.FormatDSN(), nil
 }
 
-// OpenMySQL opens a pool on dsn with MySQLDSN's pinned settings.
-func OpenMySQL(dsn string, conns int) (*sql.DB, error) {
+// openMySQL opens a pool on dsn (MySQLDSN's settings, plus multi-statements
+// when multi is set) whose every connection has mysqlPins set.
+func openMySQL(dsn string, multi bool) (*sql.DB, error) {
 	d, err := MySQLDSN(dsn)
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("mysql", d)
+	cfg, err := mysql.ParseDSN(d)
+	if err != nil {
+		return nil, fmt.Errorf("parse MySQL DSN: %w", err)
+	}
+	cfg.MultiStatements = multi
+	c, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open MySQL: %w", err)
+	}
+	return sql.OpenDB(pinConnector{c}), nil
+}
+
+// OpenMySQL opens a pool on dsn with MySQLDSN's settings and mysqlPins.
+func OpenMySQL(dsn string, conns int) (*sql.DB, error) {
+	db, err := openMySQL(dsn, false)
+	if err != nil {
+		return nil, err
 	}
 	if conns < 4 {
 		conns = 4
@@ -76,21 +83,12 @@ func OpenSQLite(path string) (*sql.DB, error) {
 	return db, nil
 }
 
-// OpenMySQLApply opens the pool for Config.ApplyDB: MySQLDSN's settings plus
+// OpenMySQLApply opens the pool for Config.ApplyDB: OpenMySQL's settings plus
 // multi-statements, which only the FSM's own generated batches use.
 func OpenMySQLApply(dsn string) (*sql.DB, error) {
-	d, err := MySQLDSN(dsn)
+	db, err := openMySQL(dsn, true)
 	if err != nil {
 		return nil, err
-	}
-	cfg, err := mysql.ParseDSN(d)
-	if err != nil {
-		return nil, fmt.Errorf("parse MySQL DSN: %w", err)
-	}
-	cfg.MultiStatements = true
-	db, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		return nil, fmt.Errorf("open MySQL: %w", err)
 	}
 	db.SetMaxOpenConns(2)
 	db.SetMaxIdleConns(2)
