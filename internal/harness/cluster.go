@@ -32,6 +32,9 @@ type ClusterOptions struct {
 	MariaDBPerServer bool
 	// MariaDBOptions apply to private instances.
 	MariaDBOptions []MariaDBOption
+	// MariaDBOptionsFor, if set, adds options to server i's private
+	// instance (for example different server defaults on one server).
+	MariaDBOptionsFor func(i int) []MariaDBOption
 	// Raft adjusts each server's raft config (after the test defaults).
 	Raft func(*raftlog.Config)
 	// Faults returns the fault hooks of server i (may return nil).
@@ -139,7 +142,11 @@ func (c *Cluster) prepareDB(s *Server) {
 	case sqlfsm.MySQL:
 		m := (*MariaDB)(nil)
 		if c.opts.MariaDBPerServer {
-			m = StartMariaDB(c.tb, c.opts.MariaDBOptions...)
+			opts := c.opts.MariaDBOptions
+			if c.opts.MariaDBOptionsFor != nil {
+				opts = append(append([]MariaDBOption(nil), opts...), c.opts.MariaDBOptionsFor(s.Index)...)
+			}
+			m = StartMariaDB(c.tb, opts...)
 			s.MariaDB = m
 		} else {
 			m = SharedMariaDB(c.tb)
