@@ -25,9 +25,9 @@ type Consensus interface {
 // DB is the replicated database as clients see it: writes go through the log,
 // reads run locally at the requested consistency.
 type DB struct {
-	fsm  *FSM
-	log  Consensus
-	now  func() time.Time
+	fsm *FSM
+	log Consensus
+	now func() time.Time
 }
 
 // NewDB joins an FSM with the node that drives it.

@@ -202,9 +202,12 @@ func (f *FSM) noteConn(ctx context.Context, conn *sql.Conn) error {
 // and the server would run the statement on (holding its locks) while a
 // restarted FSM waits for them. The killed statement fails with a transient
 // error: not the entry's result, so the entry is applied again later.
-func (f *FSM) interrupt() {
-	id := f.connID.Load()
-	if f.running.Load() == 0 || id == 0 {
+//
+// id is the connection read before the FSM's context was cancelled: the
+// cancellation makes the batch return (client side) while the server still
+// runs the statement.
+func (f *FSM) interrupt(id uint64) {
+	if id == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -228,8 +231,12 @@ func (f *FSM) TransientFaults() uint64 { return f.faults.Load() }
 // A statement running on the MySQL apply connection is killed (see
 // interrupt), so Close returns promptly even during a runaway statement.
 func (f *FSM) Close() error {
+	var running uint64
+	if f.running.Load() != 0 {
+		running = f.connID.Load()
+	}
 	f.stop()
-	f.interrupt()
+	f.interrupt(running)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.conn != nil {
