@@ -103,6 +103,12 @@ func (s *Server) statusJSON(w http.ResponseWriter, r *http.Request) {
 		if d := s.fsm.Degraded(); d != nil {
 			out["DEGRADED"] = d.Error()
 		}
+		out["DB_SETTINGS"] = s.fsm.Settings()
+	}
+	if s.zone != nil {
+		if b := s.zone.PromotionBlocked(); len(b) > 0 {
+			out["DB_SETTINGS_MISMATCH"] = b // leader: joiners it will not promote, and why
+		}
 	}
 	out["HOOK_RUNS"] = []hooks.Run{}
 	if s.hooks != nil {
