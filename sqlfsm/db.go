@@ -64,6 +64,9 @@ func (d *DB) Exec(ctx context.Context, stmts []Statement) (*Result, error) {
 		return nil, err
 	}
 	e := &Entry{Context: d.context(), DDL: ddl, Statements: norm}
+	if err := d.trial(ctx, e); err != nil {
+		return nil, err
+	}
 	data, err := Encode(e)
 	if err != nil {
 		return nil, err

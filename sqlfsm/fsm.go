@@ -35,6 +35,9 @@ type Config struct {
 	// report a stall (default 10 s). It never interrupts the batch: a time
 	// limit would end it on one server and not on another.
 	StallAfter time.Duration
+	// TrialBudget bounds the leader-side trial of writes that contain a
+	// query (MariaDB; see DB.trial): default 2 s, negative disables it.
+	TrialBudget time.Duration
 }
 
 // FSM applies committed entries to a SQL database. It implements

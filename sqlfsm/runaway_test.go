@@ -154,3 +154,29 @@ func TestStalledApplyShowsDegraded(t *testing.T) {
 	f.Close()
 	<-done
 }
+
+func TestRunawayWriteIsRefusedBeforeItIsLogged(t *testing.T) {
+	c := harness.MakeCluster(t, harness.ClusterOptions{N: 3, Dialect: sqlfsm.MySQL})
+	exec(t, c, "CREATE TABLE vm (id INT PRIMARY KEY, name VARCHAR(64))")
+	exec(t, c, "CREATE TABLE big (id INT PRIMARY KEY)")
+	exec(t, c, "INSERT INTO vm (id, name) VALUES (1, 'one')")
+	var vals []string
+	for i := 1; i <= 100; i++ {
+		vals = append(vals, fmt.Sprintf("(%d)", i))
+	}
+	exec(t, c, "INSERT INTO big (id) VALUES "+strings.Join(vals, ", "))
+	before := c.Leader().FSM.AppliedIndex()
+	_, err := c.Exec(harness.Ctx(t, 60*time.Second), sqlfsm.Statement{SQL: runaway})
+	if !sqlfsm.IsUnsafe(err) {
+		t.Fatalf("runaway write = %v, want refused before it is logged", err)
+	}
+	if after := c.Leader().FSM.AppliedIndex(); after != before {
+		t.Fatalf("applied index moved %d -> %d: the runaway was logged", before, after)
+	}
+	// A bounded write with a subquery passes its trial and applies.
+	r := exec(t, c, "UPDATE vm SET name = 'hundred' WHERE id = (SELECT COUNT(*) FROM big) - 99")
+	if r.Statements[0].RowsAffected != 1 {
+		t.Fatalf("bounded subquery write: %+v", r)
+	}
+	c.Converge(t, 30*time.Second)
+}

@@ -1,0 +1,106 @@
+package sqlfsm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// defaultTrialBudget bounds a leader-side trial (Config.TrialBudget).
+const defaultTrialBudget = 2 * time.Second
+
+// mariaDBStatementTimeout is ER_STATEMENT_TIMEOUT (max_statement_time hit).
+const mariaDBStatementTimeout = 1969
+
+// needsTrial reports whether the checker cannot bound the cost of e: a write
+// that contains a query (subquery, INSERT … SELECT, WITH). Single-row key
+// writes (no SELECT anywhere in their text) never pay for a trial. A SELECT
+// inside a string literal only costs an unneeded trial.
+func needsTrial(e *Entry) bool {
+	if e.DDL {
+		return false
+	}
+	for _, st := range e.Statements {
+		if containsFold(st.SQL, "SELECT") {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether s contains upper (an upper-case ASCII word)
+// in any case, without allocating.
+func containsFold(s, upper string) bool {
+	for i := 0; i+len(upper) <= len(s); i++ {
+		j := 0
+		for ; j < len(upper); j++ {
+			c := s[i+j]
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			if c != upper[j] {
+				break
+			}
+		}
+		if j == len(upper) {
+			return true
+		}
+	}
+	return false
+}
+
+// trial runs e on the leader, before it is logged, in a transaction that is
+// rolled back, with each statement under max_statement_time = budget
+// (MariaDB only). A statement that runs past the budget refuses the entry
+// with an *UnsafeError: nothing was logged, so every server agrees. Any
+// other outcome lets the entry through (its errors are decided by the real
+// apply). The trial is a heuristic against runaway statements, not a bound:
+// it sees the state before entries still in flight. See DESIGN.md.
+func (d *DB) trial(ctx context.Context, e *Entry) error {
+	f := d.fsm
+	budget := f.cfg.TrialBudget
+	if budget < 0 || f.Dialect() != MySQL || !needsTrial(e) || !strings.Contains(f.Settings()["version"], "MariaDB") {
+		return nil
+	}
+	if budget == 0 {
+		budget = defaultTrialBudget
+	}
+	conn, err := f.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("trial: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("trial: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, mysqlBindSQL(e.Context)); err != nil {
+		return fmt.Errorf("trial: %w", err)
+	}
+	for j, st := range e.Statements {
+		q, _, err := f.b.prepare(st, e.Context, j)
+		if err != nil {
+			return nil // the apply reports it, the same on every server
+		}
+		_, err = tx.ExecContext(ctx, fmt.Sprintf("SET STATEMENT max_statement_time = %.3f FOR %s", budget.Seconds(), q))
+		var me *mysql.MySQLError
+		switch {
+		case err == nil:
+		case errors.As(err, &me) && me.Number == mariaDBStatementTimeout:
+			return fmt.Errorf("statement %d: %w", j, &UnsafeError{
+				Construct: fmt.Sprintf("a write that runs longer than %s", budget),
+				Reason:    "a statement that runs away runs away on every server; its trial on the leader was stopped",
+			})
+		case ctx.Err() != nil:
+			return ctx.Err()
+		default:
+			return nil
+		}
+	}
+	return nil
+}
