@@ -55,8 +55,10 @@ lint:
 FUZZTIME ?= 20s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./sqlfsm/
-	$(GO) test -run '^$$' -fuzz '^FuzzLex$$' -fuzztime $(FUZZTIME) ./sqlfsm/
-	$(GO) test -run '^$$' -fuzz '^FuzzCheckWrite$$' -fuzztime $(FUZZTIME) ./sqlfsm/
+	$(GO) test -run '^$$' -fuzz '^FuzzLex$$' -fuzztime $(FUZZTIME) ./sqlcheck/
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckWrite$$' -fuzztime $(FUZZTIME) ./sqlcheck/
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckRead$$' -fuzztime $(FUZZTIME) ./sqlcheck/
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckCache$$' -fuzztime $(FUZZTIME) ./sqlfsm/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCall$$' -fuzztime $(FUZZTIME) ./xmlrpc/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeResponse$$' -fuzztime $(FUZZTIME) ./xmlrpc/
 	$(GO) test -run '^$$' -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME) ./backup/

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // Checksum is a deterministic hash (hex SHA-256) of the database's contents,
@@ -23,8 +25,8 @@ import (
 // canonical text: MySQL's text protocol (FLOAT widened to DOUBLE exactly);
 // on SQLite the storage class plus the value. Options.Last is excluded when
 // set. Generated columns are excluded (they derive from the others).
-func Checksum(ctx context.Context, db *sql.DB, d Dialect, opt Options) (string, error) {
-	if err := d.valid(); err != nil {
+func Checksum(ctx context.Context, db *sql.DB, d sqlcheck.Dialect, opt Options) (string, error) {
+	if err := validDialect(d); err != nil {
 		return "", err
 	}
 	conn, err := db.Conn(ctx)
@@ -33,7 +35,7 @@ func Checksum(ctx context.Context, db *sql.DB, d Dialect, opt Options) (string, 
 	}
 	defer conn.Close()
 	var cat *catalog
-	if d == MySQL {
+	if d == sqlcheck.MySQL {
 		cat, err = mysqlCatalog(ctx, conn, opt.Last, false)
 	} else {
 		cat, err = sqliteCatalog(ctx, conn, opt.Last)
@@ -70,7 +72,7 @@ func writeField(h hash.Hash, tag byte, b []byte) {
 	h.Write(b)
 }
 
-func hashTable(ctx context.Context, conn *sql.Conn, d Dialect, h hash.Hash, t *table) error {
+func hashTable(ctx context.Context, conn *sql.Conn, d sqlcheck.Dialect, h hash.Hash, t *table) error {
 	writeField(h, 't', []byte(t.name))
 	for _, c := range t.cols {
 		writeField(h, 'c', []byte(c.name))
@@ -79,7 +81,7 @@ func hashTable(ctx context.Context, conn *sql.Conn, d Dialect, h hash.Hash, t *t
 		return nil
 	}
 	var q string
-	if d == MySQL {
+	if d == sqlcheck.MySQL {
 		q = mysqlSelect(t)
 	} else {
 		tt := *t
@@ -100,7 +102,7 @@ func hashTable(ctx context.Context, conn *sql.Conn, d Dialect, h hash.Hash, t *t
 	var dest []any
 	var mvals []rawValue
 	var svals []sqliteValue
-	if d == MySQL {
+	if d == sqlcheck.MySQL {
 		mvals = make([]rawValue, len(t.cols))
 		for i := range mvals {
 			dest = append(dest, &mvals[i])

@@ -11,8 +11,8 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/oneha/oneha/backup"
 	"github.com/oneha/oneha/internal/harness"
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // TestMySQLDumpLoadsWithClient: the stock mariadb client loads a dump into
@@ -21,9 +21,9 @@ func TestMySQLDumpLoadsWithClient(t *testing.T) {
 	client, err := exec.LookPath("mariadb")
 	harness.RequireOrSkip(t, err == nil, "mariadb client not installed: run make test, which installs mariadb-server")
 	f := mysqlFixture()
-	src := openDB(t, backup.MySQL)
+	src := openDB(t, sqlcheck.MySQL)
 	populate(t, src, f)
-	text, _ := dump(t, src, backup.MySQL, opt)
+	text, _ := dump(t, src, sqlcheck.MySQL, opt)
 	file := filepath.Join(t.TempDir(), "dump.sql")
 	if err := os.WriteFile(file, text, 0o600); err != nil {
 		t.Fatal(err)
@@ -51,5 +51,5 @@ func TestMySQLDumpLoadsWithClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dst.Close()
-	assertSame(t, backup.MySQL, f, src, dst)
+	assertSame(t, sqlcheck.MySQL, f, src, dst)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/oneha/oneha/backup"
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // TestSnapshotConsistent: a dump holds exactly the state at Begin, while
@@ -115,7 +116,7 @@ func TestDDLAfterBegin(t *testing.T) {
 	}
 	for _, ddl := range tests {
 		t.Run(ddl, func(t *testing.T) {
-			d := backup.MySQL
+			d := sqlcheck.MySQL
 			src := openDB(t, d)
 			populate(t, src, fixtureFor(d))
 			before := checksum(t, src, d)

@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/oneha/oneha/backup"
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // fixture is a schema with awkward values for one dialect.
@@ -25,8 +25,8 @@ type stmtArgs struct {
 	args  []any
 }
 
-func fixtureFor(d backup.Dialect) fixture {
-	if d == backup.MySQL {
+func fixtureFor(d sqlcheck.Dialect) fixture {
+	if d == sqlcheck.MySQL {
 		return mysqlFixture()
 	}
 	return sqliteFixture()
@@ -172,7 +172,7 @@ func populate(t testing.TB, db *sql.DB, f fixture) {
 }
 
 // assertSame checks that dst holds what src holds.
-func assertSame(t *testing.T, d backup.Dialect, f fixture, src, dst *sql.DB) {
+func assertSame(t *testing.T, d sqlcheck.Dialect, f fixture, src, dst *sql.DB) {
 	t.Helper()
 	if a, b := checksum(t, src, d), checksum(t, dst, d); a != b {
 		t.Errorf("checksum differs: source %s, copy %s", a, b)

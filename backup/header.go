@@ -7,19 +7,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
-// Dialect names a database backend.
-type Dialect string
-
-// The supported dialects.
-const (
-	MySQL  Dialect = "mysql"  // MySQL or MariaDB (InnoDB)
-	SQLite Dialect = "sqlite" // SQLite 3 (WAL mode for non-blocking dumps)
-)
-
-func (d Dialect) valid() error {
-	if d != MySQL && d != SQLite {
+// validDialect refuses a dialect other than MySQL and SQLite (ErrDialect).
+func validDialect(d sqlcheck.Dialect) error {
+	if d != sqlcheck.MySQL && d != sqlcheck.SQLite {
 		return fmt.Errorf("%w: %q", ErrDialect, string(d))
 	}
 	return nil
@@ -29,7 +23,7 @@ func (d Dialect) valid() error {
 // the state it holds (0 when the database had no applied-index table), and
 // when Begin ran (UTC, whole seconds).
 type Header struct {
-	Dialect      Dialect
+	Dialect      sqlcheck.Dialect
 	AppliedIndex uint64
 	AppliedTerm  uint64
 	Created      time.Time
@@ -109,8 +103,8 @@ func parseHeader(line string) (Header, error) {
 		var err error
 		switch k {
 		case "dialect":
-			h.Dialect = Dialect(v)
-			err = h.Dialect.valid()
+			h.Dialect = sqlcheck.Dialect(v)
+			err = validDialect(h.Dialect)
 		case "applied_index":
 			h.AppliedIndex, err = strconv.ParseUint(v, 10, 64)
 		case "applied_term":

@@ -6,11 +6,13 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // quoteIdent quotes a MySQL name with backticks.
-func quoteIdent(d Dialect, name string) string {
-	if d == MySQL {
+func quoteIdent(d sqlcheck.Dialect, name string) string {
+	if d == sqlcheck.MySQL {
 		return "`" + strings.ReplaceAll(name, "`", "``") + "`"
 	}
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`

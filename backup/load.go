@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // Load replaces the database's entire contents with the dump read from r:
@@ -23,8 +25,8 @@ import (
 // changes nothing. A dump that ends early or does not match its end line
 // fails with ErrTruncated or ErrCorrupt, and the Last table is dropped
 // again (MySQL) or everything rolled back (SQLite).
-func Load(ctx context.Context, db *sql.DB, d Dialect, r io.Reader, opt Options) (Header, error) {
-	if err := d.valid(); err != nil {
+func Load(ctx context.Context, db *sql.DB, d sqlcheck.Dialect, r io.Reader, opt Options) (Header, error) {
+	if err := validDialect(d); err != nil {
 		return Header{}, err
 	}
 	vr := newVerifyReader(r)
@@ -42,12 +44,12 @@ func Load(ctx context.Context, db *sql.DB, d Dialect, r io.Reader, opt Options) 
 	}
 	l := &loader{d: d, opt: opt, conn: conn, sp: newSplitter(br, d), vr: vr}
 	switch d {
-	case MySQL:
+	case sqlcheck.MySQL:
 		// The dump's SET statements change the session: discard the
 		// connection afterwards rather than return it to the pool.
 		defer discard(conn)
 		err = l.loadMySQL(ctx)
-	case SQLite:
+	case sqlcheck.SQLite:
 		defer conn.Close()
 		err = l.loadSQLite(ctx)
 	}
@@ -58,7 +60,7 @@ func Load(ctx context.Context, db *sql.DB, d Dialect, r io.Reader, opt Options) 
 }
 
 type loader struct {
-	d    Dialect
+	d    sqlcheck.Dialect
 	opt  Options
 	conn *sql.Conn
 	sp   *splitter
@@ -114,7 +116,7 @@ func (l *loader) loadMySQL(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", q, err)
 		}
 	}
-	if err := dropAll(ctx, l.conn, MySQL, l.opt.Last); err != nil {
+	if err := dropAll(ctx, l.conn, sqlcheck.MySQL, l.opt.Last); err != nil {
 		return err
 	}
 	if err := l.run(ctx); err != nil {
@@ -122,7 +124,7 @@ func (l *loader) loadMySQL(ctx context.Context) error {
 			// Whatever got loaded, the database must look behind.
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
-			if _, derr := l.conn.ExecContext(cctx, "DROP TABLE IF EXISTS "+quoteIdent(MySQL, l.opt.Last)); derr != nil {
+			if _, derr := l.conn.ExecContext(cctx, "DROP TABLE IF EXISTS "+quoteIdent(sqlcheck.MySQL, l.opt.Last)); derr != nil {
 				err = errors.Join(err, fmt.Errorf("drop %s after failed load: %w", l.opt.Last, derr))
 			}
 		}
@@ -159,7 +161,7 @@ func (l *loader) loadSQLite(ctx context.Context) (err error) {
 			_, _ = l.conn.ExecContext(cctx, "ROLLBACK")
 		}
 	}()
-	if err := dropAll(ctx, l.conn, SQLite, l.opt.Last); err != nil {
+	if err := dropAll(ctx, l.conn, sqlcheck.SQLite, l.opt.Last); err != nil {
 		return err
 	}
 	if err := l.run(ctx); err != nil {
@@ -174,10 +176,10 @@ func (l *loader) loadSQLite(ctx context.Context) (err error) {
 
 // dropAll drops Last, then every view, then every table (foreign-key checks
 // must be off).
-func dropAll(ctx context.Context, conn *sql.Conn, d Dialect, last string) error {
+func dropAll(ctx context.Context, conn *sql.Conn, d sqlcheck.Dialect, last string) error {
 	var cat *catalog
 	var err error
-	if d == MySQL {
+	if d == sqlcheck.MySQL {
 		cat, err = mysqlCatalog(ctx, conn, last, false)
 	} else {
 		cat, err = sqliteCatalog(ctx, conn, last)
@@ -205,15 +207,15 @@ func dropAll(ctx context.Context, conn *sql.Conn, d Dialect, last string) error 
 
 // Empty reports whether the database has no tables and no views (SQLite's
 // internal sqlite_* tables do not count).
-func Empty(ctx context.Context, db *sql.DB, d Dialect) (bool, error) {
+func Empty(ctx context.Context, db *sql.DB, d sqlcheck.Dialect) (bool, error) {
 	var q string
 	switch d {
-	case MySQL:
+	case sqlcheck.MySQL:
 		q = "SELECT IF(DATABASE() IS NULL, -1, (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()))"
-	case SQLite:
+	case sqlcheck.SQLite:
 		q = "SELECT COUNT(*) FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
 	default:
-		return false, d.valid()
+		return false, validDialect(d)
 	}
 	var n int
 	if err := db.QueryRowContext(ctx, q).Scan(&n); err != nil {
@@ -227,14 +229,14 @@ func Empty(ctx context.Context, db *sql.DB, d Dialect) (bool, error) {
 
 // Wipe drops every table and view of the database (a server that resyncs
 // from scratch). It is the first half of Load, without a dump.
-func Wipe(ctx context.Context, db *sql.DB, d Dialect) error {
+func Wipe(ctx context.Context, db *sql.DB, d sqlcheck.Dialect) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("backup: wipe: %w", err)
 	}
 	defer discard(conn) // the session's FK setting must not leak back into the pool
 	fkOff := "SET FOREIGN_KEY_CHECKS = 0"
-	if d == SQLite {
+	if d == sqlcheck.SQLite {
 		fkOff = "PRAGMA foreign_keys = OFF"
 	}
 	if _, err := conn.ExecContext(ctx, fkOff); err != nil {

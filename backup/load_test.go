@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/oneha/oneha/backup"
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // TestLoadReplaces: Load drops what the target had; the Last table is the
@@ -55,8 +56,8 @@ func TestLoadReplaces(t *testing.T) {
 	}
 }
 
-func quote(d backup.Dialect, name string) string {
-	if d == backup.MySQL {
+func quote(d sqlcheck.Dialect, name string) string {
+	if d == sqlcheck.MySQL {
 		return "`" + name + "`"
 	}
 	return `"` + name + `"`
@@ -92,7 +93,7 @@ func TestLoadInterruptedLooksBehind(t *testing.T) {
 					if err == nil && n > 0 {
 						t.Fatal("applied index 42 present after a failed load")
 					}
-					if d == backup.SQLite && err != nil {
+					if d == sqlcheck.SQLite && err != nil {
 						t.Fatalf("SQLite load is one transaction; old Last table gone: %v", err)
 					}
 				})
@@ -109,9 +110,9 @@ func TestLoadBadInput(t *testing.T) {
 			src := openDB(t, d)
 			populate(t, src, fixtureFor(d))
 			good, _ := dump(t, src, d, opt)
-			other := backup.SQLite
-			if d == backup.SQLite {
-				other = backup.MySQL
+			other := sqlcheck.SQLite
+			if d == sqlcheck.SQLite {
+				other = sqlcheck.MySQL
 			}
 			hdr := backup.Header{Dialect: d, Created: time.Unix(0, 0)}.String() + "\n"
 			flipped := bytes.Clone(good)
@@ -163,8 +164,8 @@ func TestReadHeader(t *testing.T) {
 		want backup.Header
 		err  error
 	}{
-		{"mysql", "-- OneHA dump v1 dialect=mysql applied_index=18446744073709551615 applied_term=3 created=2026-01-02T03:04:05Z\nSET x;", backup.Header{backup.MySQL, 1<<64 - 1, 3, created}, nil},
-		{"sqlite, CRLF, unknown field", "-- OneHA dump v1 dialect=sqlite applied_index=0 applied_term=0 created=2026-01-02T04:04:05+01:00 future=1\r\n", backup.Header{backup.SQLite, 0, 0, created}, nil},
+		{"mysql", "-- OneHA dump v1 dialect=mysql applied_index=18446744073709551615 applied_term=3 created=2026-01-02T03:04:05Z\nSET x;", backup.Header{sqlcheck.MySQL, 1<<64 - 1, 3, created}, nil},
+		{"sqlite, CRLF, unknown field", "-- OneHA dump v1 dialect=sqlite applied_index=0 applied_term=0 created=2026-01-02T04:04:05+01:00 future=1\r\n", backup.Header{sqlcheck.SQLite, 0, 0, created}, nil},
 		{"not a dump", "CREATE TABLE t (a INT);\n", backup.Header{}, backup.ErrNotDump},
 		{"mysqldump", "-- MariaDB dump 10.19  Distrib 10.11.6-MariaDB\n", backup.Header{}, backup.ErrNotDump},
 		{"empty", "", backup.Header{}, backup.ErrNotDump},

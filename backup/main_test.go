@@ -14,11 +14,12 @@ import (
 
 	"github.com/oneha/oneha/backup"
 	"github.com/oneha/oneha/internal/harness"
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 func TestMain(m *testing.M) { harness.Main(m) }
 
-var dialects = []backup.Dialect{backup.MySQL, backup.SQLite}
+var dialects = []sqlcheck.Dialect{sqlcheck.MySQL, sqlcheck.SQLite}
 
 const lastTable = "oneha_applied"
 
@@ -32,14 +33,14 @@ func ctxFor(t testing.TB) context.Context {
 
 // openDB returns a fresh empty database: a new database on the process's
 // shared MariaDB, or a SQLite file in WAL mode.
-func openDB(t testing.TB, d backup.Dialect) *sql.DB {
+func openDB(t testing.TB, d sqlcheck.Dialect) *sql.DB {
 	t.Helper()
 	var db *sql.DB
 	var err error
 	switch d {
-	case backup.MySQL:
+	case sqlcheck.MySQL:
 		db, err = sql.Open("mysql", harness.SharedMariaDB(t).CreateDatabase(t, ""))
-	case backup.SQLite:
+	case sqlcheck.SQLite:
 		db, err = sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "one.db")+
 			"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)")
 	}
@@ -60,7 +61,7 @@ func execAll(t testing.TB, db *sql.DB, stmts ...string) {
 }
 
 // dump takes a snapshot of db and returns the dump text.
-func dump(t testing.TB, db *sql.DB, d backup.Dialect, o backup.Options) ([]byte, backup.Header) {
+func dump(t testing.TB, db *sql.DB, d sqlcheck.Dialect, o backup.Options) ([]byte, backup.Header) {
 	t.Helper()
 	ctx := ctxFor(t)
 	s, err := backup.Begin(ctx, db, d, o)
@@ -79,7 +80,7 @@ func dump(t testing.TB, db *sql.DB, d backup.Dialect, o backup.Options) ([]byte,
 	return buf.Bytes(), s.Header()
 }
 
-func checksum(t testing.TB, db *sql.DB, d backup.Dialect) string {
+func checksum(t testing.TB, db *sql.DB, d sqlcheck.Dialect) string {
 	t.Helper()
 	sum, err := backup.Checksum(ctxFor(t), db, d, opt)
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // The MySQL dump is mysqldump-like and loads with the stock client:
@@ -150,13 +152,13 @@ func mysqlCatalog(ctx context.Context, q querier, last string, withDDL bool) (*c
 	}
 	for _, t := range byName {
 		var name string
-		if err := q.QueryRowContext(ctx, "SHOW CREATE TABLE "+quoteIdent(MySQL, t.name)).Scan(&name, &t.create); err != nil {
+		if err := q.QueryRowContext(ctx, "SHOW CREATE TABLE "+quoteIdent(sqlcheck.MySQL, t.name)).Scan(&name, &t.create); err != nil {
 			return nil, fmt.Errorf("show create table %s: %w", t.name, err)
 		}
 	}
 	for _, v := range cat.views {
 		var name, cs, coll string
-		if err := q.QueryRowContext(ctx, "SHOW CREATE VIEW "+quoteIdent(MySQL, v.name)).Scan(&name, &v.create, &cs, &coll); err != nil {
+		if err := q.QueryRowContext(ctx, "SHOW CREATE VIEW "+quoteIdent(sqlcheck.MySQL, v.name)).Scan(&name, &v.create, &cs, &coll); err != nil {
 			return nil, fmt.Errorf("show create view %s: %w", v.name, err)
 		}
 		v.create = definerRE.ReplaceAllString(v.create, "")
@@ -193,7 +195,7 @@ func orderViews(views []*object) []*object {
 			}
 			ready := true
 			for _, u := range views {
-				if u != v && !done[u.name] && strings.Contains(body(v.create), quoteIdent(MySQL, u.name)) {
+				if u != v && !done[u.name] && strings.Contains(body(v.create), quoteIdent(sqlcheck.MySQL, u.name)) {
 					ready = false
 					break
 				}
@@ -230,12 +232,12 @@ func mysqlSelect(t *table) string {
 			b.WriteByte(',')
 		}
 		if c.kind == kindFloat {
-			b.WriteString("CAST(" + quoteIdent(MySQL, c.name) + " AS DOUBLE)")
+			b.WriteString("CAST(" + quoteIdent(sqlcheck.MySQL, c.name) + " AS DOUBLE)")
 		} else {
-			b.WriteString(quoteIdent(MySQL, c.name))
+			b.WriteString(quoteIdent(sqlcheck.MySQL, c.name))
 		}
 	}
-	b.WriteString(" FROM " + quoteIdent(MySQL, t.name))
+	b.WriteString(" FROM " + quoteIdent(sqlcheck.MySQL, t.name))
 	return b.String()
 }
 
@@ -249,7 +251,7 @@ func (s *Snapshot) writeMySQL(ctx context.Context, w *bufio.Writer) error {
 		}
 	}
 	for _, v := range s.cat.views {
-		if _, err := fmt.Fprintf(w, "\n-- View %s\nDROP VIEW IF EXISTS %s;\n%s;\n", quoteIdent(MySQL, v.name), quoteIdent(MySQL, v.name), v.create); err != nil {
+		if _, err := fmt.Fprintf(w, "\n-- View %s\nDROP VIEW IF EXISTS %s;\n%s;\n", quoteIdent(sqlcheck.MySQL, v.name), quoteIdent(sqlcheck.MySQL, v.name), v.create); err != nil {
 			return err
 		}
 	}
@@ -263,7 +265,7 @@ func (s *Snapshot) writeMySQL(ctx context.Context, w *bufio.Writer) error {
 }
 
 func (s *Snapshot) writeMySQLTable(ctx context.Context, w *bufio.Writer, t *table) error {
-	q := quoteIdent(MySQL, t.name)
+	q := quoteIdent(sqlcheck.MySQL, t.name)
 	if _, err := fmt.Fprintf(w, "\n-- Table %s\nDROP TABLE IF EXISTS %s;\n%s;\n", q, q, t.create); err != nil {
 		return err
 	}
@@ -279,7 +281,7 @@ func (s *Snapshot) writeMySQLTable(ctx context.Context, w *bufio.Writer, t *tabl
 	for i := range vals {
 		dest[i] = &vals[i]
 	}
-	in := newInserter(w, MySQL, t)
+	in := newInserter(w, sqlcheck.MySQL, t)
 	var row []byte
 	err = scanAll(rows, func() error {
 		if err := rows.Scan(dest...); err != nil {

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // Options tune a dump and its load.
@@ -29,7 +31,7 @@ type Options struct {
 // Write may be called more than once; every call streams the same state.
 // Methods are safe for concurrent use, but Writes run one at a time.
 type Snapshot struct {
-	d    Dialect
+	d    sqlcheck.Dialect
 	opt  Options
 	hdr  Header
 	cat  *catalog
@@ -86,8 +88,8 @@ const maxInsert = 1 << 20
 //
 // Begin must not run concurrently with DDL on db (in OneHA it runs on the
 // FSM goroutine, which is the only writer).
-func Begin(ctx context.Context, db *sql.DB, d Dialect, opt Options) (*Snapshot, error) {
-	if err := d.valid(); err != nil {
+func Begin(ctx context.Context, db *sql.DB, d sqlcheck.Dialect, opt Options) (*Snapshot, error) {
+	if err := validDialect(d); err != nil {
 		return nil, err
 	}
 	conn, err := db.Conn(ctx)
@@ -96,9 +98,9 @@ func Begin(ctx context.Context, db *sql.DB, d Dialect, opt Options) (*Snapshot, 
 	}
 	s := &Snapshot{d: d, opt: opt, conn: conn, hdr: Header{Dialect: d, Created: time.Now().UTC().Truncate(time.Second)}}
 	switch d {
-	case MySQL:
+	case sqlcheck.MySQL:
 		err = s.beginMySQL(ctx)
-	case SQLite:
+	case sqlcheck.SQLite:
 		err = s.beginSQLite(ctx)
 	}
 	if err != nil {
@@ -128,9 +130,9 @@ func (s *Snapshot) Write(ctx context.Context, w io.Writer) (int64, error) {
 	}
 	var err error
 	switch s.d {
-	case MySQL:
+	case sqlcheck.MySQL:
 		err = s.writeMySQL(ctx, bw)
-	case SQLite:
+	case sqlcheck.SQLite:
 		err = s.writeSQLite(ctx, bw)
 	}
 	if err == nil {
@@ -214,7 +216,7 @@ type inserter struct {
 	buf    []byte
 }
 
-func newInserter(w *bufio.Writer, d Dialect, t *table) *inserter {
+func newInserter(w *bufio.Writer, d sqlcheck.Dialect, t *table) *inserter {
 	p := []byte("INSERT INTO " + quoteIdent(d, t.name) + " (")
 	names := t.cols
 	if t.rowid != "" {

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // maxStatement bounds one statement's size in Load (Write produces about
@@ -35,8 +37,8 @@ type splitter struct {
 	sawBody bool   // the trigger's BEGIN was seen
 }
 
-func newSplitter(r *bufio.Reader, d Dialect) *splitter {
-	return &splitter{r: r, mysql: d == MySQL, max: maxStatement}
+func newSplitter(r *bufio.Reader, d sqlcheck.Dialect) *splitter {
+	return &splitter{r: r, mysql: d == sqlcheck.MySQL, max: maxStatement}
 }
 
 // next returns the next statement (including leading blanks and comments and

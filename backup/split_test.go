@@ -7,11 +7,13 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // splitAll returns the statements with content, trimmed, and the error that
 // ended the input (nil at a clean end).
-func splitAll(d Dialect, in string) ([]string, error) {
+func splitAll(d sqlcheck.Dialect, in string) ([]string, error) {
 	sp := newSplitter(bufio.NewReader(strings.NewReader(in)), d)
 	var out []string
 	for {
@@ -31,35 +33,35 @@ func splitAll(d Dialect, in string) ([]string, error) {
 func TestSplit(t *testing.T) {
 	tests := []struct {
 		name string
-		d    Dialect
+		d    sqlcheck.Dialect
 		in   string
 		want []string
 		err  error
 	}{
-		{"simple", MySQL, "SELECT 1; SELECT 2;\n", []string{"SELECT 1;", "SELECT 2;"}, nil},
-		{"blank and comments only", MySQL, "\n-- c;\n# d;\n/* e; */\n;", nil, nil},
-		{"quotes", MySQL, `INSERT INTO t VALUES ('a;b', "c;d", 'it''s;', "q""q;");`, []string{`INSERT INTO t VALUES ('a;b', "c;d", 'it''s;', "q""q;");`}, nil},
-		{"mysql backslash", MySQL, `SELECT 'a\';b', "c\";d";SELECT 2;`, []string{`SELECT 'a\';b', "c\";d";`, "SELECT 2;"}, nil},
-		{"mysql backslash at end", MySQL, `SELECT 'a\\';SELECT 2;`, []string{`SELECT 'a\\';`, "SELECT 2;"}, nil},
-		{"sqlite no backslash escape", SQLite, `SELECT 'a\';SELECT 2;`, []string{`SELECT 'a\';`, "SELECT 2;"}, nil},
-		{"backticks", MySQL, "CREATE TABLE `a;``b` (x INT);", []string{"CREATE TABLE `a;``b` (x INT);"}, nil},
-		{"brackets sqlite", SQLite, "SELECT [a;b] FROM t;", []string{"SELECT [a;b] FROM t;"}, nil},
-		{"line comments", MySQL, "SELECT 1 -- x;\n, 2 # y;\n;", []string{"SELECT 1 -- x;\n, 2 # y;\n;"}, nil},
-		{"mysql --x is not a comment", MySQL, "SELECT 1--1;", []string{"SELECT 1--1;"}, nil},
-		{"sqlite --x is a comment", SQLite, "SELECT 1--1;\n;", []string{"SELECT 1--1;\n;"}, nil},
-		{"sqlite # is not a comment", SQLite, "SELECT '#';", []string{"SELECT '#';"}, nil},
-		{"block comment", MySQL, "SELECT /* ; */ 1;", []string{"SELECT /* ; */ 1;"}, nil},
-		{"executable comment counts", MySQL, "/*!40101 SET NAMES utf8 */;", []string{"/*!40101 SET NAMES utf8 */;"}, nil},
-		{"sqlite trigger", SQLite, "CREATE TRIGGER tr AFTER INSERT ON t BEGIN INSERT INTO u VALUES (1); UPDATE u SET a = CASE WHEN 1 THEN 2 END; END; SELECT 1;",
+		{"simple", sqlcheck.MySQL, "SELECT 1; SELECT 2;\n", []string{"SELECT 1;", "SELECT 2;"}, nil},
+		{"blank and comments only", sqlcheck.MySQL, "\n-- c;\n# d;\n/* e; */\n;", nil, nil},
+		{"quotes", sqlcheck.MySQL, `INSERT INTO t VALUES ('a;b', "c;d", 'it''s;', "q""q;");`, []string{`INSERT INTO t VALUES ('a;b', "c;d", 'it''s;', "q""q;");`}, nil},
+		{"mysql backslash", sqlcheck.MySQL, `SELECT 'a\';b', "c\";d";SELECT 2;`, []string{`SELECT 'a\';b', "c\";d";`, "SELECT 2;"}, nil},
+		{"mysql backslash at end", sqlcheck.MySQL, `SELECT 'a\\';SELECT 2;`, []string{`SELECT 'a\\';`, "SELECT 2;"}, nil},
+		{"sqlite no backslash escape", sqlcheck.SQLite, `SELECT 'a\';SELECT 2;`, []string{`SELECT 'a\';`, "SELECT 2;"}, nil},
+		{"backticks", sqlcheck.MySQL, "CREATE TABLE `a;``b` (x INT);", []string{"CREATE TABLE `a;``b` (x INT);"}, nil},
+		{"brackets sqlite", sqlcheck.SQLite, "SELECT [a;b] FROM t;", []string{"SELECT [a;b] FROM t;"}, nil},
+		{"line comments", sqlcheck.MySQL, "SELECT 1 -- x;\n, 2 # y;\n;", []string{"SELECT 1 -- x;\n, 2 # y;\n;"}, nil},
+		{"mysql --x is not a comment", sqlcheck.MySQL, "SELECT 1--1;", []string{"SELECT 1--1;"}, nil},
+		{"sqlite --x is a comment", sqlcheck.SQLite, "SELECT 1--1;\n;", []string{"SELECT 1--1;\n;"}, nil},
+		{"sqlite # is not a comment", sqlcheck.SQLite, "SELECT '#';", []string{"SELECT '#';"}, nil},
+		{"block comment", sqlcheck.MySQL, "SELECT /* ; */ 1;", []string{"SELECT /* ; */ 1;"}, nil},
+		{"executable comment counts", sqlcheck.MySQL, "/*!40101 SET NAMES utf8 */;", []string{"/*!40101 SET NAMES utf8 */;"}, nil},
+		{"sqlite trigger", sqlcheck.SQLite, "CREATE TRIGGER tr AFTER INSERT ON t BEGIN INSERT INTO u VALUES (1); UPDATE u SET a = CASE WHEN 1 THEN 2 END; END; SELECT 1;",
 			[]string{"CREATE TRIGGER tr AFTER INSERT ON t BEGIN INSERT INTO u VALUES (1); UPDATE u SET a = CASE WHEN 1 THEN 2 END; END;", "SELECT 1;"}, nil},
-		{"sqlite temp trigger", SQLite, "create temp trigger tr after delete on t begin delete from u; end;select 1;",
+		{"sqlite temp trigger", sqlcheck.SQLite, "create temp trigger tr after delete on t begin delete from u; end;select 1;",
 			[]string{"create temp trigger tr after delete on t begin delete from u; end;", "select 1;"}, nil},
-		{"not a trigger", SQLite, "CREATE TABLE begin_end (a);SELECT 1;", []string{"CREATE TABLE begin_end (a);", "SELECT 1;"}, nil},
-		{"missing semicolon", MySQL, "SELECT 1; SELECT 2", []string{"SELECT 1;"}, ErrTruncated},
-		{"unterminated string", MySQL, "SELECT 'abc;", nil, ErrTruncated},
-		{"unterminated backslash", MySQL, `SELECT 'abc\`, nil, ErrTruncated},
-		{"unterminated comment", SQLite, "SELECT 1; /* x;", []string{"SELECT 1;"}, ErrTruncated},
-		{"trailing line comment ok", SQLite, "SELECT 1; -- end", []string{"SELECT 1;"}, nil},
+		{"not a trigger", sqlcheck.SQLite, "CREATE TABLE begin_end (a);SELECT 1;", []string{"CREATE TABLE begin_end (a);", "SELECT 1;"}, nil},
+		{"missing semicolon", sqlcheck.MySQL, "SELECT 1; SELECT 2", []string{"SELECT 1;"}, ErrTruncated},
+		{"unterminated string", sqlcheck.MySQL, "SELECT 'abc;", nil, ErrTruncated},
+		{"unterminated backslash", sqlcheck.MySQL, `SELECT 'abc\`, nil, ErrTruncated},
+		{"unterminated comment", sqlcheck.SQLite, "SELECT 1; /* x;", []string{"SELECT 1;"}, ErrTruncated},
+		{"trailing line comment ok", sqlcheck.SQLite, "SELECT 1; -- end", []string{"SELECT 1;"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,7 +77,7 @@ func TestSplit(t *testing.T) {
 }
 
 func TestSplitStatementLimit(t *testing.T) {
-	sp := newSplitter(bufio.NewReader(strings.NewReader("SELECT '"+strings.Repeat("x", 100)+"';")), MySQL)
+	sp := newSplitter(bufio.NewReader(strings.NewReader("SELECT '"+strings.Repeat("x", 100)+"';")), sqlcheck.MySQL)
 	sp.max = 50
 	if _, _, err := sp.next(); !errors.Is(err, ErrStatementTooLarge) {
 		t.Fatalf("err %v, want ErrStatementTooLarge", err)
@@ -95,9 +97,9 @@ func FuzzSplit(f *testing.F) {
 		f.Add([]byte(s), true)
 	}
 	f.Fuzz(func(t *testing.T, in []byte, sqlite bool) {
-		d := MySQL
+		d := sqlcheck.MySQL
 		if sqlite {
-			d = SQLite
+			d = sqlcheck.SQLite
 		}
 		sp := newSplitter(bufio.NewReaderSize(bytes.NewReader(in), 16), d)
 		var consumed []byte

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // The SQLite dump holds, in order: each table's CREATE text (from
@@ -146,7 +148,7 @@ func sqliteSelect(t *table) string {
 		exprs = append(exprs, t.rowid)
 	}
 	for _, c := range t.cols {
-		exprs = append(exprs, quoteIdent(SQLite, c.name))
+		exprs = append(exprs, quoteIdent(sqlcheck.SQLite, c.name))
 	}
 	for i, e := range exprs {
 		if i > 0 {
@@ -154,7 +156,7 @@ func sqliteSelect(t *table) string {
 		}
 		fmt.Fprintf(&b, "typeof(%s),CASE typeof(%s) WHEN 'text' THEN CAST(%s AS BLOB) ELSE %s END", e, e, e, e)
 	}
-	b.WriteString(" FROM " + quoteIdent(SQLite, t.name))
+	b.WriteString(" FROM " + quoteIdent(sqlcheck.SQLite, t.name))
 	return b.String()
 }
 
@@ -259,7 +261,7 @@ func writeDDL(w *bufio.Writer, ddl string) error {
 }
 
 func (s *Snapshot) writeSQLiteTable(ctx context.Context, w *bufio.Writer, t *table) error {
-	if _, err := fmt.Fprintf(w, "\n-- Table %s\n", quoteIdent(SQLite, t.name)); err != nil {
+	if _, err := fmt.Fprintf(w, "\n-- Table %s\n", quoteIdent(sqlcheck.SQLite, t.name)); err != nil {
 		return err
 	}
 	if err := writeDDL(w, t.create); err != nil {
@@ -278,7 +280,7 @@ func (s *Snapshot) writeSQLiteTable(ctx context.Context, w *bufio.Writer, t *tab
 	for i := range vals {
 		dest[2*i], dest[2*i+1] = &vals[i].typ, &vals[i].v
 	}
-	in := newInserter(w, SQLite, t)
+	in := newInserter(w, sqlcheck.SQLite, t)
 	var row []byte
 	err = scanAll(rows, func() error {
 		if err := rows.Scan(dest...); err != nil {

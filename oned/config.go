@@ -16,7 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/oneha/oneha/raftlog"
-	"github.com/oneha/oneha/sqlfsm"
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // ErrConfig wraps every configuration error; the message names the key.
@@ -323,11 +323,11 @@ func (c Config) Validate() error {
 func (c Config) Solo() bool { return c.Federation.ServerID < 0 }
 
 // Dialect is the SQL dialect of the configured backend.
-func (c Config) Dialect() sqlfsm.DialectName {
+func (c Config) Dialect() sqlcheck.Dialect {
 	if strings.EqualFold(c.DB.Backend, "mysql") {
-		return sqlfsm.MySQL
+		return sqlcheck.MySQL
 	}
-	return sqlfsm.SQLite
+	return sqlcheck.SQLite
 }
 
 // SQLitePath is the SQLite file under DATA_DIR.

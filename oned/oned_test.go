@@ -17,7 +17,7 @@ import (
 
 	"github.com/oneha/oneha/internal/harness"
 	"github.com/oneha/oneha/oned"
-	"github.com/oneha/oneha/sqlfsm"
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/xmlrpc"
 )
 
@@ -70,9 +70,9 @@ func waitCount(t *testing.T, o *harness.Oned, n int64, timeout time.Duration, wh
 // real oned processes, and checks roles, forwarding and replication.
 func TestZoneFormsBySeedProcedure(t *testing.T) {
 	for _, tc := range []struct {
-		d sqlfsm.DialectName
+		d sqlcheck.Dialect
 		n int
-	}{{sqlfsm.SQLite, 3}, {sqlfsm.MySQL, 3}, {sqlfsm.SQLite, 5}} {
+	}{{sqlcheck.SQLite, 3}, {sqlcheck.MySQL, 3}, {sqlcheck.SQLite, 5}} {
 		t.Run(fmt.Sprintf("%s/%d", tc.d, tc.n), func(t *testing.T) {
 			z := harness.NewProcZone(t, harness.ZoneOptions{N: tc.n, Dialect: tc.d})
 			z.FormZone()
@@ -139,7 +139,7 @@ func TestLeaderKilled(t *testing.T) {
 	}
 }
 
-func testLeaderKilled(t *testing.T, d sqlfsm.DialectName) {
+func testLeaderKilled(t *testing.T, d sqlcheck.Dialect) {
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Dialect: d})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)
@@ -190,7 +190,7 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-func testBadInput(t *testing.T, d sqlfsm.DialectName) {
+func testBadInput(t *testing.T, d sqlcheck.Dialect) {
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 1, Dialect: d})
 	s := z.Servers[0]
 	s.WriteConfig(-1)
@@ -307,7 +307,7 @@ func TestSIGTERMTransfersLeadership(t *testing.T) {
 	}
 }
 
-func testSIGTERMTransfersLeadership(t *testing.T, d sqlfsm.DialectName) {
+func testSIGTERMTransfersLeadership(t *testing.T, d sqlcheck.Dialect) {
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Dialect: d})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)
@@ -328,7 +328,7 @@ func TestServerResetResyncs(t *testing.T) {
 	}
 }
 
-func testServerResetResyncs(t *testing.T, d sqlfsm.DialectName) {
+func testServerResetResyncs(t *testing.T, d sqlcheck.Dialect) {
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Dialect: d})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)
@@ -464,7 +464,7 @@ func TestServerDelOnDownServer(t *testing.T) {
 // leader is a no-op. Leadership never goes to a server still joining.
 // Transfer does not depend on the backend, so this runs on SQLite only.
 func TestLeaderTransfer(t *testing.T) {
-	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Dialect: sqlfsm.SQLite})
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Dialect: sqlcheck.SQLite})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)
 	seedRows(t, leader, 20)

@@ -45,7 +45,7 @@ func (s *Server) wipeIfMarked(ctx context.Context) error {
 	if _, err := os.Stat(s.resyncMarker()); err != nil {
 		return nil
 	}
-	if err := backup.Wipe(ctx, s.db, backup.Dialect(s.cfg.Dialect())); err != nil {
+	if err := backup.Wipe(ctx, s.db, s.cfg.Dialect()); err != nil {
 		return fmt.Errorf("resync: %w", err)
 	}
 	if err := os.RemoveAll(filepath.Join(s.cfg.DataDir, "raft")); err != nil {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/oneha/oneha/hooks"
 	"github.com/oneha/oneha/raftlog"
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 	"github.com/oneha/oneha/vip"
 	"github.com/oneha/oneha/xmlrpc"
@@ -179,9 +180,9 @@ func (s *Server) newZone() (err error) {
 func (s *Server) openDB(ctx context.Context) error {
 	var err error
 	switch s.cfg.Dialect() {
-	case sqlfsm.SQLite:
+	case sqlcheck.SQLite:
 		s.db, err = sqlfsm.OpenSQLite(s.cfg.SQLitePath())
-	case sqlfsm.MySQL:
+	case sqlcheck.MySQL:
 		if s.db, err = sqlfsm.OpenMySQL(s.cfg.MySQLDSN(), s.cfg.DB.Connections); err == nil {
 			s.applyDB, err = sqlfsm.OpenMySQLApply(s.cfg.MySQLDSN())
 		}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/oneha/oneha/internal/harness"
-	"github.com/oneha/oneha/sqlfsm"
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // TestJoinerWithDifferentServerSettingsIsNotPromoted: a joining server whose
@@ -18,7 +18,7 @@ import (
 // the leader names the setting in one.zone.members, /status and its log.
 func TestJoinerWithDifferentServerSettingsIsNotPromoted(t *testing.T) {
 	other := harness.StartMariaDB(t, harness.WithServerArgs("--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci"))
-	z := harness.NewProcZone(t, harness.ZoneOptions{N: 2, Dialect: sqlfsm.MySQL, MariaDBFor: func(i int) *harness.MariaDB {
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 2, Dialect: sqlcheck.MySQL, MariaDBFor: func(i int) *harness.MariaDB {
 		if i == 1 {
 			return other
 		}

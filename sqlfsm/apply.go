@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 
 	"github.com/hashicorp/raft"
@@ -11,11 +12,25 @@ import (
 
 var driverBadConn = driver.ErrBadConn
 
+// batchLost is returned by applyOnce when a deterministic error in entry
+// Index also rolled back the batch's whole transaction (SQLite does so when
+// it interrupts a write, e.g. at the statement budget). The caller retries
+// the batch with the entry's result known, so it does not run again.
+type batchLost struct {
+	Index  uint64
+	Result *Result
+}
+
+func (e *batchLost) Error() string {
+	return fmt.Sprintf("entry %d failed and took its batch's transaction with it: %v", e.Index, e.Result.Err)
+}
+
 // applyOnce makes one attempt at a batch. It returns nil when every entry in
 // logs is applied (each response set), or the first transient fault, after
-// which nothing uncommitted remains and the caller retries the batch. Entries
-// already committed by an earlier attempt are skipped by index.
-func (f *FSM) applyOnce(ctx context.Context, logs []*raft.Log, resps []any) error {
+// which nothing uncommitted remains and the caller retries the batch, or a
+// *batchLost. Entries already committed by an earlier attempt are skipped by
+// index; entries in known get their result without running.
+func (f *FSM) applyOnce(ctx context.Context, logs []*raft.Log, resps []any, known map[uint64]*Result) error {
 	opened, err := f.ensureConn(ctx)
 	if err != nil {
 		return err
@@ -80,7 +95,14 @@ func (f *FSM) applyOnce(ctx context.Context, logs []*raft.Log, resps []any) erro
 		if err := b.begin(); err != nil {
 			return err
 		}
-		res, err := f.applyEntry(ctx, b.tx, e)
+		res, ok := known[l.Index]
+		if !ok {
+			res, err = f.applyEntry(ctx, b.tx, e)
+		}
+		if lost := (*batchLost)(nil); errors.As(err, &lost) {
+			lost.Index = l.Index
+			return lost
+		}
 		if err != nil {
 			return fmt.Errorf("entry %d: %w", l.Index, err)
 		}
@@ -176,6 +198,9 @@ func (f *FSM) applyEntry(ctx context.Context, x execer, e *Entry) (*Result, erro
 			return nil, err
 		}
 		if sqlErr != nil {
+			if f.b.txLost() {
+				return nil, &batchLost{Result: &Result{Err: sqlErr}}
+			}
 			if sp {
 				if _, err := x.ExecContext(ctx, "ROLLBACK TO SAVEPOINT oneha_entry"); err != nil {
 					return nil, fmt.Errorf("rollback to savepoint: %w", err)
@@ -200,7 +225,7 @@ func (f *FSM) execStatement(ctx context.Context, x execer, c Context, j int, st 
 		// prepare depends only on the entry: it fails the same everywhere.
 		return &SQLError{Statement: j, Message: err.Error()}, nil
 	}
-	r, err := x.ExecContext(ctx, q, args...)
+	r, err := f.b.exec(ctx, x, q, args)
 	if err != nil {
 		if ctx.Err() != nil || f.b.classify(err) == transient {
 			return nil, fmt.Errorf("statement %d: %w", j, err)

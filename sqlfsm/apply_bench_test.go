@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // The leader's and the apply path's CPU per entry, without a database:
@@ -23,7 +25,7 @@ func BenchmarkCheckEntry(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				stmts := []Statement{{SQL: benchInsert, Params: []any{int64(3), int64(i), "payload-payload-payload"}}}
-				if _, err := checkEntry(ctx, bc.tc, MySQL, stmts, nil); err != nil {
+				if _, err := checkEntry(ctx, bc.tc, sqlcheck.MySQL, stmts, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

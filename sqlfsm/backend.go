@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // execer is what a session-bound connection or transaction offers.
@@ -14,9 +16,10 @@ type execer interface {
 }
 
 // backend hides what differs between MySQL/MariaDB and SQLite on the apply
-// path. Implementations hold no per-entry state.
+// path. The MySQL backend holds no per-entry state; the SQLite backend's
+// session holds the context of the entry being applied (bind).
 type backend interface {
-	name() DialectName
+	name() sqlcheck.Dialect
 	// appliedDDL creates the applied-index table if it is missing.
 	appliedDDL() []string
 	// bind sets the entry's session context before its statements run.
@@ -26,6 +29,19 @@ type backend interface {
 	// every server; an error is a deterministic failure of the entry.
 	prepare(st Statement, c Context, i int) (string, []any, error)
 	classify(err error) errClass
+	// exec runs one statement of an entry on x.
+	exec(ctx context.Context, x execer, q string, args []any) (sql.Result, error)
+	// txLost reports that the engine rolled the whole transaction back
+	// after a statement failed (SQLite does so for an interrupted write).
+	txLost() bool
+	// setupConn prepares a new apply connection.
+	setupConn(conn *sql.Conn) error
+	// interrupt stops the statement being applied, from any goroutine;
+	// later ones stop at once (Close).
+	interrupt()
+	// close releases what the backend holds (the caller closed the apply
+	// connection).
+	close() error
 	// counters returns the RowsAffected and LastInsertId to report for
 	// statement st, given the driver's.
 	counters(st Statement, ra, li int64) (int64, int64)
@@ -40,15 +56,15 @@ type backend interface {
 	checkSettings(ctx context.Context, x execer) error
 	// settings fingerprints the server (see Settings).
 	settings(ctx context.Context, x execer) (Settings, error)
-	schema(db *sql.DB) SchemaInfo
+	schema(db *sql.DB) sqlcheck.SchemaInfo
 }
 
-func newBackend(d DialectName, tc *textCache) (backend, error) {
+func newBackend(d sqlcheck.Dialect, tc *textCache) (backend, error) {
 	switch d {
-	case MySQL:
+	case sqlcheck.MySQL:
 		return mysqlBackend{texts: tc}, nil
-	case SQLite:
+	case sqlcheck.SQLite:
 		return sqliteBackend{}, nil
 	}
-	return nil, fmt.Errorf("unknown SQL dialect %q (want %q or %q)", d, MySQL, SQLite)
+	return nil, fmt.Errorf("unknown SQL dialect %q (want %q or %q)", d, sqlcheck.MySQL, sqlcheck.SQLite)
 }

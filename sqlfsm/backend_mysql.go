@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // mysqlBackend applies entries on MySQL 8 / MariaDB 10.6+.
@@ -20,7 +22,7 @@ type mysqlBackend struct {
 	texts *textCache // the FSM's; placeholder spans
 }
 
-func (mysqlBackend) name() DialectName { return MySQL }
+func (mysqlBackend) name() sqlcheck.Dialect { return sqlcheck.MySQL }
 
 func (mysqlBackend) appliedDDL() []string {
 	return []string{`CREATE TABLE IF NOT EXISTS ` + AppliedTable + ` (
@@ -73,7 +75,16 @@ func (b mysqlBackend) prepare(st Statement, _ Context, _ int) (string, []any, er
 	return q, nil, err
 }
 func (mysqlBackend) classify(err error) errClass { return classifyMySQL(err) }
-func (mysqlBackend) transactionalDDL() bool      { return false }
+
+func (mysqlBackend) exec(ctx context.Context, x execer, q string, args []any) (sql.Result, error) {
+	return x.ExecContext(ctx, q, args...)
+}
+
+func (mysqlBackend) txLost() bool              { return false }
+func (mysqlBackend) setupConn(*sql.Conn) error { return nil }
+func (mysqlBackend) interrupt()                {} // statements end with their context
+func (mysqlBackend) close() error              { return nil }
+func (mysqlBackend) transactionalDDL() bool    { return false }
 
 // The server's counters are per statement: reported as they are (the fast
 // path reports the same ones).
@@ -158,7 +169,7 @@ func (mysqlBackend) checkSettings(ctx context.Context, x execer) error {
 	return nil
 }
 
-func (mysqlBackend) schema(db *sql.DB) SchemaInfo { return mysqlSchema{db} }
+func (mysqlBackend) schema(db *sql.DB) sqlcheck.SchemaInfo { return mysqlSchema{db} }
 
 type mysqlSchema struct{ db *sql.DB }
 

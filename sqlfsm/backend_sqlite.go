@@ -5,15 +5,17 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
-// sqliteBackend applies entries on SQLite. SQLite has no session clock or
-// seed, so prepare rewrites time and random functions into literals derived
-// from the entry's context (RewriteSQLite). DDL is transactional in SQLite,
-// so it shares the batch transaction like any other entry.
-type sqliteBackend struct{}
+// sqliteBackend applies entries on SQLite. Its session binds the entry's
+// time and seeds at the source, on the apply connection (see sqliteSession),
+// so statements run as written. DDL is transactional in SQLite, so it
+// shares the batch transaction like any other entry.
+type sqliteBackend struct{ s *sqliteSession }
 
-func (sqliteBackend) name() DialectName { return SQLite }
+func (sqliteBackend) name() sqlcheck.Dialect { return sqlcheck.SQLite }
 
 func (sqliteBackend) appliedDDL() []string {
 	return []string{`CREATE TABLE IF NOT EXISTS ` + AppliedTable + ` (
@@ -26,23 +28,33 @@ func (sqliteBackend) appliedDDL() []string {
 		`INSERT OR IGNORE INTO ` + AppliedTable + ` (id, applied_index, applied_term) VALUES (1, 0, 0)`}
 }
 
-func (sqliteBackend) bind(context.Context, execer, Context) error { return nil }
-
-func (sqliteBackend) prepare(st Statement, c Context, i int) (string, []any, error) {
-	q, err := RewriteSQLite(st.SQL, c, i)
-	return q, st.Params, err
+func (b sqliteBackend) bind(_ context.Context, _ execer, c Context) error {
+	b.s.bind(c)
+	return nil
 }
+
+func (sqliteBackend) prepare(st Statement, _ Context, _ int) (string, []any, error) {
+	return st.SQL, st.Params, nil
+}
+
+func (b sqliteBackend) exec(ctx context.Context, x execer, q string, args []any) (sql.Result, error) {
+	return b.s.exec(ctx, x, q, args)
+}
+
+func (b sqliteBackend) txLost() bool                   { return b.s.txLost() }
+func (b sqliteBackend) setupConn(conn *sql.Conn) error { return b.s.setup(conn) }
+func (b sqliteBackend) interrupt()                     { b.s.interrupt() }
+func (b sqliteBackend) close() error                   { return b.s.close() }
 
 func (sqliteBackend) classify(err error) errClass { return classifySQLite(err) }
 func (sqliteBackend) transactionalDDL() bool      { return true }
 
 // SQLite's counters are connection state: DDL leaves the previous
 // statement's values, and only an INSERT/REPLACE sets the rowid. The
-// statement's kind is its first keyword, from the original text (the
-// rewrite does not change it).
+// statement's kind is its first keyword.
 func (sqliteBackend) counters(st Statement, ra, li int64) (int64, int64) {
 	var kw string
-	if toks, err := Lex(SQLite, st.SQL); err == nil && len(toks) > 0 {
+	if toks, err := sqlcheck.Lex(sqlcheck.SQLite, st.SQL); err == nil && len(toks) > 0 {
 		kw = toks[0].Value
 	}
 	switch kw {
@@ -65,7 +77,7 @@ func (sqliteBackend) schemaFingerprint(ctx context.Context, x execer) (string, e
 
 func (sqliteBackend) checkSettings(context.Context, execer) error { return nil }
 
-func (sqliteBackend) schema(db *sql.DB) SchemaInfo { return sqliteSchema{db} }
+func (sqliteBackend) schema(db *sql.DB) sqlcheck.SchemaInfo { return sqliteSchema{db} }
 
 type sqliteSchema struct{ db *sql.DB }
 

@@ -105,6 +105,10 @@ const (
 )
 
 func classifySQLite(err error) errClass {
+	var le *limitError
+	if errors.As(err, &le) {
+		return deterministic
+	}
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
 		return transient
@@ -121,6 +125,10 @@ func sqlErrorCode(err error) (int, string) {
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
 		return int(me.Number), me.Message
+	}
+	var le *limitError
+	if errors.As(err, &le) {
+		return le.code, le.msg
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {

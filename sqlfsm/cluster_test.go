@@ -11,6 +11,7 @@ import (
 
 	"github.com/oneha/oneha/internal/harness"
 	"github.com/oneha/oneha/raftlog"
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 )
 
@@ -380,7 +381,7 @@ func TestRestartRestoresOnlyWhenBehind(t *testing.T) {
 // away; nothing acknowledged is lost or doubled.
 func TestMariaDBKilledUnderLoad(t *testing.T) {
 	c := harness.MakeCluster(t, harness.ClusterOptions{
-		N: 3, Dialect: sqlfsm.MySQL, TCP: true, MariaDBPerServer: true,
+		N: 3, Dialect: sqlcheck.MySQL, TCP: true, MariaDBPerServer: true,
 		MariaDBOptions: []harness.MariaDBOption{harness.WithFlushLogAtTrxCommit(2)},
 	})
 	setupCounterTables(t, c)

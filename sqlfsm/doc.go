@@ -2,7 +2,8 @@
 //
 // An entry is one SQL transaction: a list of statements with typed positional
 // parameters plus the context the leader chose for it (a timestamp with
-// microseconds and two RAND seeds). The leader checks every statement before
+// microseconds and two RAND seeds). The leader checks every statement (with
+// package sqlcheck, plus the per-entry rules of CheckEntry) before
 // the entry is appended (determinism, DDL alone in its entry), encodes it with
 // a versioned binary codec and hands it to the Raft log. Every server's FSM
 // then applies committed entries in log order:
@@ -12,8 +13,9 @@
 //   - in batches: a batch of entries is one DB transaction with a savepoint per
 //     entry, so a failing entry rolls back alone;
 //   - deterministically: session context (timestamp, seeds) is set before an
-//     entry runs on MySQL/MariaDB, and time/random functions are rewritten to
-//     leader-chosen literals on SQLite;
+//     entry runs on MySQL/MariaDB; on SQLite the FSM's own apply connection
+//     reads the entry's time from its VFS, draws random() from the entry's
+//     seeds and stops a statement past its instruction budget;
 //   - with two error classes: a deterministic SQL error is the entry's result
 //     (identical everywhere, the entry counts as applied), a transient fault is
 //     retried forever with backoff and never skips an entry.

@@ -8,8 +8,8 @@ type Context struct {
 	// Time is the leader's clock when the entry was created, UTC, microsecond
 	// precision. NOW(6), CURRENT_TIMESTAMP, UNIX_TIMESTAMP() see it.
 	Time time.Time
-	// Seed1 and Seed2 seed RAND() (MySQL @@rand_seed1/2) and the SQLite
-	// rewrite of random()/randomblob().
+	// Seed1 and Seed2 seed RAND() (MySQL @@rand_seed1/2) and SQLite's
+	// random()/randomblob() on the apply connection.
 	Seed1, Seed2 uint32
 }
 

@@ -3,13 +3,16 @@ package sqlfsm
 import (
 	"errors"
 	"fmt"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // Sentinel errors callers branch on.
 var (
 	// ErrUnsafe: a statement was refused before it was appended to the log
-	// because its result would differ between servers. Wrapped by *UnsafeError.
-	ErrUnsafe = errors.New("unsafe statement")
+	// because its result would differ between servers. Wrapped by
+	// *sqlcheck.UnsafeError. It is sqlcheck.ErrUnsafe.
+	ErrUnsafe = sqlcheck.ErrUnsafe
 	// ErrBadParam: a parameter has a type the entry codec cannot carry.
 	ErrBadParam = errors.New("bad parameter")
 	// ErrBadEntry: a log entry could not be decoded.
@@ -17,8 +20,12 @@ var (
 	// ErrSQL: a deterministic SQL error; the entry was rolled back identically
 	// on every server and counts as applied. Wrapped by *SQLError.
 	ErrSQL = errors.New("sql error")
-	// ErrNotReadOnly: a statement given to Query would change data.
-	ErrNotReadOnly = errors.New("statement is not read-only")
+	// ErrNotReadOnly: a statement given to Query would change data. It is
+	// sqlcheck.ErrNotReadOnly.
+	ErrNotReadOnly = sqlcheck.ErrNotReadOnly
+	// ErrEmpty: an entry without statements, or an SQL text without a
+	// statement. It is sqlcheck.ErrEmpty.
+	ErrEmpty = sqlcheck.ErrEmpty
 	// ErrClosed: the FSM or DB has been closed.
 	ErrClosed = errors.New("closed")
 	// ErrSettingsMismatch: the database server's settings make replicated
@@ -28,22 +35,6 @@ var (
 	// Config.StallAfter (Degraded reports it; the batch is not stopped).
 	ErrStalled = errors.New("apply stalled")
 )
-
-// UnsafeError names the construct that made a statement unsafe.
-type UnsafeError struct {
-	Construct string // e.g. "UUID()", "UPDATE ... LIMIT", "@@hostname"
-	Reason    string // why it is refused, one short sentence
-}
-
-func (e *UnsafeError) Error() string {
-	if e.Reason == "" {
-		return fmt.Sprintf("unsafe statement: %s is not allowed", e.Construct)
-	}
-	return fmt.Sprintf("unsafe statement: %s is not allowed: %s", e.Construct, e.Reason)
-}
-
-// Unwrap makes errors.Is(err, ErrUnsafe) true.
-func (e *UnsafeError) Unwrap() error { return ErrUnsafe }
 
 // SQLError is a deterministic SQL error: the same on every server.
 type SQLError struct {

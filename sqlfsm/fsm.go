@@ -12,20 +12,27 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // Config configures an FSM.
 type Config struct {
-	Dialect DialectName
+	Dialect sqlcheck.Dialect
 	// DB is the server's local database. The FSM keeps one connection of its
 	// pool for applying; reads and snapshots use others (MaxOpenConns >= 3).
 	DB *sql.DB
-	// ApplyDB, if set, provides the apply connection instead of DB. For
-	// MySQL, a pool opened with OpenMySQLApply (multi-statements on) lets a
+	// ApplyDB, if set, provides the apply connection instead of DB (MySQL
+	// only). A pool opened with OpenMySQLApply (multi-statements on) lets a
 	// whole batch apply in one round trip; without it entries apply one
-	// statement per round trip. User SQL never runs on it.
+	// statement per round trip. User SQL never runs on it. On SQLite the
+	// FSM opens its own apply connection on DB's file (see sqliteSession).
 	ApplyDB *sql.DB
-	Logger  *slog.Logger
+	// StatementBudget (SQLite) is the most VM instructions one statement
+	// of an entry may run; a statement that needs more fails with the same
+	// error on every server (default DefaultStatementBudget).
+	StatementBudget int64
+	Logger          *slog.Logger
 	// RetryMin and RetryMax bound the backoff between retries of a batch that
 	// hit a transient fault (defaults 20 ms and 2 s).
 	RetryMin, RetryMax time.Duration
@@ -57,7 +64,7 @@ type FSM struct {
 	applyDB *sql.DB // pool of the apply connection (DB unless Config.ApplyDB)
 	fast    bool    // MySQL batches apply in one multi-statement round trip
 	log     *slog.Logger
-	schema  SchemaInfo
+	schema  sqlcheck.SchemaInfo
 	texts   *textCache // what the lexer and the check found per SQL text
 
 	ctx  context.Context // cancelled by Close: stops retries and applies
@@ -112,27 +119,50 @@ func New(ctx context.Context, cfg Config) (*FSM, error) {
 	if f.applyDB == nil {
 		f.applyDB = cfg.DB
 	}
-	f.fast = cfg.Dialect == MySQL && cfg.ApplyDB != nil
-	conn, err := f.applyDB.Conn(ctx)
+	if cfg.Dialect == sqlcheck.SQLite {
+		if cfg.ApplyDB != nil {
+			return nil, errors.New("sqlfsm: Config.ApplyDB is for MySQL; SQLite's apply connection is the FSM's own")
+		}
+		s, err := newSQLiteSession(ctx, cfg.DB, cfg.StatementBudget)
+		if err != nil {
+			return nil, err
+		}
+		f.b, f.applyDB = sqliteBackend{s}, s.pool
+		b = f.b
+	}
+	f.fast = cfg.Dialect == sqlcheck.MySQL && cfg.ApplyDB != nil
+	conn, err := f.openConn(ctx)
 	if err != nil {
+		f.b.close()
 		return nil, fmt.Errorf("sqlfsm: open apply connection: %w", err)
 	}
-	if err := b.checkSettings(ctx, conn); err != nil {
+	fail := func(err error) (*FSM, error) {
 		conn.Close()
+		f.b.close()
 		return nil, err
+	}
+	if err := b.checkSettings(ctx, conn); err != nil {
+		return fail(err)
 	}
 	if err := f.noteConn(ctx, conn); err != nil {
-		conn.Close()
-		return nil, err
+		return fail(err)
 	}
 	if err := ensureApplied(ctx, b, conn); err != nil {
-		conn.Close()
-		return nil, err
+		return fail(err)
 	}
 	st, err := readApplied(ctx, conn)
 	if err != nil {
-		conn.Close()
-		return nil, err
+		return fail(err)
+	}
+	if cfg.Dialect == sqlcheck.SQLite {
+		tables, err := maxRowidTables(ctx, conn)
+		if err != nil {
+			return fail(fmt.Errorf("sqlfsm: check rowids: %w", err))
+		}
+		if len(tables) > 0 {
+			f.log.Error("tables hold rowid 9223372036854775807: an INSERT without a key into them gets a random rowid that differs between servers; renumber that row",
+				"tables", tables)
+		}
 	}
 	f.conn = conn
 	f.setApplied(st)
@@ -143,10 +173,10 @@ func New(ctx context.Context, cfg Config) (*FSM, error) {
 func (f *FSM) AppliedIndex() uint64 { return f.appliedIndex.Load() }
 
 // Dialect is the FSM's SQL dialect.
-func (f *FSM) Dialect() DialectName { return f.b.name() }
+func (f *FSM) Dialect() sqlcheck.Dialect { return f.b.name() }
 
 // Schema answers schema questions from the local database (for checks).
-func (f *FSM) Schema() SchemaInfo { return f.schema }
+func (f *FSM) Schema() sqlcheck.SchemaInfo { return f.schema }
 
 // DB is the local database, for reads.
 func (f *FSM) DB() *sql.DB { return f.db }
@@ -190,7 +220,7 @@ func (f *FSM) noteConn(ctx context.Context, conn *sql.Conn) error {
 		return err
 	}
 	f.settings.Store(&st)
-	if f.b.name() == MySQL {
+	if f.b.name() == sqlcheck.MySQL {
 		var id uint64
 		if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id); err != nil {
 			return fmt.Errorf("read apply connection id: %w", err)
@@ -227,27 +257,40 @@ func (f *FSM) interrupt(id uint64) {
 // fault (each was retried; none skipped an entry).
 func (f *FSM) TransientFaults() uint64 { return f.faults.Load() }
 
-// Close stops applying: a batch being retried gives up (its entries stay
-// unapplied, to be replayed on restart) and later batches are refused. It
-// does not close Config.DB.
-//
-// A statement running on the MySQL apply connection is killed (see
-// interrupt), so Close returns promptly even during a runaway statement.
+// Close stops applying: a batch being retried gives up, a statement being
+// applied is interrupted (SQLite: by the backend; MySQL: killed on the
+// server, see interrupt), its entries stay unapplied, to be replayed on
+// restart, and later batches are refused. It does not close Config.DB.
 func (f *FSM) Close() error {
 	var running uint64
 	if f.running.Load() != 0 {
 		running = f.connID.Load()
 	}
 	f.stop()
+	f.b.interrupt()
 	f.interrupt(running)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	var err error
 	if f.conn != nil {
-		err := f.conn.Close()
+		err = f.conn.Close()
 		f.conn = nil
-		return err
 	}
-	return nil
+	return errors.Join(err, f.b.close())
+}
+
+// openConn opens an apply connection and prepares it for the backend.
+func (f *FSM) openConn(ctx context.Context) (*sql.Conn, error) {
+	conn, err := f.applyDB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.b.setupConn(conn); err != nil {
+		conn.Raw(func(any) error { return driverBadConn })
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
 }
 
 func (f *FSM) setApplied(st appliedState) {
@@ -273,6 +316,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		defer f.running.Store(0)
 	}
 	backoff := f.cfg.RetryMin
+	var known map[uint64]*Result // results of entries that lost their batch
 	for attempt := 1; ; attempt++ {
 		if f.crashed || f.ctx.Err() != nil {
 			for i := range resps {
@@ -282,7 +326,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			}
 			return resps
 		}
-		err := f.applyOnce(f.ctx, logs, resps)
+		err := f.applyOnce(f.ctx, logs, resps, known)
 		if err != nil {
 			// Nothing past the applied index was committed: forget the
 			// answers the failed attempt computed for those entries.
@@ -291,6 +335,16 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 					resps[i] = nil
 				}
 			}
+		}
+		if lost := (*batchLost)(nil); errors.As(err, &lost) {
+			// Deterministic: run the batch again with that entry's
+			// result known, so it does not run again.
+			if known == nil {
+				known = map[uint64]*Result{}
+			}
+			known[lost.Index] = lost.Result
+			attempt--
+			continue
 		}
 		if err == nil {
 			if f.degraded.Swap(nil) != nil {
@@ -302,6 +356,9 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			f.crashed = true
 			f.log.Warn("injected crash: FSM halted", "index", f.applied.Index)
 			continue
+		}
+		if f.ctx.Err() != nil {
+			continue // closing (a statement Close interrupted): answer ErrClosed
 		}
 		f.degraded.Store(&err)
 		f.faults.Add(1)
@@ -322,7 +379,7 @@ func (f *FSM) ensureConn(ctx context.Context) (opened bool, err error) {
 	if f.conn != nil {
 		return false, nil
 	}
-	conn, err := f.applyDB.Conn(ctx)
+	conn, err := f.openConn(ctx)
 	if err != nil {
 		return false, fmt.Errorf("open apply connection: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/oneha/oneha/internal/harness"
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 )
 
@@ -185,7 +186,7 @@ func TestStatementCounters(t *testing.T) {
 			b := setupCounter(t, f) // ends with an INSERT: ROWS_AFFECTED 1
 			want := []sqlfsm.StmtResult{{}}
 			batches := [][]*raft.Log{{b.ddl("CREATE TABLE other (id INT)")}}
-			if be.Dialect == sqlfsm.MySQL {
+			if be.Dialect == sqlcheck.MySQL {
 				want = append(want, sqlfsm.StmtResult{RowsAffected: 1, LastInsertID: 2})
 				batches = append(batches, []*raft.Log{b.sql("UPDATE counter SET id = LAST_INSERT_ID(id + 1)")})
 			}
@@ -244,7 +245,7 @@ func TestTransientFaultRetriesWithoutSkipping(t *testing.T) {
 // batch stalls (degraded), resumes when mariadbd is back, and applies once.
 func TestMariaDBKilledMidBatch(t *testing.T) {
 	m := harness.StartMariaDB(t)
-	local := harness.OpenLocal(t, sqlfsm.MySQL, m, true)
+	local := harness.OpenLocal(t, sqlcheck.MySQL, m, true)
 	db := local.DB
 	f := newFSM(t, local, nil)
 	b := setupCounter(t, f)
@@ -332,7 +333,7 @@ func asErr(v any) error {
 func TestDDLCrashWindow(t *testing.T) {
 	for _, point := range []sqlfsm.FaultPoint{sqlfsm.PointBeforeDDL, sqlfsm.PointAfterDDL} {
 		t.Run(string(point), func(t *testing.T) {
-			local := harness.OpenLocal(t, sqlfsm.MySQL, nil, true)
+			local := harness.OpenLocal(t, sqlcheck.MySQL, nil, true)
 			db := local.DB
 			var crashAt atomic.Uint64
 			var ddlRuns atomic.Int32
@@ -386,14 +387,14 @@ func TestDDLCrashWindow(t *testing.T) {
 // different wall-clock times: clock and random functions agree, and equal the
 // leader's bound time.
 func TestDeterministicFunctions(t *testing.T) {
-	cases := map[sqlfsm.DialectName][]string{
-		sqlfsm.MySQL: {
+	cases := map[sqlcheck.Dialect][]string{
+		sqlcheck.MySQL: {
 			"CREATE TABLE r (id INT PRIMARY KEY, t DATETIME(6), u BIGINT, x DOUBLE, d DATETIME(6) DEFAULT CURRENT_TIMESTAMP(6))",
 			"INSERT INTO r (id, t, u, x) VALUES (1, NOW(6), UNIX_TIMESTAMP(), RAND())",
 			"SELECT CAST(t AS CHAR), u, x, CAST(d AS CHAR) FROM r",
 			"2026-11-25 10:00:00.",
 		},
-		sqlfsm.SQLite: {
+		sqlcheck.SQLite: {
 			"CREATE TABLE r (id INTEGER PRIMARY KEY, t TEXT, u INTEGER, x INTEGER, d TEXT)",
 			"INSERT INTO r (id, t, u, x, d) VALUES (1, datetime('now'), unixepoch('now'), random(), CURRENT_TIMESTAMP)",
 			"SELECT t, u, x, d FROM r",

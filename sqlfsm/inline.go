@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // inlineMySQL returns sql with each '?' placeholder replaced by its
@@ -50,13 +52,13 @@ type span struct{ pos, end int }
 
 // lexSpans returns the placeholder spans of Lex(MySQL, sql).
 func lexSpans(sql string) ([]span, error) {
-	toks, err := Lex(MySQL, sql)
+	toks, err := sqlcheck.Lex(sqlcheck.MySQL, sql)
 	if err != nil {
 		return nil, err
 	}
 	spans := []span{}
 	for _, t := range toks {
-		if t.Kind == TokParam {
+		if t.Kind == sqlcheck.TokParam {
 			spans = append(spans, span{t.Pos, t.End})
 		}
 	}

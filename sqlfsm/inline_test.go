@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/oneha/oneha/internal/harness"
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 )
 
@@ -19,7 +20,7 @@ import (
 func TestInlinedParamsEqualBoundParams(t *testing.T) {
 	m := harness.SharedMariaDB(t)
 	dsn := m.CreateDatabase(t, "")
-	local := harness.Local{Dialect: sqlfsm.MySQL}
+	local := harness.Local{Dialect: sqlcheck.MySQL}
 	var err error
 	if local.DB, err = sqlfsm.OpenMySQL(dsn, 4); err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package sqlfsm
 import (
 	"database/sql"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -69,12 +68,7 @@ func OpenMySQL(dsn string, conns int) (*sql.DB, error) {
 // log, not the SQLite file, is the durable record, and the applied index makes
 // replay after a power loss exact.
 func OpenSQLite(path string) (*sql.DB, error) {
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
-		q.Add("_pragma", p)
-	}
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite", "file:"+path+"?"+sqliteParams().Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite %s: %w", path, err)
 	}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // Consistency is how fresh a read must be.
@@ -44,7 +46,7 @@ type Rows struct {
 // Query runs one read-only statement at level c. Default and Strong reads on
 // a follower return the node's not-leader error (carrying the leader).
 func (d *DB) Query(ctx context.Context, c Consistency, query string, params ...any) (*Rows, error) {
-	n, err := CheckRead(d.fsm.Dialect(), query)
+	n, err := sqlcheck.CheckRead(d.fsm.Dialect(), query)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +78,7 @@ func (d *DB) Query(ctx context.Context, c Consistency, query string, params ...a
 func queryLocal(ctx context.Context, f *FSM, query string, params []any) (*Rows, error) {
 	var tx *sql.Tx
 	var err error
-	if f.Dialect() == MySQL {
+	if f.Dialect() == sqlcheck.MySQL {
 		tx, err = f.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	} else {
 		tx, err = f.db.BeginTx(ctx, nil)
@@ -126,7 +128,7 @@ func queryLocal(ctx context.Context, f *FSM, query string, params []any) (*Rows,
 // MySQL's text protocol returns bytes for everything, so the column type
 // decides: integers and floats are parsed, binary types stay []byte, the rest
 // becomes string.
-func convertValue(d DialectName, typ string, v any) any {
+func convertValue(d sqlcheck.Dialect, typ string, v any) any {
 	switch x := v.(type) {
 	case nil, int64, float64, string:
 		return x
@@ -137,7 +139,7 @@ func convertValue(d DialectName, typ string, v any) any {
 		return int64(0)
 	case []byte:
 		typ = strings.ToUpper(typ)
-		if d == SQLite && typ != "BLOB" && typ != "" {
+		if d == sqlcheck.SQLite && typ != "BLOB" && typ != "" {
 			return string(x)
 		}
 		switch typ {

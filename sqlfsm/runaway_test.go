@@ -11,13 +11,14 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/oneha/oneha/internal/harness"
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 )
 
-// runaway is legal, checker-approved SQL that runs for hours: a count over a
+// crossJoinRunaway is legal, checker-approved SQL that runs for hours: a count over a
 // five-way cross join of a 100-row table (10^10 rows), with no recursion
 // for a bound to stop.
-const runaway = "UPDATE vm SET name = name WHERE id = (SELECT COUNT(*) FROM big a, big b, big c, big d, big e)"
+const crossJoinRunaway = "UPDATE vm SET name = name WHERE id = (SELECT COUNT(*) FROM big a, big b, big c, big d, big e)"
 
 // setupRunaway creates vm and big on f and returns the log builder.
 func setupRunaway(t *testing.T, f *sqlfsm.FSM) *logBuilder {
@@ -39,13 +40,13 @@ func setupRunaway(t *testing.T, f *sqlfsm.FSM) *logBuilder {
 	return b
 }
 
-// waitRunning waits until the runaway statement runs on the server.
+// waitRunning waits until the crossJoinRunaway statement runs on the server.
 func waitRunning(t *testing.T, l harness.Local) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for runningRunaways(t, l) == 0 {
 		if time.Now().After(deadline) {
-			t.Fatal("the runaway statement never started")
+			t.Fatal("the crossJoinRunaway statement never started")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -62,7 +63,7 @@ func runningRunaways(t *testing.T, l harness.Local) int {
 }
 
 func TestRunawayRecursionFailsDeterministicallyAndZoneStaysWritable(t *testing.T) {
-	c := harness.MakeCluster(t, harness.ClusterOptions{N: 3, Dialect: sqlfsm.MySQL})
+	c := harness.MakeCluster(t, harness.ClusterOptions{N: 3, Dialect: sqlcheck.MySQL})
 	exec(t, c, "CREATE TABLE vm (id INT PRIMARY KEY, name VARCHAR(64))")
 	exec(t, c, "INSERT INTO vm (id, name) VALUES (1, 'one')")
 	ctx := harness.Ctx(t, 30*time.Second)
@@ -87,11 +88,11 @@ func TestRunawayRecursionFailsDeterministicallyAndZoneStaysWritable(t *testing.T
 }
 
 func TestApplyHonoursShutdownMySQL(t *testing.T) {
-	local := harness.OpenLocal(t, sqlfsm.MySQL, nil, true)
+	local := harness.OpenLocal(t, sqlcheck.MySQL, nil, true)
 	f := newFSM(t, local, nil)
 	b := setupRunaway(t, f)
 	base := f.AppliedIndex()
-	logs := []*raft.Log{b.sql("INSERT INTO vm (id, name) VALUES (2, 'two')"), b.sql(runaway)}
+	logs := []*raft.Log{b.sql("INSERT INTO vm (id, name) VALUES (2, 'two')"), b.sql(crossJoinRunaway)}
 	done := make(chan []any, 1)
 	go func() { done <- f.ApplyBatch(logs) }()
 	waitRunning(t, local)
@@ -127,7 +128,7 @@ func TestApplyHonoursShutdownMySQL(t *testing.T) {
 }
 
 func TestStalledApplyShowsDegraded(t *testing.T) {
-	local := harness.OpenLocal(t, sqlfsm.MySQL, nil, true)
+	local := harness.OpenLocal(t, sqlcheck.MySQL, nil, true)
 	f, err := sqlfsm.New(harness.Ctx(t, 30*time.Second), sqlfsm.Config{Dialect: local.Dialect, DB: local.DB, ApplyDB: local.ApplyDB, StallAfter: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -135,9 +136,9 @@ func TestStalledApplyShowsDegraded(t *testing.T) {
 	t.Cleanup(func() { f.Close() })
 	b := setupRunaway(t, f)
 	if err := f.Degraded(); err != nil {
-		t.Fatalf("degraded before the runaway: %v", err)
+		t.Fatalf("degraded before the crossJoinRunaway: %v", err)
 	}
-	l := b.sql(runaway)
+	l := b.sql(crossJoinRunaway)
 	done := make(chan any, 1)
 	go func() { done <- f.Apply(l) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -156,7 +157,7 @@ func TestStalledApplyShowsDegraded(t *testing.T) {
 }
 
 func TestRunawayWriteIsRefusedBeforeItIsLogged(t *testing.T) {
-	c := harness.MakeCluster(t, harness.ClusterOptions{N: 3, Dialect: sqlfsm.MySQL})
+	c := harness.MakeCluster(t, harness.ClusterOptions{N: 3, Dialect: sqlcheck.MySQL})
 	exec(t, c, "CREATE TABLE vm (id INT PRIMARY KEY, name VARCHAR(64))")
 	exec(t, c, "CREATE TABLE big (id INT PRIMARY KEY)")
 	exec(t, c, "INSERT INTO vm (id, name) VALUES (1, 'one')")
@@ -166,12 +167,12 @@ func TestRunawayWriteIsRefusedBeforeItIsLogged(t *testing.T) {
 	}
 	exec(t, c, "INSERT INTO big (id) VALUES "+strings.Join(vals, ", "))
 	before := c.Leader().FSM.AppliedIndex()
-	_, err := c.Exec(harness.Ctx(t, 60*time.Second), sqlfsm.Statement{SQL: runaway})
+	_, err := c.Exec(harness.Ctx(t, 60*time.Second), sqlfsm.Statement{SQL: crossJoinRunaway})
 	if !sqlfsm.IsUnsafe(err) {
-		t.Fatalf("runaway write = %v, want refused before it is logged", err)
+		t.Fatalf("crossJoinRunaway write = %v, want refused before it is logged", err)
 	}
 	if after := c.Leader().FSM.AppliedIndex(); after != before {
-		t.Fatalf("applied index moved %d -> %d: the runaway was logged", before, after)
+		t.Fatalf("applied index moved %d -> %d: the crossJoinRunaway was logged", before, after)
 	}
 	// A bounded write with a subquery passes its trial and applies.
 	r := exec(t, c, "UPDATE vm SET name = 'hundred' WHERE id = (SELECT COUNT(*) FROM big) - 99")

@@ -14,7 +14,7 @@ import (
 // goroutine, between batches, so the view and the applied index agree) and
 // returns at once; Persist streams the logical dump while writes go on.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
-	s, err := backup.Begin(f.ctx, f.db, backup.Dialect(f.b.name()), backup.Options{Last: AppliedTable})
+	s, err := backup.Begin(f.ctx, f.db, f.b.name(), backup.Options{Last: AppliedTable})
 	if err != nil {
 		return nil, fmt.Errorf("sqlfsm: begin snapshot: %w", err)
 	}
@@ -47,12 +47,12 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if f.ctx.Err() != nil {
 		return ErrClosed
 	}
-	h, err := backup.Load(f.ctx, f.db, backup.Dialect(f.b.name()), rc, backup.Options{Last: AppliedTable})
+	h, err := backup.Load(f.ctx, f.db, f.b.name(), rc, backup.Options{Last: AppliedTable})
 	if err != nil {
 		return fmt.Errorf("sqlfsm: restore snapshot: %w", err)
 	}
 	f.resetConn()
-	conn, err := f.applyDB.Conn(f.ctx)
+	conn, err := f.openConn(f.ctx)
 	if err != nil {
 		return fmt.Errorf("sqlfsm: restore: %w", err)
 	}

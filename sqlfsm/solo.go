@@ -2,6 +2,7 @@ package sqlfsm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -68,6 +69,9 @@ func (f *FSM) applyDirect(ctx context.Context, e *Entry) (*Result, error) {
 	}
 	defer tx.Rollback()
 	res, err := f.applyEntry(ctx, tx, e)
+	if lost := (*batchLost)(nil); errors.As(err, &lost) {
+		return lost.Result, nil // the transaction held only this entry
+	}
 	if err != nil {
 		f.resetConn()
 		return nil, err

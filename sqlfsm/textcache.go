@@ -3,6 +3,8 @@ package sqlfsm
 import (
 	"context"
 	"sync"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // Bounds of a textCache: each map holds at most maxTextCache texts (when
@@ -22,29 +24,24 @@ const (
 //   - spans[sql] == the TokParam spans of Lex(MySQL, sql), which depend on
 //     sql alone; the slices are never modified after they are stored; texts
 //     that fail to lex are not stored.
-//   - checks[{d, sql}] == checkWrite(ctx, d, sql, s) for every live ctx and
+//   - checks[{d, sql}] == sqlcheck.CheckWrite(ctx, d, sql, s) for every live ctx and
 //     every schema s. That holds because such a verdict depends on (d, sql)
-//     alone: checkWrite reads nothing but its arguments and constant tables,
+//     alone: CheckWrite reads nothing but its arguments and constant tables,
 //     and a verdict that asked the schema (INSERT ... SELECT, ON DUPLICATE
-//     KEY UPDATE) is never stored. Refusals and non-DML are not stored.
+//     KEY UPDATE, a LIMIT with ORDER BY) is never stored. Refusals and non-DML are not stored.
 type textCache struct {
 	mu     sync.RWMutex
 	spans  map[string][]span
-	checks map[checkKey]checkVerdict
+	checks map[checkKey]sqlcheck.Checked
 }
 
 func newTextCache() *textCache {
-	return &textCache{spans: map[string][]span{}, checks: map[checkKey]checkVerdict{}}
+	return &textCache{spans: map[string][]span{}, checks: map[checkKey]sqlcheck.Checked{}}
 }
 
 type checkKey struct {
-	d   DialectName
+	d   sqlcheck.Dialect
 	sql string
-}
-
-type checkVerdict struct {
-	c   Checked
-	inf info
 }
 
 // placeholderSpans returns the placeholder spans of sql as Lex(MySQL, sql)
@@ -72,42 +69,42 @@ func (tc *textCache) placeholderSpans(sql string) ([]span, error) {
 	return spans, nil
 }
 
-// checkWrite is the package's checkWrite with the verdict cache in front.
-func (tc *textCache) checkWrite(ctx context.Context, d DialectName, sql string, schema SchemaInfo) (Checked, info, error) {
+// checkWrite is sqlcheck.CheckWrite with the verdict cache in front.
+func (tc *textCache) checkWrite(ctx context.Context, d sqlcheck.Dialect, sql string, schema sqlcheck.SchemaInfo) (sqlcheck.Checked, error) {
 	if tc == nil || len(sql) > maxTextCacheLen {
-		return checkWrite(ctx, d, sql, schema)
+		return sqlcheck.CheckWrite(ctx, d, sql, schema)
 	}
 	if err := ctx.Err(); err != nil {
-		return Checked{}, info{}, err
+		return sqlcheck.Checked{}, err
 	}
 	k := checkKey{d, sql}
 	tc.mu.RLock()
 	v, ok := tc.checks[k]
 	tc.mu.RUnlock()
 	if ok {
-		return v.c, v.inf, nil
+		return v, nil
 	}
 	probe := &schemaProbe{s: schema}
-	si := SchemaInfo(probe)
+	si := sqlcheck.SchemaInfo(probe)
 	if schema == nil {
 		si = nil // a nil schema refuses what needs one: keep it nil
 	}
-	c, inf, err := checkWrite(ctx, d, sql, si)
-	if err != nil || probe.used || c.Class != ClassDML {
-		return c, inf, err
+	c, err := sqlcheck.CheckWrite(ctx, d, sql, si)
+	if err != nil || probe.used || c.Class != sqlcheck.ClassDML {
+		return c, err
 	}
 	tc.mu.Lock()
 	if len(tc.checks) >= maxTextCache {
 		clear(tc.checks)
 	}
-	tc.checks[k] = checkVerdict{c, inf}
+	tc.checks[k] = c
 	tc.mu.Unlock()
-	return c, inf, nil
+	return c, nil
 }
 
 // schemaProbe records whether a check asked the schema anything.
 type schemaProbe struct {
-	s    SchemaInfo
+	s    sqlcheck.SchemaInfo
 	used bool
 }
 
@@ -119,4 +116,9 @@ func (p *schemaProbe) HasAutoIncrement(ctx context.Context, table string) (bool,
 func (p *schemaProbe) UniqueKeys(ctx context.Context, table string) (int, error) {
 	p.used = true
 	return p.s.UniqueKeys(ctx, table)
+}
+
+func (p *schemaProbe) UniqueKeyColumns(ctx context.Context, table string) ([][]string, error) {
+	p.used = true
+	return p.s.UniqueKeyColumns(ctx, table)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // TestCheckCacheEqualsCheck: the cached check returns what checkWrite
@@ -13,36 +15,36 @@ import (
 func TestCheckCacheEqualsCheck(t *testing.T) {
 	tests := []struct {
 		name   string
-		d      DialectName
+		d      sqlcheck.Dialect
 		sql    string
 		cached bool // the verdict may be served from the cache
 	}{
-		{"plain insert", MySQL, "INSERT INTO t (a, b) VALUES (?, ?)", true},
-		{"update", MySQL, "UPDATE t SET a = NOW(6) WHERE id = ?", true},
-		{"delete", MySQL, "DELETE FROM t WHERE id = ?", true},
-		{"sqlite date function", SQLite, "INSERT INTO t (a) VALUES (datetime(?))", true},
-		{"insert select asks the schema", MySQL, "INSERT INTO ai (a) SELECT a FROM t ORDER BY a", false},
-		{"insert select into a table without auto-increment", MySQL, "INSERT INTO t (a) SELECT a FROM t ORDER BY a", false},
-		{"odku asks the schema", MySQL, "INSERT INTO t (id, a) VALUES (1, 2) ON DUPLICATE KEY UPDATE a = 3", false},
-		{"odku on two unique keys", MySQL, "INSERT INTO two (id, a) VALUES (1, 2) ON DUPLICATE KEY UPDATE a = 3", false},
-		{"schema lookup fails", MySQL, "INSERT INTO broken (a) SELECT a FROM t", false},
-		{"refused function", MySQL, "INSERT INTO t (a) VALUES (UUID())", false},
-		{"refused limit", MySQL, "UPDATE t SET a = 1 LIMIT 1", false},
-		{"ddl", MySQL, "CREATE TABLE c (id INT PRIMARY KEY)", false},
-		{"lex error", MySQL, "INSERT INTO t VALUES ('x", false},
-		{"two statements", MySQL, "DELETE FROM t; DELETE FROM u", false},
-		{"too long to cache", MySQL, "INSERT INTO t (a) VALUES ('" + strings.Repeat("x", maxTextCacheLen) + "')", false},
+		{"plain insert", sqlcheck.MySQL, "INSERT INTO t (a, b) VALUES (?, ?)", true},
+		{"update", sqlcheck.MySQL, "UPDATE t SET a = NOW(6) WHERE id = ?", true},
+		{"delete", sqlcheck.MySQL, "DELETE FROM t WHERE id = ?", true},
+		{"sqlite date function", sqlcheck.SQLite, "INSERT INTO t (a) VALUES (datetime(?))", true},
+		{"insert select asks the schema", sqlcheck.MySQL, "INSERT INTO ai (a) SELECT a FROM t ORDER BY a", false},
+		{"insert select into a table without auto-increment", sqlcheck.MySQL, "INSERT INTO t (a) SELECT a FROM t ORDER BY a", false},
+		{"odku asks the schema", sqlcheck.MySQL, "INSERT INTO t (id, a) VALUES (1, 2) ON DUPLICATE KEY UPDATE a = 3", false},
+		{"odku on two unique keys", sqlcheck.MySQL, "INSERT INTO two (id, a) VALUES (1, 2) ON DUPLICATE KEY UPDATE a = 3", false},
+		{"schema lookup fails", sqlcheck.MySQL, "INSERT INTO broken (a) SELECT a FROM t", false},
+		{"refused function", sqlcheck.MySQL, "INSERT INTO t (a) VALUES (UUID())", false},
+		{"refused limit", sqlcheck.MySQL, "UPDATE t SET a = 1 LIMIT 1", false},
+		{"ddl", sqlcheck.MySQL, "CREATE TABLE c (id INT PRIMARY KEY)", false},
+		{"lex error", sqlcheck.MySQL, "INSERT INTO t VALUES ('x", false},
+		{"two statements", sqlcheck.MySQL, "DELETE FROM t; DELETE FROM u", false},
+		{"too long to cache", sqlcheck.MySQL, "INSERT INTO t (a) VALUES ('" + strings.Repeat("x", maxTextCacheLen) + "')", false},
 	}
 	ctx := context.Background()
 	tc := newTextCache()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, schema := range []SchemaInfo{testSchema(), nil} {
-				wantC, wantInf, wantErr := checkWrite(ctx, tt.d, tt.sql, schema)
+			for _, schema := range []sqlcheck.SchemaInfo{testSchema(), nil} {
+				wantC, wantErr := sqlcheck.CheckWrite(ctx, tt.d, tt.sql, schema)
 				for round := range 3 { // miss, then hits
-					c, inf, err := tc.checkWrite(ctx, tt.d, tt.sql, schema)
-					if c != wantC || inf != wantInf || fmt.Sprint(err) != fmt.Sprint(wantErr) {
-						t.Fatalf("schema %v, round %d: got %+v %+v %v; want %+v %+v %v", schema != nil, round, c, inf, err, wantC, wantInf, wantErr)
+					c, err := tc.checkWrite(ctx, tt.d, tt.sql, schema)
+					if c != wantC || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+						t.Fatalf("schema %v, round %d: got %+v %v; want %+v %v", schema != nil, round, c, err, wantC, wantErr)
 					}
 				}
 			}
@@ -61,19 +63,19 @@ func TestCheckCacheFollowsSchema(t *testing.T) {
 	ctx := context.Background()
 	s := testSchema()
 	q := "INSERT INTO x (id, a) VALUES (1, 2) ON DUPLICATE KEY UPDATE a = 3"
-	if _, _, err := tc.checkWrite(ctx, MySQL, q, s); err != nil {
+	if _, err := tc.checkWrite(ctx, sqlcheck.MySQL, q, s); err != nil {
 		t.Fatalf("one unique key: %v", err)
 	}
 	s.unique["x"] = 2
-	if _, _, err := tc.checkWrite(ctx, MySQL, q, s); !IsUnsafe(err) {
+	if _, err := tc.checkWrite(ctx, sqlcheck.MySQL, q, s); !IsUnsafe(err) {
 		t.Fatalf("two unique keys: got %v, want a refusal", err)
 	}
 	q = "INSERT INTO y (a) SELECT a FROM t ORDER BY a"
-	if _, _, err := tc.checkWrite(ctx, MySQL, q, s); err != nil {
+	if _, err := tc.checkWrite(ctx, sqlcheck.MySQL, q, s); err != nil {
 		t.Fatalf("no auto-increment: %v", err)
 	}
 	s.autoInc["y"] = true
-	if _, _, err := tc.checkWrite(ctx, MySQL, q, s); !IsUnsafe(err) {
+	if _, err := tc.checkWrite(ctx, sqlcheck.MySQL, q, s); !IsUnsafe(err) {
 		t.Fatalf("auto-increment: got %v, want a refusal", err)
 	}
 }
@@ -81,12 +83,12 @@ func TestCheckCacheFollowsSchema(t *testing.T) {
 func TestCheckCacheCancelledContext(t *testing.T) {
 	tc := newTextCache()
 	q := "DELETE FROM t WHERE id = 1"
-	if _, _, err := tc.checkWrite(context.Background(), MySQL, q, nil); err != nil {
+	if _, err := tc.checkWrite(context.Background(), sqlcheck.MySQL, q, nil); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := tc.checkWrite(ctx, MySQL, q, nil); err != context.Canceled {
+	if _, err := tc.checkWrite(ctx, sqlcheck.MySQL, q, nil); err != context.Canceled {
 		t.Fatalf("cancelled context on a cached text: got %v", err)
 	}
 }
@@ -94,7 +96,7 @@ func TestCheckCacheCancelledContext(t *testing.T) {
 func TestCheckCacheBounded(t *testing.T) {
 	tc := newTextCache()
 	for i := range 3 * maxTextCache {
-		if _, _, err := tc.checkWrite(context.Background(), MySQL, fmt.Sprintf("DELETE FROM t%d", i), nil); err != nil {
+		if _, err := tc.checkWrite(context.Background(), sqlcheck.MySQL, fmt.Sprintf("DELETE FROM t%d", i), nil); err != nil {
 			t.Fatal(err)
 		}
 		n := len(tc.checks)

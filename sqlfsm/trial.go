@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // defaultTrialBudget bounds a leader-side trial (Config.TrialBudget).
@@ -63,7 +65,7 @@ func containsFold(s, upper string) bool {
 func (d *DB) trial(ctx context.Context, e *Entry) error {
 	f := d.fsm
 	budget := f.cfg.TrialBudget
-	if budget < 0 || f.Dialect() != MySQL || !needsTrial(e) || !strings.Contains(f.Settings()["version"], "MariaDB") {
+	if budget < 0 || f.Dialect() != sqlcheck.MySQL || !needsTrial(e) || !strings.Contains(f.Settings()["version"], "MariaDB") {
 		return nil
 	}
 	if budget == 0 {
@@ -92,7 +94,7 @@ func (d *DB) trial(ctx context.Context, e *Entry) error {
 		switch {
 		case err == nil:
 		case errors.As(err, &me) && me.Number == mariaDBStatementTimeout:
-			return fmt.Errorf("statement %d: %w", j, &UnsafeError{
+			return fmt.Errorf("statement %d: %w", j, &sqlcheck.UnsafeError{
 				Construct: fmt.Sprintf("a write that runs longer than %s", budget),
 				Reason:    "a statement that runs away runs away on every server; its trial on the leader was stopped",
 			})

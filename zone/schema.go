@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/oneha/oneha/raftlog"
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 )
 
@@ -123,7 +124,7 @@ func (m *Manager) EnsureSchema(ctx context.Context) error {
 func (m *Manager) tableExists(ctx context.Context, table string) (bool, error) {
 	var q string
 	switch m.db.FSM().Dialect() {
-	case sqlfsm.MySQL:
+	case sqlcheck.MySQL:
 		q = `SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`
 	default:
 		q = `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`

@@ -13,12 +13,13 @@ import (
 
 	"github.com/oneha/oneha/internal/harness"
 	"github.com/oneha/oneha/raftlog"
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 	"github.com/oneha/oneha/zone"
 )
 
 // soloDB is a solo server's database (SERVER_ID -1) on dialect d.
-func soloDB(t *testing.T, d sqlfsm.DialectName) (*sqlfsm.FSM, *sqlfsm.DB) {
+func soloDB(t *testing.T, d sqlcheck.Dialect) (*sqlfsm.FSM, *sqlfsm.DB) {
 	t.Helper()
 	local := harness.OpenLocal(t, d, nil, false)
 	f, err := sqlfsm.New(harness.Ctx(t, 30*time.Second), sqlfsm.Config{Dialect: d, DB: local.DB, Logger: testLogger()})
@@ -115,7 +116,7 @@ func TestSolo(t *testing.T) {
 // TestInfoWithoutSchema: before EnsureSchema there is no zone, and no pool.
 func TestInfoWithoutSchema(t *testing.T) {
 	ctx := harness.Ctx(t, 30*time.Second)
-	_, db := soloDB(t, sqlfsm.SQLite)
+	_, db := soloDB(t, sqlcheck.SQLite)
 	m := soloManager(t, db)
 	if _, err := m.Info(ctx, 0); !errors.Is(err, zone.ErrNoSuchZone) {
 		t.Fatalf("Info: %v, want ErrNoSuchZone", err)
@@ -129,7 +130,7 @@ func TestInfoWithoutSchema(t *testing.T) {
 }
 
 func TestNewValidates(t *testing.T) {
-	_, db := soloDB(t, sqlfsm.SQLite)
+	_, db := soloDB(t, sqlcheck.SQLite)
 	tests := []struct {
 		name string
 		cfg  zone.Config
@@ -171,7 +172,7 @@ func TestBootstrapGuard(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := harness.Ctx(t, 30*time.Second)
-			f, db := soloDB(t, sqlfsm.SQLite)
+			f, db := soloDB(t, sqlcheck.SQLite)
 			if tt.schema {
 				solo := soloManager(t, db)
 				wantErr(t, "EnsureSchema", solo.EnsureSchema(ctx), nil)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/oneha/oneha/backup"
 	"github.com/oneha/oneha/oned"
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 )
 
@@ -28,7 +29,7 @@ const LockFile = oned.LockFile
 
 // Target is the database onedb works on.
 type Target struct {
-	Dialect backup.Dialect
+	Dialect sqlcheck.Dialect
 	// MySQL
 	Server   string
 	Port     int // 0 = 3306
@@ -81,23 +82,23 @@ func ResolveTarget(f Flags, cfg oned.Config) (Target, error) {
 		if mysqlGiven {
 			return Target{}, errors.New("--sqlite conflicts with the MySQL options -u -p -d -S -P")
 		}
-		t.Dialect, t.File = backup.SQLite, f.SQLite
+		t.Dialect, t.File = sqlcheck.SQLite, f.SQLite
 	case f.Set["type"]:
 		switch strings.ToLower(f.Type) {
 		case "mysql":
-			t.Dialect = backup.MySQL
+			t.Dialect = sqlcheck.MySQL
 		case "sqlite":
-			t.Dialect = backup.SQLite
+			t.Dialect = sqlcheck.SQLite
 		default:
 			return Target{}, fmt.Errorf("--type %q: want mysql or sqlite", f.Type)
 		}
 	case mysqlGiven:
-		t.Dialect = backup.MySQL
+		t.Dialect = sqlcheck.MySQL
 	default:
-		t.Dialect = backup.Dialect(cfg.Dialect())
+		t.Dialect = cfg.Dialect()
 	}
 	switch t.Dialect {
-	case backup.MySQL:
+	case sqlcheck.MySQL:
 		if t.Name == "" {
 			return Target{}, errors.New("no MySQL database name: use -d/--dbname")
 		}
@@ -107,7 +108,7 @@ func ResolveTarget(f Flags, cfg oned.Config) (Target, error) {
 		if t.Port < 0 || t.Port > 65535 {
 			return Target{}, fmt.Errorf("-P/--port %d is not a TCP port", t.Port)
 		}
-	case backup.SQLite:
+	case sqlcheck.SQLite:
 		if t.File == "" {
 			return Target{}, errors.New("no SQLite file: use -s/--sqlite")
 		}
@@ -142,7 +143,7 @@ func (t Target) MySQLDSN() string {
 // Describe names the target in messages: "MySQL DB db at server" or
 // "SQLite DB file".
 func (t Target) Describe() string {
-	if t.Dialect == backup.MySQL {
+	if t.Dialect == sqlcheck.MySQL {
 		return fmt.Sprintf("MySQL DB %s at %s", t.Name, t.Server)
 	}
 	return "SQLite DB " + t.File
@@ -152,7 +153,7 @@ func (t Target) Describe() string {
 // set a missing database (MySQL) or file (SQLite) is created; otherwise it
 // is an error.
 func (t Target) Open(ctx context.Context, create bool) (*sql.DB, error) {
-	if t.Dialect == backup.SQLite {
+	if t.Dialect == sqlcheck.SQLite {
 		if _, err := os.Stat(t.File); err != nil && (!create || !errors.Is(err, os.ErrNotExist)) {
 			return nil, fmt.Errorf("SQLite DB: %w", err)
 		}
@@ -207,7 +208,7 @@ func VarDir(env func(string) string) string {
 // time not zero-padded.
 func DefaultBackupFile(t Target, now time.Time, varDir string) string {
 	stamp := fmt.Sprintf("%d-%d-%d_%d:%d:%d", now.Year(), int(now.Month()), now.Day(), now.Hour(), now.Minute(), now.Second())
-	if t.Dialect == backup.MySQL {
+	if t.Dialect == sqlcheck.MySQL {
 		return filepath.Join(varDir, fmt.Sprintf("mysql_%s_%s_%s.sql", t.Server, t.Name, stamp))
 	}
 	return filepath.Join(varDir, "sqlite_"+stamp+".sql")
@@ -262,7 +263,7 @@ func Backup(ctx context.Context, t Target, file string, force bool) error {
 
 // BackupMessage is what onedb backup prints on success.
 func BackupMessage(t Target, file string) string {
-	if t.Dialect == backup.MySQL {
+	if t.Dialect == sqlcheck.MySQL {
 		return "MySQL dump stored in " + file + "\n" +
 			"Use 'onedb restore' or restore the DB using the mysql command:\n" +
 			"mysql -u user -h server -P port db_name < backup_file\n"

@@ -20,6 +20,7 @@ import (
 	"github.com/oneha/oneha/internal/cli"
 	"github.com/oneha/oneha/internal/harness"
 	"github.com/oneha/oneha/oned"
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 )
 
@@ -57,11 +58,11 @@ func mustFail(t *testing.T, env map[string]string, want string, args ...string) 
 
 // populate creates a few OpenNebula-like tables, the applied-index table,
 // and rows of awkward values.
-func populate(t *testing.T, db *sql.DB, d backup.Dialect) {
+func populate(t *testing.T, db *sql.DB, d sqlcheck.Dialect) {
 	t.Helper()
 	ctx := harness.Ctx(t, time.Minute)
 	blob := "BLOB"
-	if d == backup.MySQL {
+	if d == sqlcheck.MySQL {
 		blob = "LONGBLOB"
 	}
 	stmts := []string{
@@ -87,7 +88,7 @@ func populate(t *testing.T, db *sql.DB, d backup.Dialect) {
 	}
 }
 
-func checksum(t *testing.T, db *sql.DB, d backup.Dialect) string {
+func checksum(t *testing.T, db *sql.DB, d sqlcheck.Dialect) string {
 	t.Helper()
 	sum, err := backup.Checksum(harness.Ctx(t, time.Minute), db, d, backup.Options{})
 	if err != nil {
@@ -104,8 +105,8 @@ func TestSQLiteRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	populate(t, db, backup.SQLite)
-	want := checksum(t, db, backup.SQLite)
+	populate(t, db, sqlcheck.SQLite)
+	want := checksum(t, db, sqlcheck.SQLite)
 	env := map[string]string{}
 	dump := filepath.Join(dir, "dump.sql")
 
@@ -127,7 +128,7 @@ func TestSQLiteRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rdb.Close()
-	if got := checksum(t, rdb, backup.SQLite); got != want {
+	if got := checksum(t, rdb, sqlcheck.SQLite); got != want {
 		t.Errorf("restored checksum %s, want %s", got, want)
 	}
 
@@ -137,7 +138,7 @@ func TestSQLiteRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustRun(t, env, "restore", "--config", "", "-s", dst, dump, "-f")
-	if got := checksum(t, rdb, backup.SQLite); got != want {
+	if got := checksum(t, rdb, sqlcheck.SQLite); got != want {
 		t.Errorf("restored -f checksum %s, want %s", got, want)
 	}
 
@@ -169,8 +170,8 @@ func TestMySQLRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	populate(t, src, backup.MySQL)
-	want := checksum(t, src, backup.MySQL)
+	populate(t, src, sqlcheck.MySQL)
+	want := checksum(t, src, sqlcheck.MySQL)
 	port := strconv.Itoa(m.Port)
 	conn := func(db string) []string {
 		return []string{"--config", "", "-u", "root", "-S", "127.0.0.1", "-P", port, "-d", db}
@@ -208,7 +209,7 @@ func TestMySQLRoundTrip(t *testing.T) {
 		t.Errorf("restore output %q, want %q", out, exp)
 	}
 	dst := open(dstCfg.DBName)
-	if got := checksum(t, dst, backup.MySQL); got != want {
+	if got := checksum(t, dst, sqlcheck.MySQL); got != want {
 		t.Errorf("restored checksum %s, want %s", got, want)
 	}
 
@@ -222,14 +223,14 @@ func TestMySQLRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustRun(t, env, append([]string{"restore", "-f", dump}, conn(dstCfg.DBName)...)...)
-	if got := checksum(t, dst, backup.MySQL); got != want {
+	if got := checksum(t, dst, sqlcheck.MySQL); got != want {
 		t.Errorf("restored -f checksum %s, want %s", got, want)
 	}
 
 	// A database that does not exist yet is created.
 	fresh := fmt.Sprintf("onedb_fresh_%d", time.Now().UnixNano())
 	mustRun(t, env, append([]string{"restore", dump}, conn(fresh)...)...)
-	if got := checksum(t, open(fresh), backup.MySQL); got != want {
+	if got := checksum(t, open(fresh), sqlcheck.MySQL); got != want {
 		t.Errorf("restored into new database: checksum %s, want %s", got, want)
 	}
 
@@ -260,7 +261,7 @@ func TestMySQLRoundTrip(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("mariadb < %s: %v\n%s", dump, err, cout.String())
 	}
-	if got := checksum(t, open(viaCLI.DBName), backup.MySQL); got != want {
+	if got := checksum(t, open(viaCLI.DBName), sqlcheck.MySQL); got != want {
 		t.Errorf("loaded with mariadb: checksum %s, want %s", got, want)
 	}
 }
@@ -278,7 +279,7 @@ func TestRestoreRefusesRunningOned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	populate(t, db, backup.SQLite)
+	populate(t, db, sqlcheck.SQLite)
 	db.Close()
 	dump := filepath.Join(dir, "dump.sql")
 	mustRun(t, nil, "backup", "--config", cfgPath, "-s", src, dump)
@@ -324,16 +325,16 @@ func TestResolveTarget(t *testing.T) {
 		want    Target
 		wantErr string
 	}{
-		{"config sqlite", Flags{}, def, Target{Dialect: backup.SQLite, File: "/data/one.db", Server: "localhost", User: "oneadmin", Name: "opennebula"}, ""},
-		{"config mysql", Flags{}, my, Target{Dialect: backup.MySQL, Server: "db1", Port: 3307, User: "one", Password: "pw", Name: "opennebula", File: "/data/one.db"}, ""},
+		{"config sqlite", Flags{}, def, Target{Dialect: sqlcheck.SQLite, File: "/data/one.db", Server: "localhost", User: "oneadmin", Name: "opennebula"}, ""},
+		{"config mysql", Flags{}, my, Target{Dialect: sqlcheck.MySQL, Server: "db1", Port: 3307, User: "one", Password: "pw", Name: "opennebula", File: "/data/one.db"}, ""},
 		{"seed flags over sqlite config", Flags{User: "oneadmin", Password: "oneadmin", Name: "opennebula", Set: set("username", "password", "dbname")}, def,
-			Target{Dialect: backup.MySQL, Server: "localhost", User: "oneadmin", Password: "oneadmin", Name: "opennebula", File: "/data/one.db"}, ""},
+			Target{Dialect: sqlcheck.MySQL, Server: "localhost", User: "oneadmin", Password: "oneadmin", Name: "opennebula", File: "/data/one.db"}, ""},
 		{"flags override mysql config", Flags{Server: "10.0.1.10", Port: 0, Set: set("server", "port")}, my,
-			Target{Dialect: backup.MySQL, Server: "10.0.1.10", Port: 0, User: "one", Password: "pw", Name: "opennebula", File: "/data/one.db"}, ""},
+			Target{Dialect: sqlcheck.MySQL, Server: "10.0.1.10", Port: 0, User: "one", Password: "pw", Name: "opennebula", File: "/data/one.db"}, ""},
 		{"sqlite flag over mysql config", Flags{SQLite: "/tmp/x.db", Set: set("sqlite")}, my,
-			Target{Dialect: backup.SQLite, Server: "db1", Port: 3307, User: "one", Password: "pw", Name: "opennebula", File: "/tmp/x.db"}, ""},
+			Target{Dialect: sqlcheck.SQLite, Server: "db1", Port: 3307, User: "one", Password: "pw", Name: "opennebula", File: "/tmp/x.db"}, ""},
 		{"type", Flags{Type: "MySQL", Set: set("type")}, def,
-			Target{Dialect: backup.MySQL, Server: "localhost", User: "oneadmin", Name: "opennebula", File: "/data/one.db"}, ""},
+			Target{Dialect: sqlcheck.MySQL, Server: "localhost", User: "oneadmin", Name: "opennebula", File: "/data/one.db"}, ""},
 		{"bad type", Flags{Type: "oracle", Set: set("type")}, def, Target{}, "want mysql or sqlite"},
 		{"sqlite with mysql flags", Flags{SQLite: "x", User: "u", Set: set("sqlite", "username")}, def, Target{}, "conflicts"},
 		{"empty db name", Flags{Name: "", Set: set("dbname")}, def, Target{}, "no MySQL database name"},
@@ -359,8 +360,8 @@ func TestDefaultBackupFile(t *testing.T) {
 		target Target
 		want   string
 	}{
-		{Target{Dialect: backup.MySQL, Server: "localhost", Name: "opennebula"}, "/var/lib/one/mysql_localhost_opennebula_2018-9-20_17:5:2.sql"},
-		{Target{Dialect: backup.SQLite, File: "/x/one.db"}, "/var/lib/one/sqlite_2018-9-20_17:5:2.sql"},
+		{Target{Dialect: sqlcheck.MySQL, Server: "localhost", Name: "opennebula"}, "/var/lib/one/mysql_localhost_opennebula_2018-9-20_17:5:2.sql"},
+		{Target{Dialect: sqlcheck.SQLite, File: "/x/one.db"}, "/var/lib/one/sqlite_2018-9-20_17:5:2.sql"},
 	}
 	for _, tc := range tests {
 		if got := DefaultBackupFile(tc.target, at, VarDir(func(string) string { return "" })); got != tc.want {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/oneha/oneha/internal/harness"
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 )
 
@@ -89,7 +90,7 @@ func BenchmarkInsert(b *testing.B) {
 		b.Fatal(err)
 	}
 	c := harness.MakeCluster(b, harness.ClusterOptions{
-		N: 3, Dialect: sqlfsm.MySQL, TCP: true, MariaDBPerServer: true,
+		N: 3, Dialect: sqlcheck.MySQL, TCP: true, MariaDBPerServer: true,
 		MariaDBOptions: []harness.MariaDBOption{harness.WithFlushLogAtTrxCommit(2)},
 	})
 	ctx := context.Background()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 	"github.com/oneha/oneha/internal/harness"
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 )
 
@@ -185,7 +186,7 @@ func newZone(t *testing.T, subnet string, n int, mariaDB bool) (*env, *client) {
 	lab := harness.NewLab(t, subnet)
 	opts := harness.ZoneOptions{N: n, Lab: lab}
 	if mariaDB {
-		opts.Dialect = sqlfsm.MySQL
+		opts.Dialect = sqlcheck.MySQL
 	}
 	z := harness.NewProcZone(t, opts)
 	e := &env{t: t, z: z}
@@ -411,10 +412,10 @@ func checksums(t *testing.T, e *env) {
 		var (
 			db  *sql.DB
 			err error
-			d   = sqlfsm.SQLite
+			d   = sqlcheck.SQLite
 		)
 		if e.dbs != nil {
-			d = sqlfsm.MySQL
+			d = sqlcheck.MySQL
 			db, err = sqlfsm.OpenMySQL(e.dbs[i].SocketDSN("oneha"), 2)
 		} else {
 			db, err = sqlfsm.OpenSQLite(filepath.Join(o.DataDir(), "one.db"))

@@ -17,13 +17,14 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/oneha/oneha/raftlog"
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 )
 
 // ClusterOptions shapes a test cluster.
 type ClusterOptions struct {
-	N       int                // servers (default 3)
-	Dialect sqlfsm.DialectName // default SQLite
+	N       int              // servers (default 3)
+	Dialect sqlcheck.Dialect // default SQLite
 	// TCP runs Raft over real TCP on 127.0.0.1 through raftlog.Mux (one
 	// port per server); otherwise raft's in-memory transport (fast unit
 	// tests only).
@@ -43,6 +44,9 @@ type ClusterOptions struct {
 	// Logger receives every server's logs (default: discarded unless
 	// ONEHA_TEST_LOG=1).
 	Logger *slog.Logger
+	// StatementBudget is each FSM's sqlfsm.Config.StatementBudget (0: the
+	// default).
+	StatementBudget int64
 }
 
 // Cluster is a set of in-process servers: each a raftlog.Node driving a
@@ -88,7 +92,7 @@ func MakeCluster(tb testing.TB, opts ClusterOptions) *Cluster {
 		opts.N = 3
 	}
 	if opts.Dialect == "" {
-		opts.Dialect = sqlfsm.SQLite
+		opts.Dialect = sqlcheck.SQLite
 	}
 	if opts.Logger == nil {
 		if os.Getenv("ONEHA_TEST_LOG") == "1" {
@@ -142,9 +146,9 @@ func MakeCluster(tb testing.TB, opts ClusterOptions) *Cluster {
 
 func (c *Cluster) prepareDB(s *Server) {
 	switch c.opts.Dialect {
-	case sqlfsm.SQLite:
+	case sqlcheck.SQLite:
 		s.sqlite = filepath.Join(s.Dir, "one.db")
-	case sqlfsm.MySQL:
+	case sqlcheck.MySQL:
 		m := (*MariaDB)(nil)
 		if c.opts.MariaDBPerServer {
 			opts := c.opts.MariaDBOptions
@@ -163,7 +167,7 @@ func (c *Cluster) prepareDB(s *Server) {
 func (c *Cluster) openDB(s *Server) *sql.DB {
 	var db *sql.DB
 	var err error
-	if c.opts.Dialect == sqlfsm.SQLite {
+	if c.opts.Dialect == sqlcheck.SQLite {
 		db, err = sqlfsm.OpenSQLite(s.sqlite)
 	} else {
 		db, err = sqlfsm.OpenMySQL(s.dsn, 32)
@@ -191,7 +195,7 @@ func (c *Cluster) start(s *Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	s.DB = c.openDB(s)
-	if c.opts.Dialect == sqlfsm.MySQL {
+	if c.opts.Dialect == sqlcheck.MySQL {
 		apply, err := sqlfsm.OpenMySQLApply(s.dsn)
 		if err != nil {
 			c.tb.Fatalf("harness: apply pool of server %s: %v", s.ID, err)
@@ -202,7 +206,7 @@ func (c *Cluster) start(s *Server) {
 	if c.opts.Faults != nil {
 		faults = c.opts.Faults(s.Index)
 	}
-	fsm, err := sqlfsm.New(ctx, sqlfsm.Config{Dialect: c.opts.Dialect, DB: s.DB, ApplyDB: s.ApplyDB, Logger: log, Faults: faults})
+	fsm, err := sqlfsm.New(ctx, sqlfsm.Config{Dialect: c.opts.Dialect, DB: s.DB, ApplyDB: s.ApplyDB, Logger: log, Faults: faults, StatementBudget: c.opts.StatementBudget})
 	if err != nil {
 		c.tb.Fatalf("harness: FSM of server %s: %v", s.ID, err)
 	}

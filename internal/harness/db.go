@@ -8,17 +8,18 @@ import (
 	"time"
 
 	"github.com/oneha/oneha/backup"
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 )
 
 // Dialects lists the backends every SQL test runs on.
-var Dialects = []sqlfsm.DialectName{sqlfsm.SQLite, sqlfsm.MySQL}
+var Dialects = []sqlcheck.Dialect{sqlcheck.SQLite, sqlcheck.MySQL}
 
 // OpenDB returns a fresh, empty local database of dialect d, closed at the
 // end of the test: a SQLite file in a temp dir, or a new database on m (the
 // process's shared MariaDB when m is nil), with OneHA's pinned session
 // settings.
-func OpenDB(tb testing.TB, d sqlfsm.DialectName, m *MariaDB) *sql.DB {
+func OpenDB(tb testing.TB, d sqlcheck.Dialect, m *MariaDB) *sql.DB {
 	tb.Helper()
 	return OpenLocal(tb, d, m, false).DB
 }
@@ -26,21 +27,21 @@ func OpenDB(tb testing.TB, d sqlfsm.DialectName, m *MariaDB) *sql.DB {
 // Local is a server's local database: DB for reads and snapshots, ApplyDB
 // (MySQL with the fast apply path only) for the FSM's apply connection.
 type Local struct {
-	Dialect sqlfsm.DialectName
+	Dialect sqlcheck.Dialect
 	DB      *sql.DB
 	ApplyDB *sql.DB
 }
 
 // OpenLocal is OpenDB plus, when fast is set on MySQL, the multi-statement
 // apply pool that lets the FSM apply a batch in one round trip.
-func OpenLocal(tb testing.TB, d sqlfsm.DialectName, m *MariaDB, fast bool) Local {
+func OpenLocal(tb testing.TB, d sqlcheck.Dialect, m *MariaDB, fast bool) Local {
 	tb.Helper()
 	l := Local{Dialect: d}
 	var err error
 	switch d {
-	case sqlfsm.SQLite:
+	case sqlcheck.SQLite:
 		l.DB, err = sqlfsm.OpenSQLite(filepath.Join(tb.TempDir(), "one.db"))
-	case sqlfsm.MySQL:
+	case sqlcheck.MySQL:
 		if m == nil {
 			m = SharedMariaDB(tb)
 		}
@@ -67,23 +68,23 @@ func OpenLocal(tb testing.TB, d sqlfsm.DialectName, m *MariaDB, fast bool) Local
 // batches take the one-round-trip fast path.
 type Backend struct {
 	Name    string
-	Dialect sqlfsm.DialectName
+	Dialect sqlcheck.Dialect
 	Fast    bool
 }
 
 // Backends lists every apply path the FSM tests cover.
 var Backends = []Backend{
-	{"sqlite", sqlfsm.SQLite, false},
-	{"mysql", sqlfsm.MySQL, false},
-	{"mysql-fast", sqlfsm.MySQL, true},
+	{"sqlite", sqlcheck.SQLite, false},
+	{"mysql", sqlcheck.MySQL, false},
+	{"mysql-fast", sqlcheck.MySQL, true},
 }
 
 // Checksum is backup.Checksum of every table but the applied-index table.
-func Checksum(tb testing.TB, db *sql.DB, d sqlfsm.DialectName) string {
+func Checksum(tb testing.TB, db *sql.DB, d sqlcheck.Dialect) string {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	sum, err := backup.Checksum(ctx, db, backup.Dialect(d), backup.Options{Last: sqlfsm.AppliedTable})
+	sum, err := backup.Checksum(ctx, db, d, backup.Options{Last: sqlfsm.AppliedTable})
 	if err != nil {
 		tb.Fatalf("harness: checksum: %v", err)
 	}

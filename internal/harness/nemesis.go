@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	"github.com/oneha/oneha/sqlfsm"
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // Pid returns the oned process id (0 when it is not running). In a lab the
@@ -259,7 +259,7 @@ func (d *HostMariaDB) stop() {
 // FormZone; it returns the instances in server order.
 func (z *ProcZone) UseHostMariaDBs(tb testing.TB) []*HostMariaDB {
 	tb.Helper()
-	if z.opts.Lab == nil || z.opts.Dialect != sqlfsm.MySQL {
+	if z.opts.Lab == nil || z.opts.Dialect != sqlcheck.MySQL {
 		tb.Fatal("harness: UseHostMariaDBs needs a lab zone with Dialect MySQL")
 	}
 	out := make([]*HostMariaDB, len(z.Servers))

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oneha/oneha/sqlfsm"
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/xmlrpc"
 )
 
@@ -71,8 +71,8 @@ func ModuleRoot() (string, error) {
 
 // ZoneOptions shapes a zone of real oned processes.
 type ZoneOptions struct {
-	N       int                // servers (default 3)
-	Dialect sqlfsm.DialectName // default SQLite; MySQL: a database per server on the shared mariadbd
+	N       int              // servers (default 3)
+	Dialect sqlcheck.Dialect // default SQLite; MySQL: a database per server on the shared mariadbd
 	// ElectionTimeoutMS for every server (default 500).
 	ElectionTimeoutMS int
 	// Lab runs each server in its own host namespace of this lab (port
@@ -121,7 +121,7 @@ func NewProcZone(tb testing.TB, opts ZoneOptions) *ProcZone {
 		opts.N = 3
 	}
 	if opts.Dialect == "" {
-		opts.Dialect = sqlfsm.SQLite
+		opts.Dialect = sqlcheck.SQLite
 	}
 	if opts.ElectionTimeoutMS == 0 {
 		opts.ElectionTimeoutMS = 500
@@ -150,7 +150,7 @@ func NewProcZone(tb testing.TB, opts ZoneOptions) *ProcZone {
 		if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 			tb.Fatal(err)
 		}
-		if opts.Dialect == sqlfsm.MySQL {
+		if opts.Dialect == sqlcheck.MySQL {
 			m := SharedMariaDB(tb)
 			if opts.MariaDBFor != nil {
 				if p := opts.MariaDBFor(i); p != nil {
@@ -181,7 +181,7 @@ func sanitize(s string) string {
 // WriteConfig writes o's config with the given SERVER_ID.
 func (o *Oned) WriteConfig(serverID int) {
 	var db string
-	if o.z.opts.Dialect == sqlfsm.MySQL {
+	if o.z.opts.Dialect == sqlcheck.MySQL {
 		host, port, user, name := mysqlParts(o.DSN)
 		db = fmt.Sprintf("DB: {BACKEND: mysql, SERVER: %s, PORT: %s, USER: %s, DB_NAME: %s}\n", host, port, user, name)
 	}
@@ -290,7 +290,7 @@ func (o *Oned) WaitExit(timeout time.Duration) int {
 
 // DBFlags are onedb's flags that name this server's database.
 func (o *Oned) DBFlags() []string {
-	if o.z.opts.Dialect == sqlfsm.SQLite {
+	if o.z.opts.Dialect == sqlcheck.SQLite {
 		return []string{"--sqlite", filepath.Join(o.Dir, "data", "one.db")}
 	}
 	host, port, user, name := mysqlParts(o.DSN)

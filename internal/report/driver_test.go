@@ -24,7 +24,7 @@ import (
 	_ "github.com/go-sql-driver/mysql"
 
 	"github.com/oneha/oneha/internal/harness"
-	"github.com/oneha/oneha/sqlfsm"
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/xmlrpc"
 )
 
@@ -103,8 +103,8 @@ func TestBenchReport(t *testing.T) {
 	if want("writes") {
 		for _, be := range []struct {
 			name    string
-			dialect sqlfsm.DialectName
-		}{{SQLite, sqlfsm.SQLite}, {MariaDB, sqlfsm.MySQL}} {
+			dialect sqlcheck.Dialect
+		}{{SQLite, sqlcheck.SQLite}, {MariaDB, sqlcheck.MySQL}} {
 			for _, n := range []int{1, 3, 5} {
 				cfg := map[int]string{1: Direct, 3: Zone3, 5: Zone5}[n]
 				ok := t.Run(be.name+"-"+cfg, func(t *testing.T) {
@@ -182,7 +182,7 @@ func tuneMariaDB(t *testing.T, m *harness.MariaDB, r *Report) {
 
 // startZone starts a solo oned (n == 1) or forms an n-server zone, creates
 // the bench table and returns the server to write to.
-func startZone(t *testing.T, dialect sqlfsm.DialectName, n int) (*harness.ProcZone, *harness.Oned) {
+func startZone(t *testing.T, dialect sqlcheck.Dialect, n int) (*harness.ProcZone, *harness.Oned) {
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: n, Dialect: dialect})
 	var target *harness.Oned
 	if n == 1 {
@@ -199,7 +199,7 @@ func startZone(t *testing.T, dialect sqlfsm.DialectName, n int) (*harness.ProcZo
 	return z, target
 }
 
-func writeGrid(t *testing.T, dialect sqlfsm.DialectName, n int, writers []int, d time.Duration) ([]Cell, *RSS) {
+func writeGrid(t *testing.T, dialect sqlcheck.Dialect, n int, writers []int, d time.Duration) ([]Cell, *RSS) {
 	z, target := startZone(t, dialect, n)
 	var next atomic.Int64
 	var cells []Cell
@@ -396,7 +396,7 @@ func lastLines(s string, n int) string {
 // one succeeds (a follower forwards to the new leader).
 func failoverLoopback(t *testing.T) *Failover {
 	runsN := envInt(t, "ONEHA_FAILOVER_RUNS", 20)
-	z, _ := startZone(t, sqlfsm.SQLite, 3)
+	z, _ := startZone(t, sqlcheck.SQLite, 3)
 	var runs []time.Duration
 	for run := 0; run < runsN; run++ {
 		leader := z.Leader(20 * time.Second)
@@ -435,7 +435,7 @@ func failoverLoopback(t *testing.T) *Failover {
 // table.
 func catchUp(t *testing.T, m *harness.MariaDB, targetMB int) *CatchUp {
 	c := &CatchUp{TargetMB: targetMB}
-	z := harness.NewProcZone(t, harness.ZoneOptions{N: 2, Dialect: sqlfsm.MySQL})
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 2, Dialect: sqlcheck.MySQL})
 	s0, s1 := z.Servers[0], z.Servers[1]
 	db0, err := sql.Open("mysql", s0.DSN)
 	if err != nil {

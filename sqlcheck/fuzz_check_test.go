@@ -1,11 +1,9 @@
-package sqlfsm
+package sqlcheck
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
-	"time"
 )
 
 // fuzzSeeds are shared by the fuzz targets' corpora.
@@ -24,6 +22,13 @@ var fuzzSeeds = []string{
 	"SELECT /*! 1 */ /*M! 2 */ 'unterminated",
 	"((((", "))", "[", "`", "\"", "'", "/*", "--", "#", "@", "@@", "?", "?0", ":", "0x", "1e", "1.2.3",
 	"INSERT INTO user (a) VALUES (1); SELECT 2;",
+	"DELETE FROM t WHERE a = 1 ORDER BY id DESC LIMIT 1",
+	"INSERT INTO t SELECT a AS id FROM u ORDER BY id LIMIT 1 OFFSET 2",
+	"DELETE FROM t WHERE id IN (SELECT id FROM (SELECT id FROM u ORDER BY id FETCH FIRST 1 ROWS ONLY) x)",
+	"INSERT INTO t SELECT ID FROM (`information_schema` . PROCESSLIST)",
+	"CREATE TABLE t (s BIGINT UNSIGNED AS ROW START, e BIGINT UNSIGNED AS ROW END, PERIOD FOR SYSTEM_TIME(s, e)) WITH SYSTEM VERSIONING",
+	"ALTER TABLE t ADD IF NOT EXISTS (s TIMESTAMP(6) AS ROW START), TYPE=MyISAM",
+	"SELECT MIN(i.a) FROM (SELECT a FROM t ORDER BY a DESC LIMIT 5) AS i",
 }
 
 // FuzzLex checks that Lex never panics and that its tokens are ordered,
@@ -62,18 +67,15 @@ func FuzzLex(f *testing.F) {
 }
 
 // FuzzCheckWrite checks that the statement checks never panic, that every
-// error wraps a known sentinel, and that an accepted SQLite statement
-// survives RewriteSQLite: the rewrite succeeds, is deterministic, and its
-// output is accepted again.
+// error wraps a known sentinel, and that the FSM's text cache answers what
+// the check answers.
 func FuzzCheckWrite(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add(s, true)
 		f.Add(s, false)
 	}
 	schema := testSchema()
-	tc := newTextCache()
 	ctx := context.Background()
-	c := Context{Time: time.Date(2024, 1, 2, 3, 4, 5, 6000, time.UTC), Seed1: 1, Seed2: 2}
 	known := func(err error) bool {
 		return errors.Is(err, ErrUnsafe) || errors.Is(err, ErrLex) || errors.Is(err, ErrEmpty) ||
 			errors.Is(err, ErrNotReadOnly) || errors.Is(err, errSchema)
@@ -87,14 +89,6 @@ func FuzzCheckWrite(f *testing.F) {
 			t.Fatalf("CheckRead: unexpected error %v", err)
 		}
 		checked, err := CheckWrite(ctx, d, sql, schema)
-		// The FSM's text cache answers exactly what the check answers,
-		// on a miss and on a hit.
-		wantC, wantInf, wantErr := checkWrite(ctx, d, sql, schema)
-		for range 2 {
-			if c, inf, err := tc.checkWrite(ctx, d, sql, schema); c != wantC || inf != wantInf || fmt.Sprint(err) != fmt.Sprint(wantErr) {
-				t.Fatalf("cached check %+v %+v %v, uncached %+v %+v %v", c, inf, err, wantC, wantInf, wantErr)
-			}
-		}
 		if err != nil {
 			if !known(err) {
 				t.Fatalf("CheckWrite: unexpected error %v", err)
@@ -104,23 +98,34 @@ func FuzzCheckWrite(f *testing.F) {
 		if checked.Class == ClassRead {
 			t.Fatalf("CheckWrite accepted a read: %+v", checked)
 		}
-		if d != SQLite {
+	})
+}
+
+// FuzzCheckRead checks that CheckRead never panics, that its errors wrap a
+// known sentinel, and that no text is both a read and a write.
+func FuzzCheckRead(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s, true)
+		f.Add(s, false)
+	}
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, sql string, mysql bool) {
+		d := SQLite
+		if mysql {
+			d = MySQL
+		}
+		n, err := CheckRead(d, sql)
+		if err != nil {
+			if !errors.Is(err, ErrUnsafe) && !errors.Is(err, ErrLex) && !errors.Is(err, ErrEmpty) && !errors.Is(err, ErrNotReadOnly) {
+				t.Fatalf("CheckRead: unexpected error %v", err)
+			}
 			return
 		}
-		out, err := RewriteSQLite(sql, c, 1)
-		if err != nil {
-			t.Fatalf("accepted statement fails the rewrite: %v", err)
+		if n < 0 {
+			t.Fatalf("negative parameter count %d", n)
 		}
-		again, _ := RewriteSQLite(sql, c, 1)
-		if again != out {
-			t.Fatalf("rewrite not deterministic")
-		}
-		checked2, err := CheckWrite(ctx, d, out, schema)
-		if err != nil {
-			t.Fatalf("rewritten statement %q refused: %v", out, err)
-		}
-		if checked2 != checked {
-			t.Fatalf("rewrite changed the statement's shape: %+v -> %+v", checked, checked2)
+		if c, err := CheckWrite(ctx, d, sql, testSchema()); err == nil {
+			t.Fatalf("accepted both as a read and as a write %+v", c)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package sqlfsm
+package sqlcheck
 
 import (
 	"errors"
@@ -15,7 +15,7 @@ type tk struct {
 func TestLexTokens(t *testing.T) {
 	tests := []struct {
 		name string
-		d    DialectName
+		d    Dialect
 		sql  string
 		want []tk
 	}{
@@ -104,7 +104,7 @@ func TestLexPositions(t *testing.T) {
 func TestLexErrors(t *testing.T) {
 	tests := []struct {
 		name   string
-		d      DialectName
+		d      Dialect
 		sql    string
 		unsafe string // expected Construct; "" means ErrLex
 	}{
@@ -123,7 +123,7 @@ func TestLexErrors(t *testing.T) {
 		{"sqlite param zero", SQLite, "SELECT ?0", ""},
 		{"sqlite param too big", SQLite, "SELECT ?99999", ""},
 		{"sqlite bare colon", SQLite, "SELECT : a", ""},
-		{"unknown dialect", DialectName("oracle"), "SELECT 1", ""},
+		{"unknown dialect", Dialect("oracle"), "SELECT 1", ""},
 		{"executable comment", MySQL, "INSERT INTO t VALUES (1) /*! , (UUID()) */", "/*! executable comment */"},
 		{"versioned executable comment", MySQL, "SELECT /*!50000 SLEEP(1) */ 1", "/*! executable comment */"},
 		{"mariadb executable comment", MySQL, "SELECT /*M!100100 1 */", "/*! executable comment */"},

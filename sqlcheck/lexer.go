@@ -1,4 +1,4 @@
-package sqlfsm
+package sqlcheck
 
 import (
 	"errors"
@@ -83,7 +83,7 @@ const maxSQLiteParam = 32766
 // the checks saw a comment. NUL bytes are refused because SQLite stops reading
 // at the first NUL while the checks would read on. Other malformed input
 // returns an error wrapping ErrLex.
-func Lex(d DialectName, sql string) ([]Token, error) {
+func Lex(d Dialect, sql string) ([]Token, error) {
 	var mysql bool
 	switch d {
 	case MySQL:
