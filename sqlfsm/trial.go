@@ -19,24 +19,43 @@ const defaultTrialBudget = 2 * time.Second
 const mariaDBStatementTimeout = 1969
 
 // needsTrial reports whether the checker cannot bound the cost of e: a write
-// that contains a query (subquery, INSERT … SELECT, WITH). Single-row key
-// writes (no SELECT anywhere in their text) never pay for a trial. A SELECT
-// inside a string literal only costs an unneeded trial.
+// that contains a query (subquery, INSERT … SELECT, WITH) or reads more than
+// one table (JOIN, USING, or a comma-separated table list in a multi-table
+// UPDATE or DELETE). Single-table key writes never pay for a trial. The
+// scan is textual: a keyword inside a string literal only costs an unneeded
+// trial.
 func needsTrial(e *Entry) bool {
 	if e.DDL {
 		return false
 	}
 	for _, st := range e.Statements {
-		if containsFold(st.SQL, "SELECT") {
+		q := st.SQL
+		if indexFold(q, "SELECT") >= 0 || indexFold(q, "JOIN") >= 0 || indexFold(q, "USING") >= 0 {
+			return true
+		}
+		// The table list: up to SET (UPDATE) or WHERE (DELETE).
+		end := len(q)
+		if i := indexFold(q, "UPDATE"); i >= 0 && i < 16 {
+			if j := indexFold(q, " SET "); j >= 0 {
+				end = j
+			}
+		} else if i := indexFold(q, "DELETE"); i >= 0 && i < 16 {
+			if j := indexFold(q, "WHERE"); j >= 0 {
+				end = j
+			}
+		} else {
+			continue
+		}
+		if strings.IndexByte(q[:end], ',') >= 0 {
 			return true
 		}
 	}
 	return false
 }
 
-// containsFold reports whether s contains upper (an upper-case ASCII word)
-// in any case, without allocating.
-func containsFold(s, upper string) bool {
+// indexFold is the index of upper (an upper-case ASCII word) in s in any
+// case, or -1; it does not allocate.
+func indexFold(s, upper string) int {
 	for i := 0; i+len(upper) <= len(s); i++ {
 		j := 0
 		for ; j < len(upper); j++ {
@@ -49,10 +68,10 @@ func containsFold(s, upper string) bool {
 			}
 		}
 		if j == len(upper) {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
 // trial runs e on the leader, before it is logged, in a transaction that is
