@@ -1,6 +1,7 @@
 package oned
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -100,7 +101,7 @@ func (s *Server) statusJSON(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.fsm != nil {
 		out["APPLIED_INDEX"] = s.fsm.AppliedIndex()
-		if d := s.fsm.Degraded(); d != nil {
+		if d := cmp.Or(s.fsm.Degraded(), s.fsm.Stalled()); d != nil {
 			out["DEGRADED"] = d.Error()
 		}
 		out["DB_SETTINGS"] = s.fsm.Settings()

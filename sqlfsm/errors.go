@@ -32,7 +32,7 @@ var (
 	// results differ (e.g. secure_timestamp forbids SET TIMESTAMP).
 	ErrSettingsMismatch = errors.New("database settings unsafe for replication")
 	// ErrStalled: a batch has been applying for longer than
-	// Config.StallAfter (Degraded reports it; the batch is not stopped).
+	// Config.StallAfter (Stalled reports it; the batch is not stopped).
 	ErrStalled = errors.New("apply stalled")
 )
 

@@ -38,8 +38,8 @@ type Config struct {
 	RetryMin, RetryMax time.Duration
 	// Faults injects failures (tests only).
 	Faults *Faults
-	// StallAfter: a batch still running after this long makes Degraded
-	// report a stall (default 10 s). It never interrupts the batch: a time
+	// StallAfter: a batch still running after this long makes Stalled
+	// report it (default 10 s). It never interrupts the batch: a time
 	// limit would end it on one server and not on another.
 	StallAfter time.Duration
 	// TrialBudget bounds the leader-side trial of writes that contain a
@@ -186,12 +186,22 @@ func (f *FSM) DB() *sql.DB { return f.db }
 // failover to a server with a slower clock.
 func (f *FSM) LastTime() time.Time { return time.UnixMicro(f.lastTime.Load()).UTC() }
 
-// Degraded returns the transient fault the FSM is retrying, or ErrStalled
-// when a batch has been running for longer than Config.StallAfter, or nil.
+// Degraded returns the transient fault the FSM is retrying, or nil. It is
+// this server's fault: raftlog hands leadership away while it lasts.
 func (f *FSM) Degraded() error {
 	if p := f.degraded.Load(); p != nil {
 		return *p
 	}
+	return nil
+}
+
+// Stalled returns ErrStalled (naming the entries) when a batch has been
+// running for longer than Config.StallAfter, or nil. Unlike Degraded it is
+// not a reason to hand leadership away: the work is the entry's, and every
+// server applying it stalls the same way (moving leadership would only move
+// the floating IP back and forth). Operators see it in /status and
+// oneha_apply_degraded.
+func (f *FSM) Stalled() error {
 	if start := f.running.Load(); start != 0 {
 		if d := time.Since(time.Unix(0, start)); d > f.cfg.StallAfter {
 			return fmt.Errorf("%w: entries %d..%d running for %s", ErrStalled,

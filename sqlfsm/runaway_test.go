@@ -135,21 +135,24 @@ func TestStalledApplyShowsDegraded(t *testing.T) {
 	}
 	t.Cleanup(func() { f.Close() })
 	b := setupRunaway(t, f)
-	if err := f.Degraded(); err != nil {
-		t.Fatalf("degraded before the runaway: %v", err)
+	if err := f.Stalled(); err != nil {
+		t.Fatalf("stalled before the runaway: %v", err)
 	}
 	l := b.sql(crossJoinRunaway)
 	done := make(chan any, 1)
 	go func() { done <- f.Apply(l) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for !errors.Is(f.Degraded(), sqlfsm.ErrStalled) {
+	for !errors.Is(f.Stalled(), sqlfsm.ErrStalled) {
 		if ctx.Err() != nil {
-			t.Fatalf("never reported a stall; Degraded = %v", f.Degraded())
+			t.Fatalf("never reported a stall; Stalled = %v", f.Stalled())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if msg := f.Degraded().Error(); !strings.Contains(msg, fmt.Sprint(l.Index)) {
+	if err := f.Degraded(); err != nil {
+		t.Fatalf("a stall is not a fault of this server, but Degraded = %v", err)
+	}
+	if msg := f.Stalled().Error(); !strings.Contains(msg, fmt.Sprint(l.Index)) {
 		t.Fatalf("stall %q does not name entry %d", msg, l.Index)
 	}
 	f.Close()
