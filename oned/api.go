@@ -62,7 +62,7 @@ func (s *Server) wrap(m apiMethod) xmlrpc.HandlerFunc {
 		if !ok {
 			return xmlrpc.Failure(m.name, "session must be a string", xmlrpc.XMLRPCAPIError), nil
 		}
-		if err := s.auth.check(session); err != nil {
+		if err := s.authenticate(remoteAddr(ctx), m.name, session); err != nil {
 			return xmlrpc.Failure(m.name, err.Error(), xmlrpc.AuthenticationError), nil
 		}
 		args := params[1:]
@@ -76,7 +76,7 @@ func (s *Server) wrap(m apiMethod) xmlrpc.HandlerFunc {
 				return s.forward(ctx, m.name, params)
 			}
 			msg, code := describe(err)
-			return xmlrpc.Failure(m.name, msg, code), nil
+			return xmlrpc.Failure(m.name, boundAnswer(msg), code), nil
 		}
 		return xmlrpc.Success(v), nil
 	}
@@ -91,8 +91,11 @@ func describe(err error) (string, int) {
 	case errors.Is(err, sqlfsm.ErrSQL), errors.Is(err, sqlfsm.ErrUnsafe), errors.Is(err, sqlfsm.ErrNotReadOnly),
 		errors.Is(err, zone.ErrBadEndpoint), errors.Is(err, zone.ErrJoinInProgress), errors.Is(err, zone.ErrBadName),
 		errors.Is(err, zone.ErrDuplicate), errors.Is(err, zone.ErrSelf), errors.Is(err, zone.ErrSolo),
-		errors.Is(err, zone.ErrNoQuorum), errors.Is(err, zone.ErrZoneHasServers), errors.Is(err, zone.ErrNotVoter):
+		errors.Is(err, zone.ErrNoQuorum), errors.Is(err, zone.ErrZoneHasServers), errors.Is(err, zone.ErrNotVoter),
+		errors.Is(err, zone.ErrNotUpToDate):
 		return err.Error(), xmlrpc.ActionError
+	case errors.Is(err, zone.ErrResetRefused):
+		return err.Error(), xmlrpc.AuthorizationError
 	case errors.Is(err, zone.ErrNoSuchZone), errors.Is(err, zone.ErrNoSuchServer):
 		return err.Error(), xmlrpc.NoExistsError
 	case errors.Is(err, raftlog.ErrUnknownOutcome):
@@ -103,20 +106,23 @@ func describe(err error) (string, int) {
 
 var errNoLeader = errors.New("Cannot process request, no leader found")
 
-// forward relays a call to the leader's ENDPOINT (one port per server: the
-// leader's Raft address is its XML-RPC address) and returns its answer. It
-// waits up to XMLRPC_TIMEOUT_MS for an election to produce a leader.
+// forward relays a call to the leader's ENDPOINT in the zone table (never
+// to the address Raft merely reports), over the zone's verified channel
+// (peerClient: the peer must present that server's certificate), and returns
+// its answer. It waits up to XMLRPC_TIMEOUT_MS for an election to produce a
+// leader the zone table lists.
 func (s *Server) forward(ctx context.Context, method string, params []any) (any, error) {
 	deadline := time.Now().Add(s.cfg.XMLRPCTimeout())
 	for {
-		id, addr := s.node.Leader()
+		id, raftAddr := s.node.Leader()
+		addr := ""
 		if id != "" {
-			addr = s.endpointAddr(ctx, id, addr)
+			addr = s.endpointAddr(ctx, id, raftAddr)
 		}
 		if addr != "" && addr != s.self {
 			fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
-			v, err := xmlrpc.NewClient("http://"+addr+"/RPC2", 10*time.Second).Call(fctx, method, params...)
+			v, err := s.peerClient("http://"+addr+"/RPC2", 10*time.Second).Call(fctx, method, params...)
 			if err != nil {
 				return xmlrpc.Failure(method, fmt.Sprintf("forwarding to leader %s: %v", addr, err), xmlrpc.InternalError), nil
 			}
@@ -231,7 +237,8 @@ func (s *Server) newLeaderHoldsVIP(ctx context.Context) bool {
 	var st struct {
 		Held bool `json:"VIP_HELD"`
 	}
-	return getStatus(ctx, "http://"+s.endpointAddr(ctx, id, addr), 500*time.Millisecond, &st) == nil && st.Held
+	ep := s.endpointAddr(ctx, id, addr)
+	return ep != "" && s.getStatus(ctx, "http://"+ep, 500*time.Millisecond, &st) == nil && st.Held
 }
 
 // serverAction reads (zone id, server id) and runs act; it answers the zone
@@ -272,36 +279,37 @@ func parseServerTemplate(t string) (name, endpoint string, err error) {
 		}
 	}
 	if name == "" || endpoint == "" {
-		return "", "", badParam("template needs NAME and ENDPOINT: %q", t)
+		return "", "", badParam("template needs NAME and ENDPOINT: %s", xmlrpc.Quote(t))
 	}
 	return name, endpoint, nil
 }
 
 // endpointAddr maps a server ID to the host:port of its ENDPOINT in the zone
-// table, falling back to the address Raft knows it by. The answer is cached
+// table; "" when the table does not list it (never the address Raft knows
+// it by: a forged heartbeat could name any address). The answer is cached
 // per (leader ID, Raft address), so forwarded calls do not read the zone
 // table each time; a new leader, or a reused ID at another address (IDs are
 // max+1, so a deleted server's ID can come back), reads it again.
-func (s *Server) endpointAddr(ctx context.Context, id, fallback string) string {
+func (s *Server) endpointAddr(ctx context.Context, id, raftAddr string) string {
 	s.leaderMu.Lock()
 	cachedID, cachedRaft, cachedAddr := s.leaderID, s.leaderRaft, s.leaderAddr
 	s.leaderMu.Unlock()
-	if cachedID == id && cachedRaft == fallback && cachedAddr != "" {
+	if cachedID == id && cachedRaft == raftAddr && cachedAddr != "" {
 		return cachedAddr
 	}
 	servers, err := listServers(ctx, s.db, s.cfg.Federation.ZoneID)
 	if err != nil {
-		return fallback
+		return ""
 	}
 	for _, sv := range servers {
 		if fmt.Sprint(sv.ID) == id {
 			if a, err := zone.RaftAddress(sv.Endpoint); err == nil {
 				s.leaderMu.Lock()
-				s.leaderID, s.leaderRaft, s.leaderAddr = id, fallback, a
+				s.leaderID, s.leaderRaft, s.leaderAddr = id, raftAddr, a
 				s.leaderMu.Unlock()
 				return a
 			}
 		}
 	}
-	return fallback
+	return ""
 }

@@ -4,8 +4,10 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
+	"syscall"
 )
 
 // ErrAuth: the session string does not match oneadmin's credentials.
@@ -37,4 +39,24 @@ func (c credentials) check(session string) error {
 		return ErrAuth
 	}
 	return nil
+}
+
+// WarnIfReadable logs at Warn when the file at path (named by key, e.g.
+// ONE_AUTH), which holds secrets, is readable by everyone, or by a group
+// other than the one oned runs as (make install gives oned.yaml mode 0640,
+// group oneadmin, on purpose).
+func WarnIfReadable(log *slog.Logger, key, path string) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return
+	}
+	mode := fi.Mode().Perm()
+	otherGroup := true
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Gid) == os.Getegid() {
+		otherGroup = false
+	}
+	if mode&0o007 != 0 || (mode&0o070 != 0 && otherGroup) {
+		log.Warn(fmt.Sprintf("%s holds secrets but is readable by others than its owner; chmod 600 it", key),
+			"file", path, "mode", fmt.Sprintf("%#o", mode))
+	}
 }

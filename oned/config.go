@@ -43,7 +43,33 @@ type Config struct {
 	HooksDir      string     // HOOKS_DIR: base of relative hook commands
 	HookTimeoutMS int        // HOOK_TIMEOUT_MS: a hook running longer is killed
 	VIP           []VIPConfig
-	LogLevel      string // LOG_LEVEL: debug, info, warn, error
+	LogLevel      string       // LOG_LEVEL: debug, info, warn, error
+	TLS           TLSConfig    // TLS: the zone's mutual TLS between servers
+	InsecureRaft  bool         // INSECURE_RAFT: plaintext Raft and server-to-server HTTP (warned about)
+	APITLS        APITLSConfig // API_TLS: XML-RPC over TLS on PORT
+	// Timeout is TIMEOUT (s, default 15, as OpenNebula's): a request's
+	// headers and body must arrive within it, or the connection is cut.
+	Timeout int
+	// KeepaliveTimeout is KEEPALIVE_TIMEOUT (s, default 15, as
+	// OpenNebula's): an idle keep-alive connection is closed after it.
+	KeepaliveTimeout int
+}
+
+// TLSConfig is the TLS section: the certificates servers of a zone
+// authenticate each other with (Raft and server-to-server calls).
+type TLSConfig struct {
+	CA       string // CA: zone CA certificate, default <dir of ONE_AUTH>/zone-ca.crt
+	CAKey    string // CA_KEY: zone CA key, default <dir of ONE_AUTH>/zone-ca.key
+	Cert     string // CERT: this server's certificate (operator's own PKI; with KEY and CA)
+	Key      string // KEY: its key
+	LeafTTLS int    // LEAF_TTL_S, default 86400: lifetime of auto-issued leaves (renewed at 2/3)
+}
+
+// APITLSConfig is the API_TLS section: XML-RPC over TLS for clients.
+type APITLSConfig struct {
+	Cert      string // CERT: certificate served to API clients
+	Key       string // KEY: its key
+	PlainHTTP bool   // PLAIN_HTTP, default true: plain HTTP stays available
 }
 
 // VIPConfig is one floating address (VIP: [ {INTERFACE, ADDRESS} ]): held by
@@ -62,6 +88,16 @@ type DBConfig struct {
 	Passwd      string // PASSWD
 	Name        string // DB_NAME, default opennebula
 	Connections int    // CONNECTIONS, default 25
+	TLS         DBTLSConfig
+}
+
+// DBTLSConfig is DB.TLS: TLS to MariaDB/MySQL (mysql backend only).
+type DBTLSConfig struct {
+	CA         string // CA: PEM file of the CA(s) that signed the server's certificate (default: the system pool)
+	Cert       string // CERT: PEM client certificate, for servers that require one (with KEY)
+	Key        string // KEY: PEM private key of CERT
+	ServerName string // SERVER_NAME: name to verify in the server's certificate (default: DB.SERVER)
+	SkipVerify bool   // SKIP_VERIFY: encrypt without verifying the server (warned at start)
 }
 
 // FederationConfig is oned.conf's FEDERATION section.
@@ -97,10 +133,13 @@ func DefaultConfig() Config {
 		OneAuth:       "/var/lib/one/.one/one_auth",
 		ZoneName:      "OpenNebula",
 		LogLevel:      "info",
+		TLS:           TLSConfig{LeafTTLS: 86400},
+		APITLS:        APITLSConfig{PlainHTTP: true},
 		HooksDir:      "/var/lib/one/remotes/hooks",
 		HookTimeoutMS: 10000,
-		DB:            DBConfig{Backend: "sqlite", Server: "localhost", User: "oneadmin", Name: "opennebula", Connections: 25},
-		Federation:    FederationConfig{Mode: "STANDALONE", ServerID: -1},
+		Timeout:       15, KeepaliveTimeout: 15,
+		DB:         DBConfig{Backend: "sqlite", Server: "localhost", User: "oneadmin", Name: "opennebula", Connections: 25},
+		Federation: FederationConfig{Mode: "STANDALONE", ServerID: -1},
 		Raft: RaftConfig{ElectionTimeoutMS: 500, BroadcastTimeoutMS: 500, XMLRPCTimeoutMS: 1000,
 			LogRetention: 250000, LogPurgeTimeout: 60, LimitPurge: 100000},
 	}
@@ -141,7 +180,9 @@ func ParseConfig(b []byte) (Config, error) {
 		"ZONE_NAME":      &c.ZoneName,
 		"LOG_LEVEL":      &c.LogLevel,
 		"DB": section{"BACKEND": &c.DB.Backend, "SERVER": &c.DB.Server, "PORT": &c.DB.Port, "USER": &c.DB.User,
-			"PASSWD": &c.DB.Passwd, "DB_NAME": &c.DB.Name, "CONNECTIONS": &c.DB.Connections},
+			"PASSWD": &c.DB.Passwd, "DB_NAME": &c.DB.Name, "CONNECTIONS": &c.DB.Connections,
+			"TLS": section{"CA": &c.DB.TLS.CA, "CERT": &c.DB.TLS.Cert, "KEY": &c.DB.TLS.Key,
+				"SERVER_NAME": &c.DB.TLS.ServerName, "SKIP_VERIFY": &c.DB.TLS.SkipVerify}},
 		"FEDERATION": section{"MODE": &c.Federation.Mode, "ZONE_ID": &c.Federation.ZoneID,
 			"SERVER_ID": &c.Federation.ServerID, "MASTER_ONED": &c.Federation.MasterOned},
 		"RAFT": section{"ELECTION_TIMEOUT_MS": &c.Raft.ElectionTimeoutMS, "BROADCAST_TIMEOUT_MS": &c.Raft.BroadcastTimeoutMS,
@@ -152,6 +193,12 @@ func ParseConfig(b []byte) (Config, error) {
 		"HOOKS_DIR":          &c.HooksDir,
 		"HOOK_TIMEOUT_MS":    &c.HookTimeoutMS,
 		"VIP":                vipList{&c.VIP},
+		"TLS": section{"CA": &c.TLS.CA, "CA_KEY": &c.TLS.CAKey, "CERT": &c.TLS.Cert, "KEY": &c.TLS.Key,
+			"LEAF_TTL_S": &c.TLS.LeafTTLS},
+		"INSECURE_RAFT":     &c.InsecureRaft,
+		"API_TLS":           section{"CERT": &c.APITLS.Cert, "KEY": &c.APITLS.Key, "PLAIN_HTTP": &c.APITLS.PlainHTTP},
+		"TIMEOUT":           &c.Timeout,
+		"KEEPALIVE_TIMEOUT": &c.KeepaliveTimeout,
 	}
 	if err := top.decode("", doc.Content[0]); err != nil {
 		return c, err
@@ -245,6 +292,8 @@ func kind(dst any) string {
 		return "integer"
 	case *string:
 		return "string"
+	case *bool:
+		return "boolean (true or false)"
 	}
 	return fmt.Sprintf("%T", dst)
 }
@@ -274,6 +323,9 @@ func (c Config) Validate() error {
 	if strings.ToLower(c.DB.Backend) == "mysql" && c.DB.Name == "" {
 		return bad("DB.DB_NAME", "must be set for mysql")
 	}
+	if err := c.DB.TLS.validate(strings.ToLower(c.DB.Backend)); err != nil {
+		return err
+	}
 	if m := strings.ToUpper(c.Federation.Mode); m != "STANDALONE" {
 		return bad("FEDERATION.MODE", "%q: only STANDALONE zones are supported", c.Federation.Mode)
 	}
@@ -294,6 +346,8 @@ func (c Config) Validate() error {
 		{"RAFT.LOG_RETENTION", c.Raft.LogRetention, 0},
 		{"RAFT.LOG_PURGE_TIMEOUT", c.Raft.LogPurgeTimeout, 1},
 		{"RAFT.LIMIT_PURGE", c.Raft.LimitPurge, 1},
+		{"TIMEOUT", c.Timeout, 1},
+		{"KEEPALIVE_TIMEOUT", c.KeepaliveTimeout, 1},
 	} {
 		if d.v < d.min {
 			return bad(d.key, "%d must be >= %d", d.v, d.min)
@@ -316,7 +370,7 @@ func (c Config) Validate() error {
 	default:
 		return bad("LOG_LEVEL", "%q: want debug, info, warn or error", c.LogLevel)
 	}
-	return nil
+	return c.validateTLS(bad)
 }
 
 // Solo reports whether the server runs without Raft (SERVER_ID -1).

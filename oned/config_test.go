@@ -50,6 +50,13 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		yaml, key string
 	}{
 		{"PROT: 1", "PROT"},
+		{"DB: {TLS: {CA: /x}}", "DB.TLS"},
+		{"DB: {BACKEND: mysql, TLS: {CERT: /c}}", "DB.TLS.KEY"},
+		{"DB: {BACKEND: mysql, TLS: {SKIP_VERIFY: maybe}}", "DB.TLS.SKIP_VERIFY"},
+		{"DB: {BACKEND: mysql, TLS: {SKIP_VERIFY: true, CA: /x}}", "DB.TLS.SKIP_VERIFY"},
+		{"DB: {BACKEND: mysql, TLS: {CAS: /x}}", "DB.TLS.CAS"},
+		{"TIMEOUT: 0", "TIMEOUT"},
+		{"KEEPALIVE_TIMEOUT: -1", "KEEPALIVE_TIMEOUT"},
 		{"PORT: abc", "PORT"},
 		{"PORT: 70000", "PORT"},
 		{"DB: {BACKEND: oracle}", "DB.BACKEND"},
@@ -62,6 +69,13 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		{"PORT: 1\nPORT: 2", "PORT"},
 		{"LOG_LEVEL: loud", "LOG_LEVEL"},
 		{"RAFT_LEADER_HOOK: {CMD: x}", "RAFT_LEADER_HOOK.CMD"},
+		{"TLS: {CERT: /a.crt}", "TLS.CERT"},
+		{"TLS: {CERT: /a.crt, KEY: /a.key}", "TLS.CA"},
+		{"TLS: {LEAF_TTL_S: 1}", "TLS.LEAF_TTL_S"},
+		{"TLS: {CRT: x}", "TLS.CRT"},
+		{"INSECURE_RAFT: yes please", "INSECURE_RAFT"},
+		{"API_TLS: {KEY: /a.key}", "API_TLS.CERT"},
+		{"API_TLS: {PLAIN_HTTP: false}", "API_TLS.PLAIN_HTTP"},
 		{"[1, 2]", ""},
 		{"PORT: [", ""},
 	}
@@ -119,5 +133,28 @@ func TestExampleConfigsParse(t *testing.T) {
 		if c.Dialect() != "mysql" || len(c.VIP) != 1 || c.Solo() {
 			t.Errorf("%s (%d): %+v", f, i, c)
 		}
+	}
+}
+
+// TestParseConfigTLSDefaults: the zone CA lives beside ONE_AUTH unless
+// TLS.CA / TLS.CA_KEY say otherwise; Raft is mutual TLS unless
+// INSECURE_RAFT, and plain HTTP stays on for the API.
+func TestParseConfigTLSDefaults(t *testing.T) {
+	c, err := ParseConfig([]byte("ONE_AUTH: /etc/one/auth/one_auth\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if crt, key := c.ZoneCAPaths(); crt != "/etc/one/auth/zone-ca.crt" || key != "/etc/one/auth/zone-ca.key" {
+		t.Fatalf("zone CA paths %s %s", crt, key)
+	}
+	if c.InsecureRaft || !c.APITLS.PlainHTTP || c.TLS.LeafTTLS != 86400 || c.OwnPKI() {
+		t.Fatalf("defaults %+v", c)
+	}
+	c, err = ParseConfig([]byte("INSECURE_RAFT: true\nTLS: {CA: /pki/ca.pem, CERT: /pki/me.pem, KEY: /pki/me.key}\nAPI_TLS: {CERT: /pki/api.pem, KEY: /pki/api.key, PLAIN_HTTP: false}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if crt, _ := c.ZoneCAPaths(); crt != "/pki/ca.pem" || !c.OwnPKI() || !c.InsecureRaft || c.APITLS.PlainHTTP {
+		t.Fatalf("parsed %+v", c)
 	}
 }

@@ -92,12 +92,21 @@ func (s *Server) vipHeld() bool {
 }
 
 // statusJSON (GET /status) shows this server's Raft status, the floating IP
-// and the last leadership actions with their exit status and output tail.
+// and the last leadership actions with their exit status and output tail,
+// to oneadmin and zone peers only (statusAuthorized); others get 401 and
+// statusPublic's subset.
 func (s *Server) statusJSON(w http.ResponseWriter, r *http.Request) {
+	if !s.statusAuthorized(r) {
+		s.statusPublic(w, r)
+		return
+	}
 	st, err := s.status(r.Context())
 	out := map[string]any{"RAFT": st, "VIP_HELD": s.vipHeld(), "VERSION": Version}
 	if err != nil {
 		out["ERROR"] = err.Error()
+	}
+	if s.cfg.InsecureRaft && s.node != nil {
+		out["INSECURE_RAFT"] = true
 	}
 	if s.fsm != nil {
 		out["APPLIED_INDEX"] = s.fsm.AppliedIndex()

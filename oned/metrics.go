@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/oneha/oneha/mux"
 )
 
 // metrics are the server's Prometheus metrics, in a registry of its own
@@ -63,6 +65,32 @@ func (s *Server) newMetrics() *metrics {
 	counter("oneha_hook_failures_total", "Leadership actions that failed.", func() float64 {
 		_, failed := s.hookStats()
 		return float64(failed)
+	})
+	gauge("oneha_port_pending_connections", "Connections on PORT awaiting their first byte or TLS handshake.", func() float64 {
+		return float64(s.mux.Stats().Pending)
+	})
+	gauge("oneha_raft_connections", "Inbound Raft connections open.", func() float64 { return float64(s.mux.Stats().RaftConns) })
+	for reason, f := range map[string]func(mux.Stats) uint64{
+		"max_pending":    func(st mux.Stats) uint64 { return st.RefusedPending },
+		"max_raft_conns": func(st mux.Stats) uint64 { return st.RefusedRaftConns },
+		"plain_raft":     func(st mux.Stats) uint64 { return st.RefusedPlainRaft },
+		"plain_http":     func(st mux.Stats) uint64 { return st.RefusedPlainHTTP },
+		"tls":            func(st mux.Stats) uint64 { return st.RefusedTLS },
+		"unknown":        func(st mux.Stats) uint64 { return st.RefusedUnknown },
+		"timeout":        func(st mux.Stats) uint64 { return st.TimedOut },
+	} {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "oneha_port_refused_connections_total",
+			Help:        "Connections on PORT closed before use, by reason (timeout: no first byte or handshake in time).",
+			ConstLabels: prometheus.Labels{"reason": reason}}, func() float64 { return float64(f(s.mux.Stats())) }))
+	}
+	counter("oneha_api_failed_logins_total", "Logins (XML-RPC session or /status Basic auth) with wrong credentials.", func() float64 {
+		return float64(s.guard.failures.Load())
+	})
+	counter("oneha_api_refused_logins_total", "Login attempts refused unchecked inside an address's backoff window.", func() float64 {
+		return float64(s.guard.refusals.Load())
+	})
+	counter("oneha_api_busy_total", "XML-RPC requests answered 503: the in-flight body budget stayed full.", func() float64 {
+		return float64(s.rpc.Budget.Refused())
 	})
 	gauge("oneha_vip_held", "1 when this server holds every configured floating address.", func() float64 {
 		if s.vipHeld() {
@@ -140,9 +168,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("solo\n"))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 200*time.Millisecond)
-	defer cancel()
-	if !s.node.IsLeader() || s.node.LeaseRead(ctx) != nil {
+	if !s.isReady(r.Context()) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte("not leader\n"))
 		return

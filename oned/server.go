@@ -20,12 +20,14 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/oneha/oneha/hooks"
+	"github.com/oneha/oneha/mux"
 	"github.com/oneha/oneha/raftlog"
 	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 	"github.com/oneha/oneha/vip"
 	"github.com/oneha/oneha/xmlrpc"
 	"github.com/oneha/oneha/zone"
+	"github.com/oneha/oneha/zoneca"
 )
 
 // Version is reported by one.system.version.
@@ -36,9 +38,10 @@ var ErrLocked = errors.New("data directory is in use by another oned")
 
 // Server is one running oned.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	auth credentials
+	cfg   Config
+	log   *slog.Logger
+	auth  credentials
+	guard *authGuard
 
 	lock    *os.File
 	db      *sql.DB
@@ -47,7 +50,10 @@ type Server struct {
 	node    *raftlog.Node // nil when solo
 	sql     *sqlfsm.DB
 	zone    *zone.Manager
-	mux     *raftlog.Mux
+	mux     *mux.Mux
+	creds   *zoneca.Creds   // nil with INSECURE_RAFT or solo
+	authz   *zoneAuthorizer // with creds
+	peerTr  *http.Transport // server-to-server HTTP (newPeerTransport)
 	ln      net.Listener
 	http    *http.Server
 	rpc     *xmlrpc.Server
@@ -99,6 +105,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if s.auth, err = loadCredentials(cfg.OneAuth); err != nil {
 		return nil, err
 	}
+	WarnIfReadable(s.log, "ONE_AUTH", cfg.OneAuth)
+	s.guard = newAuthGuard(s.log)
 	if err = os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("DATA_DIR: %w", err)
 	}
@@ -122,26 +130,27 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	s.bgCancel = cancel
 	if cfg.Solo() {
 		s.sql = sqlfsm.NewDB(s.fsm, sqlfsm.NewSolo(s.fsm))
-		err = s.newZone()
+		err = s.startSolo(ctx)
 	} else {
 		err = s.startRaft(ctx)
 	}
 	if err != nil {
 		return nil, err
 	}
+	if s.creds != nil {
+		s.bg.Add(1)
+		go func() { defer s.bg.Done(); s.creds.Run(bgCtx) }() // renews the leaf without a restart
+	}
 	s.rpc = xmlrpc.NewServer(s.log)
 	s.metrics = s.newMetrics()
 	s.registerAPI()
 	httpMux := http.NewServeMux()
-	httpMux.Handle("/RPC2", s.rpc)
+	httpMux.Handle("/RPC2", withRemote(withTLSPeer(s.rpc)))
 	httpMux.Handle("/metrics", s.metrics.handler())
 	httpMux.HandleFunc("/ready", s.ready)
 	httpMux.HandleFunc("/status", s.statusJSON)
-	s.http = &http.Server{Handler: httpMux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
-	httpLn := s.ln
-	if s.mux != nil {
-		httpLn = s.mux.HTTPListener()
-	}
+	s.http = newHTTPServer(cfg, httpMux, s.log)
+	httpLn := s.mux.HTTPListener()
 	s.bg.Add(1)
 	go func() { // srv, not s: the error path sets the named result s to nil
 		defer srv.bg.Done()
@@ -183,8 +192,15 @@ func (s *Server) openDB(ctx context.Context) error {
 	case sqlcheck.SQLite:
 		s.db, err = sqlfsm.OpenSQLite(s.cfg.SQLitePath())
 	case sqlcheck.MySQL:
-		if s.db, err = sqlfsm.OpenMySQL(s.cfg.MySQLDSN(), s.cfg.DB.Connections); err == nil {
-			s.applyDB, err = sqlfsm.OpenMySQLApply(s.cfg.MySQLDSN())
+		tlsCfg, terr := s.cfg.DB.TLS.TLSConfig()
+		if terr != nil {
+			return terr
+		}
+		if s.cfg.DB.TLS.SkipVerify {
+			s.log.Warn("DB.TLS.SKIP_VERIFY: the database server's certificate is not verified")
+		}
+		if s.db, err = sqlfsm.OpenMySQLTLS(s.cfg.MySQLDSN(), tlsCfg, s.cfg.DB.Connections); err == nil {
+			s.applyDB, err = sqlfsm.OpenMySQLApplyTLS(s.cfg.MySQLDSN(), tlsCfg)
 		}
 	}
 	if err != nil {
@@ -193,6 +209,9 @@ func (s *Server) openDB(ctx context.Context) error {
 	pingCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := s.db.PingContext(pingCtx); err != nil {
+		if s.cfg.DB.TLS.enabled() {
+			return fmt.Errorf("database (DB section, over TLS as DB.TLS says): %w", err)
+		}
 		return fmt.Errorf("database (DB section): %w", err)
 	}
 	return nil
@@ -212,7 +231,20 @@ func (s *Server) startRaft(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("advertise address %s: %w", self, err)
 	}
-	s.mux = raftlog.NewMux(s.ln, raftlog.MuxConfig{Advertise: adv, Logger: s.log})
+	servers, err := listServers(ctx, s.db, s.cfg.Federation.ZoneID)
+	if err != nil {
+		return err
+	}
+	boot := len(servers) == 1 && servers[0].ID == s.cfg.Federation.ServerID && s.fsm.AppliedIndex() == 0
+	if err := s.setupZoneTLS(ctx, self, boot); err != nil {
+		return err
+	}
+	s.peerTr = s.newPeerTransport()
+	mc, err := s.muxConfig(adv)
+	if err != nil {
+		return err
+	}
+	s.mux = mux.New(s.ln, mc)
 	rc := s.cfg.RaftNodeConfig()
 	rc.Logger = s.log
 	rc.BootstrapGuard = func(ctx context.Context) error { return s.zone.BootstrapGuard(ctx) } // s.zone is set below, before Bootstrap
@@ -225,11 +257,7 @@ func (s *Server) startRaft(ctx context.Context) error {
 	if err := s.newZone(); err != nil {
 		return err
 	}
-	servers, err := listServers(ctx, s.db, s.cfg.Federation.ZoneID)
-	if err != nil {
-		return err
-	}
-	if len(servers) == 1 && servers[0].ID == s.cfg.Federation.ServerID && s.fsm.AppliedIndex() == 0 {
+	if boot {
 		err := node.Bootstrap(ctx, []raft.Server{{ID: raft.ServerID(rc.ID), Address: raft.ServerAddress(self), Suffrage: raft.Voter}})
 		switch {
 		case err == nil:
@@ -257,6 +285,20 @@ func (s *Server) startRaft(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// startSolo serves the port without Raft (SERVER_ID -1).
+func (s *Server) startSolo(ctx context.Context) error {
+	if err := s.setupZoneTLS(ctx, "", false); err != nil {
+		return err
+	}
+	s.peerTr = s.newPeerTransport()
+	mc, err := s.muxConfig(nil)
+	if err != nil {
+		return err
+	}
+	s.mux = mux.New(s.ln, mc)
+	return s.newZone()
 }
 
 // selfAddress is the host:port other servers reach this one at: from this
@@ -427,6 +469,9 @@ func (s *Server) close() error {
 	var errs []error
 	if s.fsm != nil {
 		errs = append(errs, s.fsm.Close())
+	}
+	if s.peerTr != nil {
+		s.peerTr.CloseIdleConnections()
 	}
 	if s.mux != nil {
 		s.mux.Close()

@@ -57,7 +57,13 @@ func TestJoinerWithDifferentServerSettingsIsNotPromoted(t *testing.T) {
 		Settings map[string]string `json:"DB_SETTINGS"`
 		Mismatch map[string]string `json:"DB_SETTINGS_MISMATCH"`
 	}
-	resp, err := http.Get(strings.TrimSuffix(leader.Endpoint, "/RPC2") + "/status")
+	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(leader.Endpoint, "/RPC2")+"/status", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, pass, _ := strings.Cut(z.Session, ":")
+	req.SetBasicAuth(user, pass)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

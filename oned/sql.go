@@ -46,6 +46,9 @@ func (s *Server) sqlExec(ctx context.Context, p []any) (any, error) {
 			return nil, badParam("statement %d: want a string or [sql, params…], got %T", i, it)
 		}
 	}
+	if err := refuseResetTable(stmts); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	res, err := s.sql.Exec(ctx, stmts)
 	outcome := "ok"

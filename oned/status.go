@@ -15,7 +15,6 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/oneha/oneha/sqlfsm"
-	"github.com/oneha/oneha/xmlrpc"
 	"github.com/oneha/oneha/zone"
 )
 
@@ -30,6 +29,9 @@ type RaftStatus struct {
 	LogIndex    int64    `xml:"LOG_INDEX" json:"LOG_INDEX"`
 	LogTerm     int64    `xml:"LOG_TERM" json:"LOG_TERM"`
 	FedLogIndex int64    `xml:"FEDLOG_INDEX" json:"FEDLOG_INDEX"`
+	// InsecureRaft (OneHA's; absent unless true) says this server runs
+	// plaintext, unauthenticated Raft (INSECURE_RAFT).
+	InsecureRaft bool `xml:"INSECURE_RAFT,omitempty" json:"INSECURE_RAFT,omitempty"`
 }
 
 // OpenNebula's STATE values.
@@ -51,6 +53,7 @@ func (s *Server) status(ctx context.Context) (RaftStatus, error) {
 	if err != nil {
 		return st, err
 	}
+	st.InsecureRaft = s.cfg.InsecureRaft
 	st.State = stateNumber(ns.State)
 	st.Term, st.Commit = int64(ns.Term), int64(ns.CommitIndex)
 	st.LogIndex, st.LogTerm = int64(ns.LastLogIndex), int64(ns.LastLogTerm)
@@ -102,7 +105,7 @@ func (s *Server) members(ctx context.Context, _ []any) (any, error) {
 // remoteStatus asks another server for its RAFT status over its own
 // ENDPOINT (used to decide when a joining server has caught up).
 func (s *Server) remoteStatus(ctx context.Context, endpoint string) (zone.RemoteStatus, error) {
-	c := xmlrpc.NewClient(endpoint, s.cfg.XMLRPCTimeout()+time.Second)
+	c := s.peerClient(endpoint, s.cfg.XMLRPCTimeout()+time.Second)
 	body, err := c.CallONE(ctx, "one.zone.raftstatus", s.auth.session())
 	if err != nil {
 		return zone.RemoteStatus{}, err
@@ -136,7 +139,7 @@ func (s *Server) remoteApplied(ctx context.Context, endpoint string) (uint64, sq
 		Applied  *uint64         `json:"APPLIED_INDEX"`
 		Settings sqlfsm.Settings `json:"DB_SETTINGS"`
 	}
-	if err := getStatus(ctx, strings.TrimSuffix(endpoint, "/RPC2"), s.cfg.XMLRPCTimeout()+time.Second, &st); err != nil {
+	if err := s.getStatus(ctx, strings.TrimSuffix(endpoint, "/RPC2"), s.cfg.XMLRPCTimeout()+time.Second, &st); err != nil {
 		return 0, nil, err
 	}
 	if st.Applied == nil {
@@ -145,18 +148,22 @@ func (s *Server) remoteApplied(ctx context.Context, endpoint string) (uint64, sq
 	return *st.Applied, st.Settings, nil
 }
 
-// getStatus GETs base+"/status" (base: http://host:port) and decodes the
-// JSON into out.
-func getStatus(ctx context.Context, base string, timeout time.Duration, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/status", nil)
+// getStatus GETs base+"/status" (base: http://host:port of a zone server)
+// over the peer channel and decodes the JSON into out.
+func (s *Server) getStatus(ctx context.Context, base string, timeout time.Duration, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.peerURL(base)+"/status", nil)
 	if err != nil {
 		return err
 	}
-	resp, err := (&http.Client{Timeout: timeout}).Do(req)
+	req.SetBasicAuth(s.auth.user, s.auth.password)
+	resp, err := s.peerHTTP(timeout).Do(req)
 	if err != nil {
 		return fmt.Errorf("status of %s: %w", base, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status of %s: HTTP %s", base, resp.Status)
+	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out); err != nil {
 		return fmt.Errorf("status of %s: %w", base, err)
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/oneha/oneha/mux"
 )
 
 // Test timing: small but not so small that 3 in-process nodes on 2 cores
@@ -56,7 +58,7 @@ type testCluster struct {
 	fsms  []*testFSM
 	addrs []raft.ServerAddress
 	inmem []*raft.InmemTransport
-	muxes []*Mux
+	muxes []*mux.Mux
 	dead  []bool
 	mu    sync.Mutex
 }
@@ -83,7 +85,7 @@ func MakeCluster(t testing.TB, opts clusterOpts) *testCluster {
 			if err != nil {
 				t.Fatalf("listen: %v", err)
 			}
-			m := NewMux(ln, MuxConfig{Logger: cfg.Logger})
+			m := mux.New(ln, mux.Config{Logger: cfg.Logger, AllowPlainRaft: true, AllowPlainHTTP: true})
 			c.muxes = append(c.muxes, m)
 			tr := NewTransport(m.RaftLayer(), cfg)
 			trans[i] = tr
@@ -296,4 +298,4 @@ func mustApply(t testing.TB, n *Node, data string) any {
 	return resp
 }
 
-var _ io.Closer = (*Mux)(nil)
+var _ io.Closer = (*mux.Mux)(nil)

@@ -7,9 +7,8 @@
 // A Node wraps one *raft.Raft with: local log/stable stores (raft-wal by
 // default, raft-boltdb as an option; both keep term and vote themselves)
 // behind a raft.LogCache; a raft.FileSnapshotStore retaining 2 snapshots;
-// raft's NetworkTransport over a Mux that shares the server's single port
-// (ENDPOINT) with the XML-RPC HTTP server, dispatching each connection on
-// its first byte (RaftByte = 0x01 → raft, anything else → HTTP); and a
+// raft's NetworkTransport over a stream layer (package mux: mutual TLS on
+// the server's single port, ENDPOINT, shared with the XML-RPC server); and a
 // persistent FSM (the database) that records the index it applied last.
 //
 // Raft's hclog output is adapted onto the caller's *slog.Logger

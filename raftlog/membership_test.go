@@ -124,23 +124,6 @@ func TestPartitionedLeaderStepsDown(t *testing.T) {
 	}
 }
 
-func TestMuxCloseWithIdleConn(t *testing.T) {
-	m := newTestMux(t, MuxConfig{PeekTimeout: time.Minute})
-	conn, err := dialTCP(m.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	time.Sleep(20 * time.Millisecond) // let the mux start peeking
-	start := time.Now()
-	if err := m.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if took := time.Since(start); took > time.Second {
-		t.Fatalf("Close waited %v for an idle connection", took)
-	}
-}
-
 func TestRecoverAfterMajorityLoss(t *testing.T) {
 	tests := []struct {
 		name     string

@@ -299,6 +299,17 @@ func (n *Node) AddNonvoter(ctx context.Context, id, addr string) error {
 	return n.leaderErr("add nonvoter "+id, n.wait(ctx, f))
 }
 
+// DemoteVoter makes a voter a non-voter; it stays in the configuration and
+// keeps receiving the log. Leader only.
+func (n *Node) DemoteVoter(ctx context.Context, id string) error {
+	timeout, err := enqueueTimeout(ctx)
+	if err != nil {
+		return fmt.Errorf("raftlog: demote voter %s: %w", id, err)
+	}
+	f := n.raft.DemoteVoter(raft.ServerID(id), 0, timeout)
+	return n.leaderErr("demote voter "+id, n.wait(ctx, f))
+}
+
 // RemoveServer removes a server from the configuration. Leader only.
 func (n *Node) RemoveServer(ctx context.Context, id string) error {
 	timeout, err := enqueueTimeout(ctx)

@@ -1,6 +1,7 @@
 package sqlfsm
 
 import (
+	"crypto/tls"
 	"database/sql"
 	"fmt"
 	"time"
@@ -16,7 +17,7 @@ const MySQLSQLMode = "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_S
 // MySQLDSN returns dsn with the client settings replicated SQL depends on:
 // utf8mb4 with a fixed collation, times as text, and client-side parameter
 // interpolation (one round trip per statement). The session variables are
-// pinned per connection by openMySQL's connector (see mysqlPins).
+// pinned per connection by the pools' connector (see mysqlPins).
 func MySQLDSN(dsn string) (string, error) {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
@@ -29,28 +30,18 @@ func MySQLDSN(dsn string) (string, error) {
 	return cfg.FormatDSN(), nil
 }
 
-// openMySQL opens a pool on dsn (MySQLDSN's settings, plus multi-statements
-// when multi is set) whose every connection has mysqlPins set.
-func openMySQL(dsn string, multi bool) (*sql.DB, error) {
-	d, err := MySQLDSN(dsn)
+// OpenMySQL opens a pool on dsn with MySQLDSN's settings and mysqlPins.
+func OpenMySQL(dsn string, conns int) (*sql.DB, error) { return OpenMySQLTLS(dsn, nil, conns) }
+
+// OpenMySQLTLS is OpenMySQL over TLS with tlsCfg (nil: as dsn says). The
+// configuration goes to this pool's connector only: no driver-wide
+// registered TLS config, no package state.
+func OpenMySQLTLS(dsn string, tlsCfg *tls.Config, conns int) (*sql.DB, error) {
+	cfg, err := mysqlConfig(dsn, tlsCfg)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := mysql.ParseDSN(d)
-	if err != nil {
-		return nil, fmt.Errorf("parse MySQL DSN: %w", err)
-	}
-	cfg.MultiStatements = multi
-	c, err := mysql.NewConnector(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("open MySQL: %w", err)
-	}
-	return sql.OpenDB(pinConnector{c}), nil
-}
-
-// OpenMySQL opens a pool on dsn with MySQLDSN's settings and mysqlPins.
-func OpenMySQL(dsn string, conns int) (*sql.DB, error) {
-	db, err := openMySQL(dsn, false)
+	db, err := openConnector(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -77,14 +68,50 @@ func OpenSQLite(path string) (*sql.DB, error) {
 	return db, nil
 }
 
-// OpenMySQLApply opens the pool for Config.ApplyDB: OpenMySQL's settings plus
+// OpenMySQLApply opens the pool for Config.ApplyDB: MySQLDSN's settings plus
 // multi-statements, which only the FSM's own generated batches use.
-func OpenMySQLApply(dsn string) (*sql.DB, error) {
-	db, err := openMySQL(dsn, true)
+func OpenMySQLApply(dsn string) (*sql.DB, error) { return OpenMySQLApplyTLS(dsn, nil) }
+
+// OpenMySQLApplyTLS is OpenMySQLApply over TLS with tlsCfg (nil: as dsn
+// says).
+func OpenMySQLApplyTLS(dsn string, tlsCfg *tls.Config) (*sql.DB, error) {
+	cfg, err := mysqlConfig(dsn, tlsCfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg.MultiStatements = true
+	db, err := openConnector(cfg)
 	if err != nil {
 		return nil, err
 	}
 	db.SetMaxOpenConns(2)
 	db.SetMaxIdleConns(2)
 	return db, nil
+}
+
+// mysqlConfig is dsn with MySQLDSN's settings and, when tlsCfg is
+// not nil, TLS with a copy of it (the driver fills in ServerName).
+func mysqlConfig(dsn string, tlsCfg *tls.Config) (*mysql.Config, error) {
+	d, err := MySQLDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := mysql.ParseDSN(d)
+	if err != nil {
+		return nil, fmt.Errorf("parse MySQL DSN: %w", err)
+	}
+	if tlsCfg != nil {
+		cfg.TLS = tlsCfg.Clone()
+	}
+	return cfg, nil
+}
+
+// openConnector opens a pool on cfg whose every connection has mysqlPins
+// set (see pinConnector).
+func openConnector(cfg *mysql.Config) (*sql.DB, error) {
+	c, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open MySQL: %w", err)
+	}
+	return sql.OpenDB(pinConnector{c}), nil
 }

@@ -38,7 +38,7 @@ func DecodeCall(r io.Reader, maxBody int64) (method string, params []any, err er
 			return nil
 		case xml.StartElement:
 			if !is(t.Name, "params") {
-				return p.errorf("unexpected <%s> in <methodCall>, want <params>", t.Name.Local)
+				return p.errorf("unexpected <%s> in <methodCall>, want <params>", clip(t.Name.Local))
 			}
 		}
 		if params, err = p.params(); err != nil {
@@ -148,7 +148,7 @@ func (p *parser) trailer() error {
 				return p.errorf("text after the root element")
 			}
 		case xml.StartElement:
-			return p.errorf("element <%s> after the root element", t.Name.Local)
+			return p.errorf("element <%s> after the root element", clip(t.Name.Local))
 		}
 	}
 }
@@ -167,7 +167,7 @@ func (p *parser) next() (xml.Token, error) {
 		switch t := tok.(type) {
 		case xml.StartElement:
 			if t.Name.Space != "" {
-				return nil, p.errorf("unexpected namespaced element <%s:%s>", clip(t.Name.Space), t.Name.Local)
+				return nil, p.errorf("unexpected namespaced element <%s:%s>", clip(t.Name.Space), clip(t.Name.Local))
 			}
 			return t, nil
 		case xml.EndElement:
@@ -211,11 +211,11 @@ func (p *parser) root(name string) error {
 			}
 		case xml.StartElement:
 			if !is(t.Name, name) {
-				return p.errorf("unexpected <%s>, want <%s>", t.Name.Local, name)
+				return p.errorf("unexpected <%s>, want <%s>", clip(t.Name.Local), name)
 			}
 			return nil
 		case xml.EndElement:
-			return p.errorf("unexpected </%s>, want <%s>", t.Name.Local, name)
+			return p.errorf("unexpected </%s>, want <%s>", clip(t.Name.Local), name)
 		}
 	}
 }
@@ -230,9 +230,9 @@ func (p *parser) expectStart(name string) error {
 		if is(t.Name, name) {
 			return nil
 		}
-		return p.errorf("unexpected <%s>, want <%s>", t.Name.Local, name)
+		return p.errorf("unexpected <%s>, want <%s>", clip(t.Name.Local), name)
 	case xml.EndElement:
-		return p.errorf("unexpected </%s>, want <%s>", t.Name.Local, name)
+		return p.errorf("unexpected </%s>, want <%s>", clip(t.Name.Local), name)
 	}
 	return p.errorf("want <%s>", name)
 }
@@ -244,7 +244,7 @@ func (p *parser) expectEnd(name string) error {
 	}
 	switch t := tok.(type) {
 	case xml.StartElement:
-		return p.errorf("unexpected <%s>, want </%s>", t.Name.Local, name)
+		return p.errorf("unexpected <%s>, want </%s>", clip(t.Name.Local), name)
 	case xml.EndElement:
 		// The decoder has checked that end tags match start tags.
 		return nil
@@ -264,7 +264,7 @@ func (p *parser) text(name string) (string, error) {
 		case xml.CharData:
 			sb.Write(t)
 		case xml.StartElement:
-			return "", p.errorf("unexpected <%s> inside <%s>", t.Name.Local, name)
+			return "", p.errorf("unexpected <%s> inside <%s>", clip(t.Name.Local), name)
 		case xml.EndElement:
 			return sb.String(), nil
 		}
@@ -283,7 +283,7 @@ func (p *parser) params() ([]any, error) {
 			return params, nil
 		}
 		if t := tok.(xml.StartElement); !is(t.Name, "param") {
-			return nil, p.errorf("unexpected <%s> in <params>, want <param>", t.Name.Local)
+			return nil, p.errorf("unexpected <%s> in <params>, want <param>", clip(t.Name.Local))
 		}
 		if err := p.expectStart("value"); err != nil {
 			return nil, err
@@ -348,7 +348,7 @@ func (p *parser) value(depth int) (any, error) {
 			return string(text), nil
 		case xml.StartElement:
 			if !isSpace(text) {
-				return nil, p.errorf("text %q mixed with <%s> in <value>", clip(string(text)), t.Name.Local)
+				return nil, p.errorf("text %q mixed with <%s> in <value>", clip(string(text)), clip(t.Name.Local))
 			}
 			v, err := p.typed(t.Name.Local, depth)
 			if err != nil {
@@ -421,7 +421,7 @@ func (p *parser) array(depth int) ([]any, error) {
 			break
 		}
 		if t := tok.(xml.StartElement); !is(t.Name, "value") {
-			return nil, p.errorf("unexpected <%s> in <data>, want <value>", t.Name.Local)
+			return nil, p.errorf("unexpected <%s> in <data>, want <value>", clip(t.Name.Local))
 		}
 		v, err := p.value(depth + 1)
 		if err != nil {
@@ -448,7 +448,7 @@ func (p *parser) structure(depth int) (map[string]any, error) {
 			return m, nil
 		}
 		if t := tok.(xml.StartElement); !is(t.Name, "member") {
-			return nil, p.errorf("unexpected <%s> in <struct>, want <member>", t.Name.Local)
+			return nil, p.errorf("unexpected <%s> in <struct>, want <member>", clip(t.Name.Local))
 		}
 		name, v, err := p.member(depth)
 		if err != nil {
@@ -486,7 +486,7 @@ func (p *parser) member(depth int) (string, any, error) {
 			}
 			hasV = true
 		default:
-			return "", nil, p.errorf("unexpected <%s> in <member>", t.Name.Local)
+			return "", nil, p.errorf("unexpected <%s> in <member>", clip(t.Name.Local))
 		}
 	}
 	if !hasName || !hasV {
@@ -501,7 +501,12 @@ func (p *parser) errorf(format string, args ...any) error {
 	return fmt.Errorf("%w: line %d col %d: %w", ErrMalformed, line, col, fmt.Errorf(format, args...))
 }
 
+// wrapSyntax wraps an encoding/xml error; its text (which may quote element
+// names of any length) is cut to 3×MaxEcho bytes.
 func (p *parser) wrapSyntax(err error) error {
+	if msg := err.Error(); len(msg) > 3*MaxEcho {
+		return fmt.Errorf("%w: %s", ErrMalformed, Clip(msg[:3*MaxEcho]))
+	}
 	return fmt.Errorf("%w: %w", ErrMalformed, err)
 }
 

@@ -28,6 +28,10 @@ type Server struct {
 	MaxBody int64
 	// Logger receives panics, undecodable requests and unencodable results.
 	Logger *slog.Logger
+	// Budget bounds the body bytes read and decoded at once over all
+	// requests (nil: no bound); a request that cannot get room in time is
+	// answered 503. NewServer sets DefaultInFlight and DefaultBudgetWait.
+	Budget *Budget
 
 	mu       sync.RWMutex
 	handlers map[string]HandlerFunc
@@ -39,7 +43,8 @@ func NewServer(logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{MaxBody: DefaultMaxBody, Logger: logger, handlers: map[string]HandlerFunc{}}
+	return &Server{MaxBody: DefaultMaxBody, Logger: logger, Budget: NewBudget(DefaultInFlight, DefaultBudgetWait),
+		handlers: map[string]HandlerFunc{}}
 }
 
 // Register makes h answer method. It may be called while serving. It
@@ -80,9 +85,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log := s.logger().With("remote", r.RemoteAddr)
-	method, params, err := DecodeCall(r.Body, s.MaxBody)
+	method, params, err := s.decode(r)
+	if errors.Is(err, ErrBusy) {
+		log.Debug("xmlrpc: request refused", "err", err)
+		w.Header().Set("Connection", "close")
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
 	if err != nil {
-		log.Warn("xmlrpc: bad request", "err", err)
+		log.Debug("xmlrpc: bad request", "err", err) // Debug: unauthenticated clients must not fill the disk
 		if errors.Is(err, ErrTooLarge) {
 			// The rest of the body is left unread; don't reuse the connection.
 			w.Header().Set("Connection", "close")
@@ -90,12 +102,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeFault(w, log, &Fault{Code: FaultParse, String: err.Error()})
 		return
 	}
-	log = log.With("method", method)
 	h := s.handler(method)
 	if h == nil {
-		s.writeFault(w, log, &Fault{Code: FaultMethodNotFound, String: "[" + method + "] not implemented"})
+		log.Debug("xmlrpc: unknown method", "method", Quote(method))
+		s.writeFault(w, log, &Fault{Code: FaultMethodNotFound, String: "[" + Clip(method) + "] not implemented"})
 		return
 	}
+	log = log.With("method", method) // a registered name: no client text
 	v, err := s.call(r.Context(), log, method, h, params)
 	if err != nil {
 		s.writeFault(w, log, faultFor(err))
@@ -108,6 +121,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeXML(w, log, b.Bytes())
+}
+
+// decode reads the call from r's body, charging the bytes to s.Budget.
+func (s *Server) decode(r *http.Request) (string, []any, error) {
+	if s.Budget == nil {
+		return DecodeCall(r.Body, s.MaxBody)
+	}
+	br := s.Budget.reader(r.Context(), r.Body)
+	defer br.release()
+	return DecodeCall(br, s.MaxBody)
 }
 
 // call runs h, turning a panic into a FaultInternal fault.

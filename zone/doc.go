@@ -4,12 +4,17 @@
 //
 // # Data
 //
-// Two tables, created through the log (sqlfsm.DB.Exec) with portable SQL that
-// runs unchanged on MySQL/MariaDB and SQLite:
+// Three tables, created through the log (sqlfsm.DB.Exec) with portable SQL
+// that runs unchanged on MySQL/MariaDB and SQLite:
 //
 //	oneha_zone   (id, name, state, endpoint)              PRIMARY KEY (id)
 //	oneha_server (zone_id, id, name, endpoint)            PRIMARY KEY (zone_id, id)
 //	                                                      UNIQUE (zone_id, name), UNIQUE (zone_id, endpoint)
+//	oneha_server_reset (zone_id, server_id, token_sha256, expires_unix)
+//	                                                      PRIMARY KEY (zone_id, server_id)
+//
+// oneha_server_reset holds the one-time tokens of server-reset (SHA-256
+// only); it is not part of OpenNebula's zone formats.
 //
 // No column is auto-increment: server IDs are computed as max + 1 inside the
 // inserting statement (INSERT ... SELECT over the same table), which
@@ -58,9 +63,19 @@
 // it lacks from the log, or a snapshot (a logical dump) when the leader no
 // longer holds the entries after the server's applied index. The server
 // loses its vote until the promotion loop sees it caught up again, so a
-// server with a suspect database never decides a quorum. Limits: the reset
-// does not wipe or verify the server's database. A server whose database
-// diverged (edited by hand, or restored from a dump with an applied index
+// server with a suspect database never decides a quorum.
+//
+// With Config.Resync (oned) the server also wipes itself first, and only on
+// the current leader's word: the leader demotes it, writes a one-time token
+// for it through the log (ResetTable, SHA-256 only, expiring after
+// ResetTokenTTL, deleted once it answered) and calls Resync with it; the
+// server accepts only a token its own replicated copy holds
+// (CheckResetToken).
+// The leader refuses resetting itself (ErrSelf) and a reset after which
+// fewer than a majority of the zone's Raft members would be up-to-date
+// voters (ErrNotUpToDate, naming those that must catch up). Without
+// Resync the reset does not wipe or verify the server's database. A
+// server whose database diverged (edited by hand, or restored from a dump with an applied index
 // that does not match its content) must be stopped, its database and Raft
 // directory wiped (or onedb-restored from a leader dump), then started and
 // reset; the persistent FSM then replays or restores from the leader. While

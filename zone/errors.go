@@ -43,6 +43,14 @@ var (
 	// joining (a non-voter catching up, or not yet in Raft), or no other
 	// voter exists.
 	ErrNotVoter = errors.New("zone: not a voter")
+	// ErrNotUpToDate: resetting the server would leave fewer than a majority
+	// of the zone's servers up to date; the message names the servers that
+	// must catch up first.
+	ErrNotUpToDate = errors.New("zone: too few servers would be up to date")
+	// ErrResetRefused: a server refuses to wipe itself because the request
+	// does not carry a valid one-time token that the current leader wrote
+	// for it through the log (or it is the leader, or the caller is not).
+	ErrResetRefused = errors.New("zone: resync refused")
 	// ErrBadConfig wraps every New validation error.
 	ErrBadConfig = errors.New("zone: bad config")
 

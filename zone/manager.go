@@ -37,10 +37,13 @@ type Config struct {
 	Status func(ctx context.Context, endpoint string) (RemoteStatus, error)
 	// Resync asks the server at endpoint to wipe its database and Raft
 	// state and restart empty (oned supplies it via one.zone.resync).
-	// ResetServer calls it after its checks and before resetting the
-	// server's membership, so the leader then re-sends everything (log or
-	// snapshot). nil: ResetServer only resets membership.
-	Resync func(ctx context.Context, endpoint string) error
+	// ResetServer calls it after its checks, with a one-time token it has
+	// just written for that server through the log and the index the
+	// server must apply to see it (see CheckResetToken), and before
+	// resetting the server's membership, so the leader then re-sends
+	// everything (log or snapshot). nil: ResetServer only resets
+	// membership.
+	Resync func(ctx context.Context, endpoint, token string, index uint64) error
 	Logger *slog.Logger
 	// PromoteAfter: a non-voter must stay caught up this long before
 	// promotion (default 2s).

@@ -91,7 +91,7 @@ func TestReconcileAfterCrash(t *testing.T) {
 // forgets its progress and re-probes its log), and Run promotes it again
 // once it is caught up; the data stays identical.
 func TestResetServer(t *testing.T) {
-	ctx := harness.Ctx(t, 60*time.Second)
+	ctx := harness.Ctx(t, 90*time.Second)
 	c, s0, fl := soloLeader(t)
 	m := newManager(t, s0, fl, promoteAfter(time.Second))
 	run(t, m)
@@ -101,6 +101,14 @@ func TestResetServer(t *testing.T) {
 		t.Fatalf("AddServer = %d, %v", id, err)
 	}
 	waitConf(t, s0.Node, map[string]raft.ServerSuffrage{"0": V, "1": V}, 20*time.Second)
+	// Two servers: resetting one leaves a single up-to-date copy of two.
+	wantErr(t, "ResetServer 1 of 2", m.ResetServer(ctx, 0, 1), zone.ErrNotUpToDate)
+	s2 := c.StartJoiner(t)
+	fl.up(s2)
+	if id, err := m.AddServer(ctx, 0, "server-2", s2.Endpoint()); err != nil || id != 2 {
+		t.Fatalf("AddServer = %d, %v", id, err)
+	}
+	waitConf(t, s0.Node, map[string]raft.ServerSuffrage{"0": V, "1": V, "2": V}, 20*time.Second)
 
 	wantErr(t, "ResetServer 1", m.ResetServer(ctx, 0, 1), nil)
 	if got := suffrage(t, s0.Node); got["1"] != N {
@@ -111,10 +119,47 @@ func TestResetServer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitConf(t, s0.Node, map[string]raft.ServerSuffrage{"0": V, "1": V}, 20*time.Second)
+	waitConf(t, s0.Node, map[string]raft.ServerSuffrage{"0": V, "1": V, "2": V}, 20*time.Second)
 	c.Converge(t, 30*time.Second)
 	pool, err := newManager(t, s1, nil).Pool(ctx)
 	if err != nil || len(pool) != 11 {
 		t.Fatalf("Pool on the reset server: %d zones, %v; want 11", len(pool), err)
 	}
+}
+
+// TestResetRefusedWhileAnotherCatchesUp: after server 1's reset, while it
+// cannot catch up (unreachable), resetting server 2 would leave only the
+// leader up to date of three: refused, naming server 1. Once 1 is back and
+// promoted, the reset of 2 is allowed.
+func TestResetRefusedWhileAnotherCatchesUp(t *testing.T) {
+	ctx := harness.Ctx(t, 90*time.Second)
+	c, s0, fl := soloLeader(t)
+	m := newManager(t, s0, fl, promoteAfter(300*time.Millisecond))
+	run(t, m)
+	s1 := c.StartJoiner(t)
+	fl.up(s1)
+	if _, err := m.AddServer(ctx, 0, "server-1", s1.Endpoint()); err != nil {
+		t.Fatalf("AddServer 1: %v", err)
+	}
+	waitConf(t, s0.Node, map[string]raft.ServerSuffrage{"0": V, "1": V}, 20*time.Second)
+	s2 := c.StartJoiner(t)
+	fl.up(s2)
+	if _, err := m.AddServer(ctx, 0, "server-2", s2.Endpoint()); err != nil {
+		t.Fatalf("AddServer 2: %v", err)
+	}
+	waitConf(t, s0.Node, map[string]raft.ServerSuffrage{"0": V, "1": V, "2": V}, 20*time.Second)
+
+	fl.down(s1) // its status stops answering: it cannot be seen caught up
+	wantErr(t, "ResetServer 1", m.ResetServer(ctx, 0, 1), nil)
+	err := m.ResetServer(ctx, 0, 2)
+	wantErr(t, "ResetServer 2 while 1 catches up", err, zone.ErrNotUpToDate)
+	if !strings.Contains(err.Error(), "server 1 (server-1") {
+		t.Fatalf("refusal does not name server 1: %v", err)
+	}
+	if got := suffrage(t, s0.Node); got["2"] != V {
+		t.Fatalf("refused reset changed server 2: configuration %v", got)
+	}
+	fl.up(s1)
+	waitConf(t, s0.Node, map[string]raft.ServerSuffrage{"0": V, "1": V, "2": V}, 20*time.Second)
+	wantErr(t, "ResetServer 2 once 1 caught up", m.ResetServer(ctx, 0, 2), nil)
 }

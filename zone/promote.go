@@ -116,6 +116,7 @@ func (m *Manager) lead(ctx context.Context, term uint64) {
 				log.Warn("zone: reconcile failed, retrying", "error", err)
 			}
 			m.promoteLocked(ctx, log)
+			m.expireResetsLocked(ctx)
 			m.mu.Unlock()
 		}
 		select {

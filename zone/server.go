@@ -166,15 +166,22 @@ func (m *Manager) DelServer(ctx context.Context, zoneID, serverID int) error {
 	return nil
 }
 
-// ResetServer forces a resync of server serverID: it removes the server from
-// the Raft configuration and adds it back as a non-voter, so the leader
-// re-probes its log and sends it what it lacks (entries, or a snapshot when
-// they were compacted away); Run promotes it again once it is caught up.
-// See the package documentation for the procedure and its limits.
+// ResetServer forces a resync of server serverID. With Config.Resync it
+// first demotes the server to a non-voter, writes a one-time token for it
+// through the log and asks it to wipe itself with that token (the server
+// accepts only a token its own replicated copy holds, see CheckResetToken);
+// the token row is deleted once the server answered (or after
+// ResetTokenTTL). It then removes the server from the Raft configuration
+// and adds it back as a non-voter, so the leader re-probes its log and
+// sends it what it lacks (entries, or a snapshot when they were compacted
+// away); Run promotes it again once it is caught up. See the package documentation for the procedure and its
+// limits.
 //
-// Leader only; ErrSolo on a solo server, ErrSelf for this server,
-// ErrJoinInProgress while another server joins, ErrNoQuorum when the voters
-// left would have no reachable majority.
+// Leader only; ErrSolo on a solo server, ErrSelf for this server (the
+// leader), ErrNoQuorum when the voters left would have no reachable
+// majority, ErrNotUpToDate when fewer than a majority of the zone's servers
+// would be up to date afterwards (naming those that must catch up),
+// ErrJoinInProgress while another server joins.
 func (m *Manager) ResetServer(ctx context.Context, zoneID, serverID int) error {
 	if m.solo() {
 		return fmt.Errorf("zone: reset server %d: %w: nothing replicates to it", serverID, ErrSolo)
@@ -193,7 +200,7 @@ func (m *Manager) ResetServer(ctx context.Context, zoneID, serverID int) error {
 		return fmt.Errorf("zone: reset server: %w: %d in zone %d", ErrNoSuchServer, serverID, zoneID)
 	}
 	if serverID == m.cfg.ServerID {
-		return fmt.Errorf("zone: reset server %d: %w (it is the leader)", serverID, ErrSelf)
+		return fmt.Errorf("zone: reset server %d: %w: cannot reset the leader; transfer leadership first (onezone leader-transfer)", serverID, ErrSelf)
 	}
 	addr, err := RaftAddress(s.Endpoint)
 	if err != nil {
@@ -202,6 +209,12 @@ func (m *Manager) ResetServer(ctx context.Context, zoneID, serverID int) error {
 	conf, err := m.node.Configuration(ctx)
 	if err != nil {
 		return fmt.Errorf("zone: reset server: %w", err)
+	}
+	if err := m.checkQuorumWithout(ctx, z, conf, serverID); err != nil {
+		return fmt.Errorf("zone: reset server %d: %w", serverID, err)
+	}
+	if err := m.checkUpToDateWithout(ctx, z, conf, serverID); err != nil {
+		return fmt.Errorf("zone: reset server %d: %w", serverID, err)
 	}
 	others := z
 	others.Servers = nil
@@ -219,12 +232,9 @@ func (m *Manager) ResetServer(ctx context.Context, zoneID, serverID int) error {
 	if why, ok := pendingJoin(others, otherConf, m.cfg.ServerID); ok {
 		return fmt.Errorf("zone: reset server %d: %w: %s", serverID, ErrJoinInProgress, why)
 	}
-	if err := m.checkQuorumWithout(ctx, z, conf, serverID); err != nil {
-		return fmt.Errorf("zone: reset server %d: %w", serverID, err)
-	}
 	if m.cfg.Resync != nil {
-		if err := m.cfg.Resync(ctx, s.Endpoint); err != nil {
-			return fmt.Errorf("zone: reset server %d: it did not accept the resync (is it running?): %w", serverID, err)
+		if err := m.resyncLocked(ctx, zoneID, s, conf); err != nil {
+			return fmt.Errorf("zone: reset server %d: %w", serverID, err)
 		}
 	}
 	if inConf(conf, raftID(serverID)) {

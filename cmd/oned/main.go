@@ -49,6 +49,7 @@ func newRootCmd(stderr io.Writer) *cobra.Command {
 				return fmt.Errorf("%w: LOG_LEVEL: %w", oned.ErrConfig, err)
 			}
 			log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+			oned.WarnIfReadable(log, "config file", configPath)
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			s, err := oned.New(ctx, cfg, log)
@@ -73,5 +74,6 @@ func newRootCmd(stderr io.Writer) *cobra.Command {
 	}
 	cmd.PersistentFlags().StringVar(&configPath, "config", "/etc/one/oned.yaml", "configuration file (YAML, oned.conf attribute names)")
 	cmd.AddCommand(newVIPCmd(stderr, &configPath))
+	cmd.AddCommand(newZoneCACmd(os.Stdout, &configPath))
 	return cmd
 }

@@ -36,6 +36,7 @@ type Target struct {
 	User     string
 	Password string
 	Name     string
+	TLS      oned.DBTLSConfig // DB.TLS of oned's configuration
 	// SQLite
 	File string
 }
@@ -56,7 +57,7 @@ type Flags struct {
 func ResolveTarget(f Flags, cfg oned.Config) (Target, error) {
 	t := Target{
 		Server: cfg.DB.Server, Port: cfg.DB.Port, User: cfg.DB.User, Password: cfg.DB.Passwd, Name: cfg.DB.Name,
-		File: cfg.SQLitePath(),
+		TLS: cfg.DB.TLS, File: cfg.SQLitePath(),
 	}
 	if f.Set["username"] {
 		t.User = f.User
@@ -159,7 +160,11 @@ func (t Target) Open(ctx context.Context, create bool) (*sql.DB, error) {
 		}
 		return sqlfsm.OpenSQLite(t.File)
 	}
-	db, err := sqlfsm.OpenMySQL(t.MySQLDSN(), 4)
+	tlsCfg, err := t.TLS.TLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlfsm.OpenMySQLTLS(t.MySQLDSN(), tlsCfg, 4)
 	if err != nil {
 		return nil, err
 	}
@@ -184,10 +189,14 @@ func (t Target) createMySQLDatabase(ctx context.Context) error {
 		return err
 	}
 	c.DBName = ""
-	db, err := sql.Open("mysql", c.FormatDSN())
+	if c.TLS, err = t.TLS.TLSConfig(); err != nil {
+		return err
+	}
+	conn, err := mysql.NewConnector(c)
 	if err != nil {
 		return err
 	}
+	db := sql.OpenDB(conn)
 	defer db.Close()
 	_, err = db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS `"+strings.ReplaceAll(t.Name, "`", "``")+"`")
 	if err != nil {

@@ -29,6 +29,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, env func(string) stri
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	a := &app{stdin: stdin, stdout: stdout, env: env, conn: cli.AddConnectionFlags(root)}
+	a.conn.Warn = stderr
 	root.AddCommand(a.execCmd(), a.queryCmd())
 	return root
 }

@@ -45,6 +45,9 @@ type Raft struct {
 	LogIndex    int64 `xml:"LOG_INDEX" json:"index"`
 	LogTerm     int64 `xml:"LOG_TERM" json:"log_term"`
 	FedLogIndex int64 `xml:"FEDLOG_INDEX" json:"fed_index"`
+	// InsecureRaft: the server runs plaintext Raft (OneHA's INSECURE_RAFT;
+	// the element is absent otherwise).
+	InsecureRaft bool `xml:"INSECURE_RAFT" json:"insecure_raft,omitempty"`
 }
 
 // ServerStatus is a server with the outcome of its raftstatus call.
@@ -274,10 +277,29 @@ func RenderShow(z Zone, status []ServerStatus) string {
 			b.WriteString(cli.Row(statusCols(), statusCells(s)...))
 		}
 		b.WriteString("\n")
+		if w := insecureWarning(status); w != "" {
+			b.WriteString(w + "\n\n")
+		}
 	}
 	b.WriteString("ZONE TEMPLATE\n")
 	b.WriteString(TemplateString(z.Template))
 	return b.String()
+}
+
+// insecureWarning names the servers that run plaintext Raft
+// (INSECURE_RAFT); "" when none does.
+func insecureWarning(status []ServerStatus) string {
+	var ids []string
+	for _, s := range status {
+		if s.Raft != nil && s.Raft.InsecureRaft {
+			ids = append(ids, strconv.Itoa(s.ID))
+		}
+	}
+	if len(ids) == 0 {
+		return ""
+	}
+	return "WARNING: INSECURE_RAFT on server(s) " + strings.Join(ids, ", ") +
+		": Raft is plaintext and unauthenticated; anyone reaching their PORT can change the zone's data"
 }
 
 func statusCells(s ServerStatus) []string {

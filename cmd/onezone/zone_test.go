@@ -271,3 +271,26 @@ func TestFetchStatusConcurrent(t *testing.T) {
 		t.Errorf("status[2].Err = %v, want deadline exceeded", status[2].Err)
 	}
 }
+
+// TestShowWarnsAboutInsecureRaft: a server reporting INSECURE_RAFT in its
+// RAFT document makes show print a WARNING line naming it; the rest of the
+// output is OpenNebula's.
+func TestShowWarnsAboutInsecureRaft(t *testing.T) {
+	servers := []Server{{ID: 0, Name: "a", Endpoint: "http://10.0.0.1:2633/RPC2"}, {ID: 1, Name: "b", Endpoint: "http://10.0.0.2:2633/RPC2"}}
+	z, err := ParseZone(zoneDoc(0, "OpenNebula", 0, servers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secure := raftDoc(0, 3, 1, -1, 19, 21, 1, -1)
+	insecure := strings.Replace(raftDoc(1, 2, 1, -1, 19, 21, 1, -1), "</RAFT>", "<INSECURE_RAFT>true</INSECURE_RAFT></RAFT>", 1)
+	docs := map[string]string{servers[0].Endpoint: secure, servers[1].Endpoint: insecure}
+	fetch := func(_ context.Context, ep string) (string, error) { return docs[ep], nil }
+	got := RenderShow(z, FetchStatus(context.Background(), z.Servers, time.Second, fetch))
+	if !strings.Contains(got, "WARNING: INSECURE_RAFT on server(s) 1:") {
+		t.Fatalf("no warning naming server 1:\n%s", got)
+	}
+	docs[servers[1].Endpoint] = raftDoc(1, 2, 1, -1, 19, 21, 1, -1)
+	if got := RenderShow(z, FetchStatus(context.Background(), z.Servers, time.Second, fetch)); strings.Contains(got, "WARNING") {
+		t.Fatalf("warning without an insecure server:\n%s", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,8 @@ type Connection struct {
 	User     string
 	Password string
 	Timeout  time.Duration
+	// Warn receives warnings (ONE_DISABLE_SSL_VERIFY); os.Stderr if nil.
+	Warn io.Writer
 }
 
 // AddConnectionFlags registers --endpoint, --user, --password and --timeout
@@ -52,7 +55,8 @@ type Session struct {
 // Session resolves the endpoint (--endpoint, then $ONE_XMLRPC, then
 // DefaultEndpoint) and the credentials (--user/--password, then the
 // $ONE_AUTH file, default ~/.one/one_auth). env looks up environment
-// variables; dial nil means HTTPDialer.
+// variables; dial nil means TLSDialer with TLSConfig (the CAs of
+// $ONE_CERT_DIR and the zone CA next to the ONE_AUTH file).
 func (c *Connection) Session(env func(string) string, dial Dialer) (*Session, error) {
 	endpoint := strings.TrimSpace(c.Endpoint)
 	if endpoint == "" {
@@ -69,7 +73,19 @@ func (c *Connection) Session(env func(string) string, dial Dialer) (*Session, er
 		return nil, err
 	}
 	if dial == nil {
-		dial = HTTPDialer
+		authFile, err := authPath(env)
+		if err != nil {
+			return nil, err
+		}
+		warn := c.Warn
+		if warn == nil {
+			warn = os.Stderr
+		}
+		cfg, err := TLSConfig(env, filepath.Dir(authFile), warn)
+		if err != nil {
+			return nil, err
+		}
+		dial = TLSDialer(cfg)
 	}
 	t := c.Timeout
 	if t <= 0 {
@@ -90,19 +106,27 @@ func (c *Connection) auth(env func(string) string) (string, error) {
 	case c.Password != "":
 		return "", fmt.Errorf("%w: --password needs --user", ErrUsage)
 	}
-	path := env("ONE_AUTH")
-	if path == "" {
-		home := env("HOME")
-		if home == "" {
-			h, err := os.UserHomeDir()
-			if err != nil {
-				return "", fmt.Errorf("ONE_AUTH is not set and the home directory is unknown: %w", err)
-			}
-			home = h
-		}
-		path = filepath.Join(home, ".one", "one_auth")
+	path, err := authPath(env)
+	if err != nil {
+		return "", err
 	}
 	return ReadAuthFile(path)
+}
+
+// authPath is the ONE_AUTH file: $ONE_AUTH, else ~/.one/one_auth.
+func authPath(env func(string) string) (string, error) {
+	if path := env("ONE_AUTH"); path != "" {
+		return path, nil
+	}
+	home := env("HOME")
+	if home == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("ONE_AUTH is not set and the home directory is unknown: %w", err)
+		}
+		home = h
+	}
+	return filepath.Join(home, ".one", "one_auth"), nil
 }
 
 // ReadAuthFile reads a one_auth file: its first line is "user:password".

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/oneha/oneha/mux"
 	"github.com/oneha/oneha/raftlog"
 	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
@@ -25,7 +26,7 @@ import (
 type ClusterOptions struct {
 	N       int              // servers (default 3)
 	Dialect sqlcheck.Dialect // default SQLite
-	// TCP runs Raft over real TCP on 127.0.0.1 through raftlog.Mux (one
+	// TCP runs Raft over real TCP on 127.0.0.1 through mux.Mux (one
 	// port per server); otherwise raft's in-memory transport (fast unit
 	// tests only).
 	TCP bool
@@ -77,7 +78,7 @@ type Server struct {
 
 	dsn     string
 	sqlite  string
-	mux     *raftlog.Mux
+	mux     *mux.Mux
 	running bool
 }
 
@@ -221,7 +222,7 @@ func (c *Cluster) start(s *Server) {
 		if err != nil {
 			c.tb.Fatalf("harness: listen %s: %v", s.Addr, err)
 		}
-		s.mux = raftlog.NewMux(ln, raftlog.MuxConfig{})
+		s.mux = mux.New(ln, mux.Config{AllowPlainRaft: true}) // in-process test cluster: no PKI
 		trans = raftlog.NewTransport(s.mux.RaftLayer(), cfg)
 	} else {
 		trans = c.inmem[s.Index]

@@ -110,7 +110,8 @@ type Oned struct {
 	DSN      string // MySQL only
 	cmd      *exec.Cmd
 	done     chan struct{}
-	Host     *Host // with ZoneOptions.Lab
+	Host     *Host  // with ZoneOptions.Lab
+	Extra    string // appended to this server's config after ZoneOptions.Extra
 }
 
 // NewProcZone prepares n servers (configs, ports, databases) without
@@ -193,7 +194,7 @@ func (o *Oned) WriteConfig(serverID int) {
 		}
 	}
 	cfg := fmt.Sprintf("LISTEN_ADDRESS: %s\nPORT: %d\nDATA_DIR: %s\nONE_AUTH: %s\nLOG_LEVEL: debug\n%sFEDERATION: {SERVER_ID: %d}\nRAFT: {ELECTION_TIMEOUT_MS: %d}\n%s",
-		listen, o.Port, filepath.Join(o.Dir, "data"), o.z.Auth, db, serverID, o.z.opts.ElectionTimeoutMS, o.z.opts.Extra)
+		listen, o.Port, filepath.Join(o.Dir, "data"), o.z.Auth, db, serverID, o.z.opts.ElectionTimeoutMS, o.z.opts.Extra+o.Extra)
 	if err := os.WriteFile(o.Config, []byte(cfg), 0o600); err != nil {
 		o.z.tb.Fatal(err)
 	}
@@ -311,6 +312,14 @@ func (o *Oned) Killed() {
 	}
 }
 
+// PID is the process ID of the running oned (0 when it is not running).
+func (o *Oned) PID() int {
+	if o.cmd == nil || o.cmd.Process == nil {
+		return 0
+	}
+	return o.cmd.Process.Pid
+}
+
 // Running reports whether the process is up.
 func (o *Oned) Running() bool { return o.cmd != nil }
 
@@ -336,11 +345,16 @@ func (o *Oned) Health(ctx context.Context) (Health, error) {
 	if err != nil {
 		return h, err
 	}
+	user, pass, _ := strings.Cut(o.z.Session, ":")
+	req.SetBasicAuth(user, pass)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return h, fmt.Errorf("harness: status of server %d: %w", o.ID, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return h, fmt.Errorf("harness: status of server %d: HTTP %s", o.ID, resp.Status)
+	}
 	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
 		return h, fmt.Errorf("harness: status of server %d: %w", o.ID, err)
 	}

@@ -1,0 +1,75 @@
+package oned
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oneha/oneha/sqlfsm"
+	"github.com/oneha/oneha/zone"
+)
+
+// TestUsedResyncTokensAreRemembered: a server remembers the hashes of the
+// tokens it accepted (the pending marker's too), so a replayed token is
+// refused even after its wipe replays the row that authorised it; the list
+// is bounded and never holds a token itself.
+func TestUsedResyncTokensAreRemembered(t *testing.T) {
+	s := &Server{cfg: Config{DataDir: t.TempDir()}, log: slog.New(slog.DiscardHandler)}
+	first := zone.ResetTokenHash("00112233445566778899aabbccddeeff")
+	if s.resyncTokenUsed(first) {
+		t.Fatal("a fresh data directory knows a used token")
+	}
+	if err := s.recordResyncToken(first); err != nil {
+		t.Fatal(err)
+	}
+	if !s.resyncTokenUsed(first) {
+		t.Fatal("recorded token not seen as used")
+	}
+	for i := range 2 * usedResyncTokens {
+		if err := s.recordResyncToken(zone.ResetTokenHash(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(s.usedResyncFile())
+	if err != nil || len(strings.Fields(string(b))) != usedResyncTokens {
+		t.Fatalf("used list: %d entries, %v; want %d", len(strings.Fields(string(b))), err, usedResyncTokens)
+	}
+	if strings.Contains(string(b), "00112233445566778899aabbccddeeff") {
+		t.Fatal("used list holds a token in clear")
+	}
+	last := zone.ResetTokenHash(fmt.Sprint(2*usedResyncTokens - 1))
+	if !s.resyncTokenUsed(last) {
+		t.Fatal("newest token dropped from the bounded list")
+	}
+	// A pending marker (accepted, not yet wiped) counts as used.
+	pending := zone.ResetTokenHash("pending")
+	if err := os.WriteFile(s.resyncMarker(), []byte("2026-01-01T00:00:00Z "+pending+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !s.resyncTokenUsed(pending) {
+		t.Fatal("the pending marker's token is not seen as used")
+	}
+	if _, err := os.Stat(filepath.Join(s.cfg.DataDir, "RESYNC.used.tmp")); !os.IsNotExist(err) {
+		t.Fatalf("temporary file left behind: %v", err)
+	}
+}
+
+// TestClientSQLCannotTouchResetTokens: statements naming the token table,
+// in any case, are refused before they reach the log; others pass.
+func TestClientSQLCannotTouchResetTokens(t *testing.T) {
+	for _, q := range []string{
+		"INSERT INTO oneha_server_reset VALUES (0, 1, 'x', 1)",
+		"update `ONEHA_SERVER_RESET` set expires_unix = 0",
+		"DROP TABLE Oneha_Server_Reset",
+	} {
+		if err := refuseResetTable([]sqlfsm.Statement{{SQL: "SELECT 1"}, {SQL: q}}); err == nil || !strings.Contains(err.Error(), "statement 1") {
+			t.Errorf("%q: %v, want refused", q, err)
+		}
+	}
+	if err := refuseResetTable([]sqlfsm.Statement{{SQL: "INSERT INTO oneha_server_x VALUES (1)"}}); err != nil {
+		t.Errorf("unrelated table refused: %v", err)
+	}
+}
