@@ -176,8 +176,8 @@ func describeCerts(certs []*x509.Certificate) string {
 // and keyPath, under the same lock EnsureCA takes, and returns the CA whose
 // key now signs. It refuses (ErrRotationState) a step that is not the next
 // one for the folder's state, changing nothing. Every file is written to a
-// temporary file (key 0600, certificate 0644), synced and renamed over its
-// name, so a reader sees an old or a new file, never part of one; a crash
+// temporary file (key 0600, certificate 0644, owner and group of the file
+// it replaces), synced and renamed over its name, so a reader sees an old or a new file, never part of one; a crash
 // between two files leaves a state RotationStatus recognises and the same
 // step completes.
 func RotateCA(certPath, keyPath string, step RotationStep, now time.Time) (*CA, error) {
@@ -194,7 +194,7 @@ func RotateCA(certPath, keyPath string, step RotationStep, now time.Time) (*CA, 
 		return nil, err
 	}
 	if next := f.state.Next(); step != next {
-		return nil, fmt.Errorf("%w: step %d asked, but the folder is at %s; the next step is %d (`oned zone-ca rotate --step %d`)", ErrRotationState, step, f.state, next, next)
+		return nil, fmt.Errorf("%w: step %d asked, but the folder shows %s; the next step is %d (`oned zone-ca rotate --step %d`)", ErrRotationState, step, f.state, next, next)
 	}
 	switch step {
 	case RotateTrust:
@@ -227,19 +227,19 @@ func (f *caFolder) trust(now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("zoneca: %w", err)
 	}
-	if err := replaceFile(NextKeyPath(f.keyPath), keyPEM, 0o600); err != nil {
+	if err := replaceFile(NextKeyPath(f.keyPath), keyPEM, 0o600, f.keyPath); err != nil {
 		return err
 	}
-	return replaceFile(f.certPath, certsPEM(f.certs[0], created.Cert), 0o644)
+	return replaceFile(f.certPath, certsPEM(f.certs[0], created.Cert), 0o644, f.certPath)
 }
 
 // sign makes NEW (the second certificate) the signer: key first, then the
 // bundle NEW,OLD, then the next key file goes.
 func (f *caFolder) sign() error {
-	if err := replaceFile(f.keyPath, f.next, 0o600); err != nil {
+	if err := replaceFile(f.keyPath, f.next, 0o600, f.keyPath); err != nil {
 		return err
 	}
-	if err := replaceFile(f.certPath, certsPEM(f.certs[1], f.certs[0]), 0o644); err != nil {
+	if err := replaceFile(f.certPath, certsPEM(f.certs[1], f.certs[0]), 0o644, f.certPath); err != nil {
 		return err
 	}
 	return removeFile(NextKeyPath(f.keyPath))
@@ -247,7 +247,7 @@ func (f *caFolder) sign() error {
 
 // drop leaves NEW alone in the bundle.
 func (f *caFolder) drop() error {
-	if err := replaceFile(f.certPath, certsPEM(f.certs[0]), 0o644); err != nil {
+	if err := replaceFile(f.certPath, certsPEM(f.certs[0]), 0o644, f.certPath); err != nil {
 		return err
 	}
 	return removeFile(NextKeyPath(f.keyPath)) // a leftover of step 2, if any
@@ -269,9 +269,9 @@ func removeFile(path string) error {
 }
 
 // replaceFile writes data to a temporary file in path's folder with exactly
-// mode perm, syncs it and renames it over path, so a reader sees the old or
-// the new content, never part of either.
-func replaceFile(path string, data []byte, perm os.FileMode) error {
+// mode perm and the owner of the file like, syncs it and renames it over
+// path, so a reader sees the old or the new content, never part of either.
+func replaceFile(path string, data []byte, perm os.FileMode, like string) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -280,6 +280,9 @@ func replaceFile(path string, data []byte, perm os.FileMode) error {
 	name := tmp.Name()
 	defer os.Remove(name) // after a successful rename: already gone
 	err = tmp.Chmod(perm)
+	if err == nil {
+		err = copyOwner(tmp, like)
+	}
 	if err == nil {
 		_, err = tmp.Write(data)
 	}

@@ -205,10 +205,10 @@ func TestZoneCARotationRefusesAHandMadeFolder(t *testing.T) {
 	f, old := newRotFolder(t)
 	other, _ := newRotFolder(t)
 	third, _ := newRotFolder(t)
-	if err := replaceFile(f.crt, certsPEM(old.Cert, other.load(t).Cert), 0o644); err != nil {
+	if err := replaceFile(f.crt, certsPEM(old.Cert, other.load(t).Cert), 0o644, f.key); err != nil {
 		t.Fatal(err)
 	}
-	if err := replaceFile(NextKeyPath(f.key), mustRead(t, third.key), 0o600); err != nil {
+	if err := replaceFile(NextKeyPath(f.key), mustRead(t, third.key), 0o600, f.key); err != nil {
 		t.Fatal(err)
 	}
 	for _, step := range []RotationStep{RotateTrust, RotateSign, RotateDrop} {
@@ -218,10 +218,10 @@ func TestZoneCARotationRefusesAHandMadeFolder(t *testing.T) {
 		}
 		mustContain(t, err, NextKeyPath(f.key), "copy it again")
 	}
-	if err := replaceFile(f.key, mustRead(t, other.key), 0o600); err != nil {
+	if err := replaceFile(f.key, mustRead(t, other.key), 0o600, f.key); err != nil {
 		t.Fatal(err)
 	}
-	if err := replaceFile(f.crt, certsPEM(old.Cert), 0o644); err != nil {
+	if err := replaceFile(f.crt, certsPEM(old.Cert), 0o644, f.key); err != nil {
 		t.Fatal(err)
 	}
 	_, err := RotateCA(f.crt, f.key, RotateTrust, time.Now())
@@ -236,7 +236,7 @@ func TestZoneCARotationStep2CompletesAfterACrash(t *testing.T) {
 	if _, err := RotateCA(f.crt, f.key, RotateTrust, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if err := replaceFile(f.key, mustRead(t, NextKeyPath(f.key)), 0o600); err != nil {
+	if err := replaceFile(f.key, mustRead(t, NextKeyPath(f.key)), 0o600, f.key); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := RotationStatus(f.crt, f.key); err != nil || st != Trusting {

@@ -53,7 +53,7 @@ func newZoneCARotateCmd(stdout io.Writer, configPath *string) *cobra.Command {
 
 // rotationDone is what the operator does after step.
 func rotationDone(step int, ca *zoneca.CA, dir string) string {
-	const roll = "copy %s to every server of the zone (all files), then restart the servers one at a time, waiting until `onezone show` lists every server again before the next"
+	const roll = "copy %s to every server of the zone (all files), then restart the servers one at a time, each time waiting until `onezone show <zone>` shows the restarted server as follower at the leader's index before the next"
 	name := ca.Cert.Subject.CommonName
 	switch step {
 	case 1:
