@@ -19,7 +19,7 @@ func newZoneCARotateCmd(stdout io.Writer, configPath *string) *cobra.Command {
 	var step int
 	cmd := &cobra.Command{
 		Use:   "rotate [--step 1|2|3]",
-		Short: "Replace the zone CA without downtime: run step 1, 2, 3 on one server, each followed by copying the folder and restarting servers one at a time",
+		Short: "Replace the zone CA without downtime: run step 1, 2, 3 on one server, each followed by copying the folder to every server and waiting for every server to reload it",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			cfg, err := oned.LoadConfig(*configPath)
@@ -53,7 +53,7 @@ func newZoneCARotateCmd(stdout io.Writer, configPath *string) *cobra.Command {
 
 // rotationDone is what the operator does after step.
 func rotationDone(step int, ca *zoneca.CA, dir string) string {
-	const roll = "copy %s to every server of the zone (all files), then restart the servers one at a time, each time waiting until `onezone show <zone>` shows the restarted server as follower at the leader's index before the next"
+	const roll = "copy %s to every server of the zone (all files), then wait until every server logs `zoneca: zone CA reloaded` (within TLS.RELOAD_S, 30 s by default), or restart the servers one at a time"
 	name := ca.Cert.Subject.CommonName
 	switch step {
 	case 1:
