@@ -13,8 +13,8 @@ import (
 )
 
 // Rotating the zone CA without downtime takes three steps, each followed by
-// copying the CA folder to every server and restarting the servers one at a
-// time (a server reads the CA files at start):
+// copying the CA folder to every server and waiting until every server has
+// reloaded it (Creds.WatchCA) or was restarted:
 //
 //  1. RotateTrust: a new CA is created; the certificate file becomes the
 //     bundle OLD,NEW (sign with OLD, trust both) and the new key waits in
@@ -76,7 +76,6 @@ func (s RotationState) String() string {
 type caFolder struct {
 	certPath, keyPath string
 	certs             []*x509.Certificate
-	key               []byte // PEM, matches certs[keyIdx]
 	keyIdx            int
 	next              []byte // PEM of NextKeyPath, nil when absent
 	nextIdx           int    // index of the certificate next matches, -1 none
@@ -108,11 +107,11 @@ func readCAFolder(certPath, keyPath string) (*caFolder, error) {
 			return nil, fmt.Errorf("zoneca: %s holds %q, which is not a CA certificate", certPath, c.Subject.CommonName)
 		}
 	}
-	key, keyPEM, err := readKeyFile(keyPath)
+	key, _, err := readKeyFile(keyPath)
 	if err != nil {
 		return nil, err
 	}
-	f.key, f.keyIdx = keyPEM, matchingCert(f.certs, key)
+	f.keyIdx = matchingCert(f.certs, key)
 	if next, nextPEM, err := readKeyFile(NextKeyPath(keyPath)); err == nil {
 		f.next, f.nextIdx = nextPEM, matchingCert(f.certs, next)
 	} else if !errors.Is(err, fs.ErrNotExist) {
