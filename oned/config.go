@@ -63,6 +63,7 @@ type TLSConfig struct {
 	Cert     string // CERT: this server's certificate (operator's own PKI; with KEY and CA)
 	Key      string // KEY: its key
 	LeafTTLS int    // LEAF_TTL_S, default 86400: lifetime of auto-issued leaves (renewed at 2/3)
+	ReloadS  int    // RELOAD_S, default 30: how often the CA (and CERT/KEY) files are checked for changes
 }
 
 // APITLSConfig is the API_TLS section: XML-RPC over TLS for clients.
@@ -133,7 +134,7 @@ func DefaultConfig() Config {
 		OneAuth:       "/var/lib/one/.one/one_auth",
 		ZoneName:      "OpenNebula",
 		LogLevel:      "info",
-		TLS:           TLSConfig{LeafTTLS: 86400},
+		TLS:           TLSConfig{LeafTTLS: 86400, ReloadS: 30},
 		APITLS:        APITLSConfig{PlainHTTP: true},
 		HooksDir:      "/var/lib/one/remotes/hooks",
 		HookTimeoutMS: 10000,
@@ -194,7 +195,7 @@ func ParseConfig(b []byte) (Config, error) {
 		"HOOK_TIMEOUT_MS":    &c.HookTimeoutMS,
 		"VIP":                vipList{&c.VIP},
 		"TLS": section{"CA": &c.TLS.CA, "CA_KEY": &c.TLS.CAKey, "CERT": &c.TLS.Cert, "KEY": &c.TLS.Key,
-			"LEAF_TTL_S": &c.TLS.LeafTTLS},
+			"LEAF_TTL_S": &c.TLS.LeafTTLS, "RELOAD_S": &c.TLS.ReloadS},
 		"INSECURE_RAFT":     &c.InsecureRaft,
 		"API_TLS":           section{"CERT": &c.APITLS.Cert, "KEY": &c.APITLS.Key, "PLAIN_HTTP": &c.APITLS.PlainHTTP},
 		"TIMEOUT":           &c.Timeout,

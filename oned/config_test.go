@@ -72,6 +72,7 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		{"TLS: {CERT: /a.crt}", "TLS.CERT"},
 		{"TLS: {CERT: /a.crt, KEY: /a.key}", "TLS.CA"},
 		{"TLS: {LEAF_TTL_S: 1}", "TLS.LEAF_TTL_S"},
+		{"TLS: {RELOAD_S: 0}", "TLS.RELOAD_S"},
 		{"TLS: {CRT: x}", "TLS.CRT"},
 		{"INSECURE_RAFT: yes please", "INSECURE_RAFT"},
 		{"API_TLS: {KEY: /a.key}", "API_TLS.CERT"},
@@ -147,7 +148,7 @@ func TestParseConfigTLSDefaults(t *testing.T) {
 	if crt, key := c.ZoneCAPaths(); crt != "/etc/one/auth/zone-ca.crt" || key != "/etc/one/auth/zone-ca.key" {
 		t.Fatalf("zone CA paths %s %s", crt, key)
 	}
-	if c.InsecureRaft || !c.APITLS.PlainHTTP || c.TLS.LeafTTLS != 86400 || c.OwnPKI() {
+	if c.InsecureRaft || !c.APITLS.PlainHTTP || c.TLS.LeafTTLS != 86400 || c.TLS.ReloadS != 30 || c.OwnPKI() {
 		t.Fatalf("defaults %+v", c)
 	}
 	c, err = ParseConfig([]byte("INSECURE_RAFT: true\nTLS: {CA: /pki/ca.pem, CERT: /pki/me.pem, KEY: /pki/me.key}\nAPI_TLS: {CERT: /pki/api.pem, KEY: /pki/api.key, PLAIN_HTTP: false}\n"))

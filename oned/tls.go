@@ -20,7 +20,8 @@ import (
 //
 //   - INSECURE_RAFT: no credentials; a Warn says Raft is unauthenticated.
 //   - TLS.CERT/KEY: the operator's own PKI (reloaded when the files change).
-//   - Otherwise the zone CA beside ONE_AUTH issues a short-lived leaf. The CA
+//   - Otherwise the zone CA beside ONE_AUTH issues a short-lived leaf, and
+//     its files are reloaded when they change (CA rotation). The CA
 //     is created when missing only by a solo server or one that bootstraps
 //     a one-server zone (boot); any other server refuses to start with
 //     zoneca.ErrNoCA, telling the operator to copy the folder.
@@ -38,7 +39,7 @@ func (s *Server) setupZoneTLS(ctx context.Context, self string, boot bool) error
 		if s.cfg.Solo() {
 			return nil
 		}
-		creds, err := zoneca.NewFileCreds(s.cfg.TLS.CA, s.cfg.TLS.Cert, s.cfg.TLS.Key, s.log)
+		creds, err := zoneca.NewFileCredsPoll(s.cfg.TLS.CA, s.cfg.TLS.Cert, s.cfg.TLS.Key, s.reloadEvery(), s.log)
 		if err != nil {
 			return fmt.Errorf("TLS.CERT: %w", err)
 		}
@@ -67,10 +68,14 @@ func (s *Server) setupZoneTLS(ctx context.Context, self string, boot bool) error
 	if err != nil {
 		return fmt.Errorf("TLS.CA_KEY: %w", err)
 	}
+	creds.WatchCA(certPath, keyPath, s.reloadEvery()) // a CA rotation step needs no restart
 	s.creds = creds
 	s.authz = &zoneAuthorizer{db: s.db, zoneID: s.cfg.Federation.ZoneID}
 	return nil
 }
+
+// reloadEvery is TLS.RELOAD_S: how often the TLS files are checked.
+func (s *Server) reloadEvery() time.Duration { return time.Duration(s.cfg.TLS.ReloadS) * time.Second }
 
 // leafHosts are the names this server's leaf carries: its advertise host,
 // the host of its ENDPOINT in the zone table as it is at this issue (a

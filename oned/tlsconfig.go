@@ -13,6 +13,9 @@ func (c Config) validateTLS(bad func(key, format string, args ...any) error) err
 	if c.TLS.LeafTTLS < 2 {
 		return bad("TLS.LEAF_TTL_S", "%d must be >= 2", c.TLS.LeafTTLS)
 	}
+	if c.TLS.ReloadS < 1 || c.TLS.ReloadS > 3600 {
+		return bad("TLS.RELOAD_S", "%d must be between 1 and 3600 (seconds between checks of the TLS files)", c.TLS.ReloadS)
+	}
 	if (c.APITLS.Cert == "") != (c.APITLS.Key == "") {
 		return bad("API_TLS.CERT", "API_TLS.CERT and API_TLS.KEY go together")
 	}

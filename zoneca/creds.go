@@ -39,7 +39,8 @@ type Creds struct {
 	hosts func() []string
 	ttl   time.Duration
 
-	// Operator's own files.
+	// Operator's own files; with auto creds caPath and keyPath are the zone
+	// CA files WatchCA reloads (certPath unused).
 	caPath, certPath, keyPath string
 	poll                      time.Duration
 	stamp                     filesStamp // only Run's goroutine after New*
@@ -104,6 +105,21 @@ func NewFileCredsPoll(caPath, certPath, keyPath string, poll time.Duration, log 
 	return c, nil
 }
 
+// WatchCA makes Run (of NewAutoCreds' Creds) re-read the zone CA files
+// certPath and keyPath every poll (FilePollInterval if <= 0) and, when their
+// content changed and they load (EnsureCA's checks: a CA, key 0600 matching
+// the first certificate), issue a new leaf with the new signer and trust the
+// new bundle at once, so a CA rotation step needs no restart. A set that
+// does not load is logged once and the current CA kept until the files
+// change again. Call it before Run, at most once.
+func (c *Creds) WatchCA(certPath, keyPath string, poll time.Duration) {
+	if poll <= 0 {
+		poll = FilePollInterval
+	}
+	c.caPath, c.keyPath, c.poll = certPath, keyPath, poll
+	c.stamp = statFiles(certPath, keyPath, "")
+}
+
 // Certificate is the current leaf with its key; never nil.
 func (c *Creds) Certificate() *tls.Certificate { return c.cur.Load().cert }
 
@@ -155,15 +171,34 @@ func (st *credState) renewAt() time.Time {
 	return st.issued.Add(life * 2 / 3)
 }
 
+// runAuto renews the leaf at 2/3 of its lifetime and, with WatchCA, reloads
+// the CA files when they change; a reload issues a new leaf, whose renewal
+// is then counted from its own issue.
 func (c *Creds) runAuto(ctx context.Context) {
 	next := c.cur.Load().renewAt()
 	timer := time.NewTimer(time.Until(next))
 	defer timer.Stop()
+	var watch <-chan time.Time
+	if c.caPath != "" {
+		t := time.NewTicker(c.poll)
+		defer t.Stop()
+		watch = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
+		case <-watch:
+			if !c.reloadCA() {
+				continue
+			}
+			if !timer.Stop() {
+				select { // drain a renewal that fired meanwhile: issuing now covers it
+				case <-timer.C:
+				default:
+				}
+			}
 		}
 		st, err := c.issue()
 		if err != nil {
@@ -176,9 +211,29 @@ func (c *Creds) runAuto(ctx context.Context) {
 		}
 		c.replace(st)
 		c.log.Info("zoneca: server certificate renewed", "identity", c.id.String(),
-			"serial", st.cert.Leaf.SerialNumber.Text(16), "not_after", st.cert.Leaf.NotAfter)
+			"serial", st.cert.Leaf.SerialNumber.Text(16), "not_after", st.cert.Leaf.NotAfter,
+			"ca", st.cert.Leaf.Issuer.CommonName)
 		timer.Reset(time.Until(st.renewAt()))
 	}
+}
+
+// reloadCA loads the watched CA files when their content changed and
+// reports whether c.ca was replaced (a new leaf must then be issued).
+func (c *Creds) reloadCA() bool {
+	s := statFiles(c.caPath, c.keyPath, "")
+	if s == c.stamp {
+		return false
+	}
+	c.stamp = s // also on failure: log a bad set once, retry on the next change
+	ca, err := loadCA(c.caPath, c.keyPath)
+	if err != nil {
+		c.log.Error("zoneca: reloading the zone CA failed; keeping the current one (a rotation step copies both files: this clears when the copy is complete)",
+			"ca", c.caPath, "ca_key", c.keyPath, "err", err)
+		return false
+	}
+	c.ca = ca
+	c.log.Info("zoneca: zone CA reloaded", "signer", ca.Cert.Subject.CommonName, "trusted", describeCerts(append([]*x509.Certificate{ca.Cert}, ca.more...)))
+	return true
 }
 
 func (c *Creds) runFiles(ctx context.Context) {

@@ -38,6 +38,12 @@
 // yet in a zone (SoloServerID) gets a leaf without identity: it serves HTTPS
 // but is never taken for a peer.
 //
+// The zone CA itself is replaced in three steps (RotateCA, RotationStatus):
+// trust OLD and NEW while signing with OLD, sign with NEW while trusting
+// both, trust NEW only. Running servers reload the CA files when they change
+// (Creds.WatchCA), so a step needs no restart; at every moment any two
+// servers trust each other's leaf.
+//
 // A refusal by this package or the Authorizer wraps ErrUnauthorizedPeer and
 // says why. Inbound chain failures are detected by crypto/tls itself (so that
 // ConnectionState.VerifiedChains is set for handlers); pass the listener's

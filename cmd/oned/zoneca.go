@@ -17,7 +17,7 @@ import (
 // zone TLS existed (upgrade): run it on one server, copy the folder to the
 // others, restart them.
 func newZoneCACmd(stdout io.Writer, configPath *string) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "zone-ca",
 		Short: "Create this zone's CA if missing (for a zone that predates zone TLS), then copy its folder to every server",
 		Args:  cobra.NoArgs,
@@ -40,4 +40,6 @@ func newZoneCACmd(stdout io.Writer, configPath *string) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.AddCommand(newZoneCARotateCmd(stdout, configPath))
+	return cmd
 }
