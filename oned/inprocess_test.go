@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sync"
 	"testing"
 	"time"
@@ -80,6 +81,10 @@ func (z *inProcessZone) stop(i int) {
 	defer cancel()
 	if err := z.servers[i].Shutdown(ctx); err != nil {
 		b, _ := os.ReadFile(filepath.Join(z.dir, fmt.Sprintf("oned-%d.log", i)))
+		if f, err := os.Create(fmt.Sprintf("/tmp/inproc-goroutines-%d.txt", i)); err == nil {
+			pprof.Lookup("goroutine").WriteTo(f, 2)
+			f.Close()
+		}
 		os.WriteFile(fmt.Sprintf("/tmp/inproc-%d.log", i), b, 0o600)
 		z.t.Errorf("stop server %d: %v\n%s", i, err, tail(string(b), 4000))
 	}

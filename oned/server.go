@@ -401,7 +401,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if s.http != nil {
 			hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			if err := s.http.Shutdown(hctx); err != nil {
-				errs = append(errs, fmt.Errorf("stop xmlrpc: %w", err))
+				// Calls still running, or connections accepted just now
+				// (net/http waits up to 5 s for a new connection's first
+				// request): close them rather than fail the stop.
+				s.log.Info("closing API connections still open after the stop grace", "error", err)
+				s.http.Close()
 			}
 			cancel()
 		}
