@@ -166,8 +166,11 @@ func (b *Budget) reader(req *http.Request) *budgetReader {
 		br.pool = b.peers
 		return br
 	}
-	key, _ := sourcePrefix(req.RemoteAddr) // no IP: all such requests share one zero key
+	key, ok := sourcePrefix(req.RemoteAddr) // no IP: all such requests share the zero key
 	br.key, br.who = key, key.String()
+	if !ok {
+		br.who = "this address"
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.sources[key]
