@@ -86,11 +86,14 @@ func (s *Server) newMetrics() *metrics {
 	counter("oneha_api_failed_logins_total", "Logins (XML-RPC session or /status Basic auth) with wrong credentials.", func() float64 {
 		return float64(s.guard.failures.Load())
 	})
-	counter("oneha_api_refused_logins_total", "Login attempts refused unchecked inside an address's backoff window.", func() float64 {
+	counter("oneha_api_refused_logins_total", "Login attempts refused unchecked: inside an address's backoff window, or failed before while the server-wide failure bucket is empty.", func() float64 {
 		return float64(s.guard.refusals.Load())
 	})
-	counter("oneha_api_busy_total", "XML-RPC requests answered 503: the in-flight body budget stayed full.", func() float64 {
+	counter("oneha_api_busy_total", "XML-RPC requests answered 503: the in-flight body budget, or the address's share of it, stayed full.", func() float64 {
 		return float64(s.rpc.Budget.Refused())
+	})
+	gauge("oneha_api_body_bytes_in_flight", "XML-RPC request-body bytes being read and decoded now.", func() float64 {
+		return float64(s.rpc.Budget.InFlight())
 	})
 	gauge("oneha_vip_held", "1 when this server holds every configured floating address.", func() float64 {
 		if s.vipHeld() {

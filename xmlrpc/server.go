@@ -29,8 +29,10 @@ type Server struct {
 	// Logger receives panics, undecodable requests and unencodable results.
 	Logger *slog.Logger
 	// Budget bounds the body bytes read and decoded at once over all
-	// requests (nil: no bound); a request that cannot get room in time is
-	// answered 503. NewServer sets DefaultInFlight and DefaultBudgetWait.
+	// requests (nil: no bound), per source address, with a reserve for
+	// requests with a verified TLS client certificate; a request that
+	// cannot get room in time is answered 503. NewServer sets
+	// NewBudget(DefaultInFlight, DefaultBudgetWait).
 	Budget *Budget
 
 	mu       sync.RWMutex
@@ -128,7 +130,7 @@ func (s *Server) decode(r *http.Request) (string, []any, error) {
 	if s.Budget == nil {
 		return DecodeCall(r.Body, s.MaxBody)
 	}
-	br := s.Budget.reader(r.Context(), r.Body)
+	br := s.Budget.reader(r)
 	defer br.release()
 	return DecodeCall(br, s.MaxBody)
 }

@@ -37,7 +37,8 @@ var serverProtos = []string{ALPNRaft, ALPNPeer, "http/1.1"}
 // every TLS connection on it. It keeps these rules:
 //   - A ClientHello offering ALPNRaft or ALPNPeer gets c's leaf, must present
 //     a client certificate that chains to c.Pool() with ExtKeyUsageClientAuth
-//     (checked by crypto/tls, so ConnectionState.VerifiedChains is set), and
+//     (checked by crypto/tls, so ConnectionState.VerifiedChains is set) and
+//     lists ExtKeyUsageServerAuth and ExtKeyUsageClientAuth explicitly, and
 //     must then be accepted by authz.AuthorizePeer(ctx, leaf, ""); otherwise
 //     the handshake fails. One of the peer ALPNs is then negotiated.
 //   - Any other client (ordinary HTTPS) gets api() when api is non-nil and
@@ -100,6 +101,9 @@ func serverConnConfig(hello *tls.ClientHelloInfo, c *Creds, authz Authorizer, ap
 		if len(cs.VerifiedChains) == 0 { // crypto/tls verified it; never trust an unverified one
 			return fmt.Errorf("%w: client %s: certificate %s was not verified", ErrUnauthorizedPeer, from, describe(cs.PeerCertificates[0]))
 		}
+		if err := peerUsages(cs.PeerCertificates[0]); err != nil {
+			return fmt.Errorf("%w: client %s: %w", ErrUnauthorizedPeer, from, err)
+		}
 		return authorize(ctx, authz, cs.PeerCertificates[0], "", "client "+from)
 	}
 	return cfg
@@ -107,7 +111,7 @@ func serverConnConfig(hello *tls.ClientHelloInfo, c *Creds, authz Authorizer, ap
 
 // ClientConfig is for dialing a zone peer at address dialed with protocol
 // alpn. It presents c's current leaf as client certificate and accepts the
-// server only if its leaf chains to c.Pool() with ExtKeyUsageServerAuth (no
+// server only if VerifyLeaf accepts its leaf for ExtKeyUsageServerAuth (no
 // hostname check: servers are named by their Identity, which authz checks
 // against dialed), the negotiated protocol equals alpn, and
 // authz.AuthorizePeer(ctx, leaf, dialed) accepts it (with a background
@@ -161,10 +165,14 @@ func DialPeer(ctx context.Context, c *Creds, authz Authorizer, alpn, addr string
 	return conn, nil
 }
 
-// VerifyLeaf checks that leaf chains to pool (through intermediates) at now
-// and is valid for usage. Failures wrap ErrUnauthorizedPeer and say why
-// ("certificate from another CA", expired, wrong usage). A nil pool fails:
-// system roots are never trusted.
+// VerifyLeaf checks that leaf is a zone peer's leaf: it lists both
+// ExtKeyUsageServerAuth and ExtKeyUsageClientAuth explicitly (every zone
+// server is both; crypto/x509 would accept a leaf with no ExtKeyUsage for
+// any usage, e.g. a web server's certificate from an operator's CA), and
+// it chains to pool (through intermediates) at now, valid for usage.
+// Failures wrap ErrUnauthorizedPeer and say why ("certificate from another
+// CA", expired, wrong usage). A nil pool fails: system roots are never
+// trusted.
 func VerifyLeaf(pool *x509.CertPool, leaf *x509.Certificate, intermediates []*x509.Certificate, usage x509.ExtKeyUsage, now time.Time) error {
 	if err := verifyLeaf(pool, leaf, intermediates, usage, now); err != nil {
 		return fmt.Errorf("%w: %w", ErrUnauthorizedPeer, err)
@@ -179,6 +187,9 @@ func verifyLeaf(pool *x509.CertPool, leaf *x509.Certificate, intermediates []*x5
 	if pool == nil {
 		return errors.New("no CA pool to verify against")
 	}
+	if err := peerUsages(leaf); err != nil {
+		return err
+	}
 	opts := x509.VerifyOptions{
 		Roots:         pool,
 		Intermediates: x509.NewCertPool(),
@@ -190,6 +201,21 @@ func verifyLeaf(pool *x509.CertPool, leaf *x509.Certificate, intermediates []*x5
 	}
 	if _, err := leaf.Verify(opts); err != nil {
 		return explainVerify(leaf, usage, err)
+	}
+	return nil
+}
+
+// peerUsages requires leaf to list ExtKeyUsageServerAuth and
+// ExtKeyUsageClientAuth explicitly, as every zone server's leaf does (Issue
+// sets both): a leaf without them, or with only "any usage", is no peer's.
+func peerUsages(leaf *x509.Certificate) error {
+	var server, client bool
+	for _, u := range leaf.ExtKeyUsage {
+		server = server || u == x509.ExtKeyUsageServerAuth
+		client = client || u == x509.ExtKeyUsageClientAuth
+	}
+	if !server || !client {
+		return fmt.Errorf("certificate %s is no zone peer's: it must list both extended key usages TLS Web Server Authentication and TLS Web Client Authentication", describe(leaf))
 	}
 	return nil
 }
