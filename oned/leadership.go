@@ -1,6 +1,7 @@
 package oned
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -109,8 +110,14 @@ func (s *Server) statusJSON(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.fsm != nil {
 		out["APPLIED_INDEX"] = s.fsm.AppliedIndex()
-		if d := s.fsm.Degraded(); d != nil {
+		if d := cmp.Or(s.fsm.Degraded(), s.fsm.Stalled()); d != nil {
 			out["DEGRADED"] = d.Error()
+		}
+		out["DB_SETTINGS"] = s.fsm.Settings()
+	}
+	if s.zone != nil {
+		if b := s.zone.PromotionBlocked(); len(b) > 0 {
+			out["DB_SETTINGS_MISMATCH"] = b // leader: joiners it will not promote, and why
 		}
 	}
 	out["HOOK_RUNS"] = []hooks.Run{}

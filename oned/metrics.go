@@ -49,8 +49,8 @@ func (s *Server) newMetrics() *metrics {
 		}),
 	}})
 	gauge("oneha_applied_index", "Index of the last entry applied to the local database.", func() float64 { return float64(s.fsm.AppliedIndex()) })
-	gauge("oneha_apply_degraded", "1 while the local database cannot apply (a transient fault being retried).", func() float64 {
-		if s.fsm.Degraded() != nil {
+	gauge("oneha_apply_degraded", "1 while the local database cannot apply (a transient fault being retried) or one batch has run for over 10 s.", func() float64 {
+		if s.fsm.Degraded() != nil || s.fsm.Stalled() != nil {
 			return 1
 		}
 		return 0

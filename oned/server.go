@@ -409,7 +409,22 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			s.bgCancel()
 		}
 		if s.node != nil {
-			if err := s.node.Shutdown(ctx); err != nil {
+			// Raft's shutdown waits for the batch the FSM is applying. A
+			// runaway statement would hold it forever: after a grace
+			// period the FSM is closed, which kills that statement (a
+			// transient fault: the entry is applied again after restart).
+			done := make(chan struct{})
+			go func() {
+				select {
+				case <-done:
+				case <-time.After(fsmStopGrace):
+					s.log.Warn("raft shutdown waits for the FSM: closing it", "grace", fsmStopGrace)
+					s.fsm.Close()
+				}
+			}()
+			err := s.node.Shutdown(ctx)
+			close(done)
+			if err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -447,6 +462,10 @@ func (s *Server) handOverBeforeStop(ctx context.Context) {
 	}
 	s.log.Info("handover before stop done", "took", time.Since(start).Round(time.Millisecond))
 }
+
+// fsmStopGrace is how long Shutdown lets Raft wait for a running apply
+// before closing the FSM under it (well within systemd's stop timeout).
+const fsmStopGrace = 5 * time.Second
 
 // close releases what New opened, in reverse order.
 func (s *Server) close() error {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/oneha/oneha/sqlfsm"
 	"github.com/oneha/oneha/zone"
 )
 
@@ -86,9 +87,17 @@ func (s *Server) members(ctx context.Context, _ []any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	var blocked map[int]string
+	if s.zone != nil {
+		blocked = s.zone.PromotionBlocked()
+	}
 	for _, sv := range servers {
 		id, _ := strconv.Atoi(string(sv.ID))
-		out = append(out, map[string]any{"ID": int64(id), "ADDRESS": string(sv.Address), "VOTER": sv.Suffrage == raft.Voter})
+		m := map[string]any{"ID": int64(id), "ADDRESS": string(sv.Address), "VOTER": sv.Suffrage == raft.Voter}
+		if reason, ok := blocked[id]; ok {
+			m["NOT_PROMOTED"] = reason
+		}
+		out = append(out, m)
 	}
 	return out, nil
 }
@@ -114,26 +123,29 @@ func (s *Server) remoteStatus(ctx context.Context, endpoint string) (zone.Remote
 	// Caught up means the server's DATABASE has the entries, not just its
 	// log: a server restoring a large snapshot reports the snapshot's log
 	// index long before the restore ends. Promotion uses the smaller.
-	applied, err := s.remoteApplied(ctx, endpoint)
+	applied, settings, err := s.remoteApplied(ctx, endpoint)
 	if err != nil {
 		return zone.RemoteStatus{}, err
 	}
 	rs.LogIndex = min(rs.LogIndex, applied)
+	rs.Settings = settings
 	return rs, nil
 }
 
-// remoteApplied reads APPLIED_INDEX from the server's /status (same port).
-func (s *Server) remoteApplied(ctx context.Context, endpoint string) (uint64, error) {
+// remoteApplied reads APPLIED_INDEX and DB_SETTINGS from the server's
+// /status (same port).
+func (s *Server) remoteApplied(ctx context.Context, endpoint string) (uint64, sqlfsm.Settings, error) {
 	var st struct {
-		Applied *uint64 `json:"APPLIED_INDEX"`
+		Applied  *uint64         `json:"APPLIED_INDEX"`
+		Settings sqlfsm.Settings `json:"DB_SETTINGS"`
 	}
 	if err := s.getStatus(ctx, strings.TrimSuffix(endpoint, "/RPC2"), s.cfg.XMLRPCTimeout()+time.Second, &st); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if st.Applied == nil {
-		return 0, fmt.Errorf("status of %s: no APPLIED_INDEX", endpoint)
+		return 0, nil, fmt.Errorf("status of %s: no APPLIED_INDEX", endpoint)
 	}
-	return *st.Applied, nil
+	return *st.Applied, st.Settings, nil
 }
 
 // getStatus GETs base+"/status" (base: http://host:port of a zone server)

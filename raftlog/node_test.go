@@ -169,8 +169,16 @@ func TestReadIndexWaitsUntilApplied(t *testing.T) {
 		t.Fatalf("ReadIndex idle: %v", err)
 	}
 
-	// Follower reads are refused with the leader's identity.
+	// Follower reads are refused with the leader's identity (once the
+	// follower has heard from the leader: the entry may have committed
+	// without it).
 	fi := (li + 1) % 3
+	for _, id := c.nodes[fi].Raft().LeaderWithID(); string(id) != c.cfgs[li].ID; _, id = c.nodes[fi].Raft().LeaderWithID() {
+		if ctx.Err() != nil {
+			t.Fatalf("follower %d never learned the leader", fi)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	for name, call := range map[string]func(context.Context) error{
 		"ReadIndex": c.nodes[fi].ReadIndex, "LeaseRead": c.nodes[fi].LeaseRead, "WaitReady": c.nodes[fi].WaitReady,
 	} {

@@ -43,6 +43,9 @@ func (f *FSM) applyOnce(ctx context.Context, logs []*raft.Log, resps []any, know
 			return err
 		}
 		f.setApplied(st)
+		if err := f.noteConn(ctx, f.conn); err != nil {
+			return err
+		}
 	}
 	if f.fast {
 		done, err := f.applyFast(ctx, logs, resps)

@@ -54,6 +54,8 @@ type backend interface {
 	schemaFingerprint(ctx context.Context, x execer) (string, error)
 	// checkSettings refuses server settings that break determinism.
 	checkSettings(ctx context.Context, x execer) error
+	// settings fingerprints the server (see Settings).
+	settings(ctx context.Context, x execer) (Settings, error)
 	schema(db *sql.DB) sqlcheck.SchemaInfo
 }
 

@@ -17,7 +17,7 @@ import (
 // Session context is bound with one SET per entry: TIMESTAMP (microseconds,
 // so NOW(6) matches), the RAND seeds and LAST_INSERT_ID reset to 0 so
 // LAST_INSERT_ID() never sees a previous entry. Session settings (time zone,
-// sql_mode, charset) are pinned per connection by the DSN (see MySQLDSN).
+// sql_mode, charset, …) are pinned on every connection (see mysqlPins).
 type mysqlBackend struct {
 	texts *textCache // the FSM's; placeholder spans
 }

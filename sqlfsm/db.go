@@ -25,15 +25,14 @@ type Consensus interface {
 // DB is the replicated database as clients see it: writes go through the log,
 // reads run locally at the requested consistency.
 type DB struct {
-	fsm  *FSM
-	log  Consensus
-	now  func() time.Time
-	rand *rand.Rand
+	fsm *FSM
+	log Consensus
+	now func() time.Time
 }
 
 // NewDB joins an FSM with the node that drives it.
 func NewDB(f *FSM, c Consensus) *DB {
-	return &DB{fsm: f, log: c, now: time.Now, rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	return &DB{fsm: f, log: c, now: time.Now}
 }
 
 // FSM is the state machine behind the DB.
@@ -65,6 +64,9 @@ func (d *DB) Exec(ctx context.Context, stmts []Statement) (*Result, error) {
 		return nil, err
 	}
 	e := &Entry{Context: d.context(), DDL: ddl, Statements: norm}
+	if err := d.trial(ctx, e); err != nil {
+		return nil, err
+	}
 	data, err := Encode(e)
 	if err != nil {
 		return nil, err
@@ -84,13 +86,15 @@ func (d *DB) Exec(ctx context.Context, stmts []Statement) (*Result, error) {
 }
 
 // context binds the leader's clock and fresh RAND seeds. The time never goes
-// backwards relative to the newest applied entry.
+// backwards relative to the newest applied entry. Exec runs concurrently, so
+// the seeds come from math/rand/v2's top-level generator, which is safe for
+// concurrent use (a shared *rand.Rand is not).
 func (d *DB) context() Context {
 	t := d.now().UTC().Truncate(time.Microsecond)
 	if last := d.fsm.LastTime(); !t.After(last) {
 		t = last.Add(time.Microsecond)
 	}
-	return Context{Time: t, Seed1: d.rand.Uint32() % (1 << 30), Seed2: d.rand.Uint32() % (1 << 30)}
+	return Context{Time: t, Seed1: rand.Uint32() % (1 << 30), Seed2: rand.Uint32() % (1 << 30)}
 }
 
 // IsUnsafe reports whether err means the SQL was refused before appending.

@@ -31,6 +31,9 @@ var (
 	// ErrSettingsMismatch: the database server's settings make replicated
 	// results differ (e.g. secure_timestamp forbids SET TIMESTAMP).
 	ErrSettingsMismatch = errors.New("database settings unsafe for replication")
+	// ErrStalled: a batch has been applying for longer than
+	// Config.StallAfter (Stalled reports it; the batch is not stopped).
+	ErrStalled = errors.New("apply stalled")
 )
 
 // SQLError is a deterministic SQL error: the same on every server.

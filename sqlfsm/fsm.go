@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,13 @@ type Config struct {
 	RetryMin, RetryMax time.Duration
 	// Faults injects failures (tests only).
 	Faults *Faults
+	// StallAfter: a batch still running after this long makes Stalled
+	// report it (default 10 s). It never interrupts the batch: a time
+	// limit would end it on one server and not on another.
+	StallAfter time.Duration
+	// TrialBudget bounds the leader-side trial of writes that contain a
+	// query (MariaDB; see DB.trial): default 2 s, negative disables it.
+	TrialBudget time.Duration
 }
 
 // FSM applies committed entries to a SQL database. It implements
@@ -71,6 +79,12 @@ type FSM struct {
 	lastTime     atomic.Int64 // Unix micros of the newest applied entry's context
 	degraded     atomic.Pointer[error]
 	faults       atomic.Uint64 // failed attempts (transient faults) so far
+
+	settings atomic.Pointer[Settings] // read when the apply connection opens
+	connID   atomic.Uint64            // MySQL CONNECTION_ID() of the apply connection
+	running  atomic.Int64             // Unix nanos the current attempt began, 0 when idle
+	runFirst atomic.Uint64            // first and last index of the running batch
+	runLast  atomic.Uint64
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -95,6 +109,9 @@ func New(ctx context.Context, cfg Config) (*FSM, error) {
 	}
 	if cfg.RetryMax < cfg.RetryMin {
 		cfg.RetryMax = 2 * time.Second
+	}
+	if cfg.StallAfter <= 0 {
+		cfg.StallAfter = 10 * time.Second
 	}
 	f := &FSM{cfg: cfg, b: b, db: cfg.DB, log: cfg.Logger.With("component", "sqlfsm"), schema: b.schema(cfg.DB), texts: texts}
 	f.ctx, f.stop = context.WithCancel(context.Background())
@@ -125,6 +142,9 @@ func New(ctx context.Context, cfg Config) (*FSM, error) {
 		return nil, err
 	}
 	if err := b.checkSettings(ctx, conn); err != nil {
+		return fail(err)
+	}
+	if err := f.noteConn(ctx, conn); err != nil {
 		return fail(err)
 	}
 	if err := ensureApplied(ctx, b, conn); err != nil {
@@ -166,7 +186,8 @@ func (f *FSM) DB() *sql.DB { return f.db }
 // failover to a server with a slower clock.
 func (f *FSM) LastTime() time.Time { return time.UnixMicro(f.lastTime.Load()).UTC() }
 
-// Degraded returns the transient fault the FSM is retrying, or nil.
+// Degraded returns the transient fault the FSM is retrying, or nil. It is
+// this server's fault: raftlog hands leadership away while it lasts.
 func (f *FSM) Degraded() error {
 	if p := f.degraded.Load(); p != nil {
 		return *p
@@ -174,16 +195,90 @@ func (f *FSM) Degraded() error {
 	return nil
 }
 
+// Stalled returns ErrStalled (naming the entries) when a batch has been
+// running for longer than Config.StallAfter, or nil. Unlike Degraded it is
+// not a reason to hand leadership away: the work is the entry's, and every
+// server applying it stalls the same way (moving leadership would only move
+// the floating IP back and forth). Operators see it in /status and
+// oneha_apply_degraded.
+func (f *FSM) Stalled() error {
+	if start := f.running.Load(); start != 0 {
+		if d := time.Since(time.Unix(0, start)); d > f.cfg.StallAfter {
+			return fmt.Errorf("%w: entries %d..%d running for %s", ErrStalled,
+				f.runFirst.Load(), f.runLast.Load(), d.Round(time.Second))
+		}
+	}
+	return nil
+}
+
+// Settings is the fingerprint of this server's database (see Settings),
+// read when the apply connection was last opened. The caller may not modify
+// it.
+func (f *FSM) Settings() Settings {
+	if p := f.settings.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// noteConn records what a newly opened apply connection says about its
+// server: the settings fingerprint and (MySQL) its connection id, which
+// Close needs to interrupt a running statement.
+func (f *FSM) noteConn(ctx context.Context, conn *sql.Conn) error {
+	st, err := f.b.settings(ctx, conn)
+	if err != nil {
+		return err
+	}
+	f.settings.Store(&st)
+	if f.b.name() == sqlcheck.MySQL {
+		var id uint64
+		if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id); err != nil {
+			return fmt.Errorf("read apply connection id: %w", err)
+		}
+		f.connID.Store(id)
+	}
+	return nil
+}
+
+// interrupt kills the statement running on the MySQL apply connection, from
+// another connection: cancelling the context only drops the client side,
+// and the server would run the statement on (holding its locks) while a
+// restarted FSM waits for them. The killed statement fails with a transient
+// error: not the entry's result, so the entry is applied again later.
+//
+// id is the connection read before the FSM's context was cancelled: the
+// cancellation makes the batch return (client side) while the server still
+// runs the statement.
+func (f *FSM) interrupt(id uint64) {
+	if id == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := f.db.ExecContext(ctx, "KILL QUERY "+strconv.FormatUint(id, 10)); err != nil {
+		f.log.Warn("close: could not interrupt the running apply statement", "connection", id, "error", err)
+		return
+	}
+	f.log.Info("close: interrupted the running apply statement", "connection", id,
+		"first", f.runFirst.Load(), "last", f.runLast.Load())
+}
+
 // TransientFaults counts the apply attempts that failed with a transient
 // fault (each was retried; none skipped an entry).
 func (f *FSM) TransientFaults() uint64 { return f.faults.Load() }
 
-// Close stops applying: a batch being retried gives up, a SQLite statement
-// being applied is interrupted (its entries stay unapplied, to be replayed
-// on restart) and later batches are refused. It does not close Config.DB.
+// Close stops applying: a batch being retried gives up, a statement being
+// applied is interrupted (SQLite: by the backend; MySQL: killed on the
+// server, see interrupt), its entries stay unapplied, to be replayed on
+// restart, and later batches are refused. It does not close Config.DB.
 func (f *FSM) Close() error {
+	var running uint64
+	if f.running.Load() != 0 {
+		running = f.connID.Load()
+	}
 	f.stop()
 	f.b.interrupt()
+	f.interrupt(running)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var err error
@@ -224,6 +319,12 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	resps := make([]any, len(logs))
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if len(logs) > 0 {
+		f.runFirst.Store(logs[0].Index)
+		f.runLast.Store(logs[len(logs)-1].Index)
+		f.running.Store(time.Now().UnixNano())
+		defer f.running.Store(0)
+	}
 	backoff := f.cfg.RetryMin
 	var known map[uint64]*Result // results of entries that lost their batch
 	for attempt := 1; ; attempt++ {

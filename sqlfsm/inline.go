@@ -17,7 +17,7 @@ import (
 // lexer, so a '?' inside a string, identifier or comment is left alone.
 //
 // Invariant: the output depends only on (sql, params), and assumes the
-// session settings MySQLDSN pins (no NO_BACKSLASH_ESCAPES, no ANSI_QUOTES,
+// session settings mysqlPins pins (no NO_BACKSLASH_ESCAPES, no ANSI_QUOTES,
 // utf8mb4).
 func inlineMySQL(tc *textCache, sql string, params []any) (string, error) {
 	if len(params) == 0 {

@@ -14,10 +14,10 @@ import (
 // every server, whatever the server's default.
 const MySQLSQLMode = "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
 
-// MySQLDSN returns dsn with the session settings replicated SQL depends on
-// pinned for every connection: UTC time zone, sql_mode, utf8mb4 with a fixed
-// collation, foreign key checks on, auto-increment step 1, and client-side
-// parameter interpolation (one round trip per statement).
+// MySQLDSN returns dsn with the client settings replicated SQL depends on:
+// utf8mb4 with a fixed collation, times as text, and client-side parameter
+// interpolation (one round trip per statement). The session variables are
+// pinned per connection by the pools' connector (see mysqlPins).
 func MySQLDSN(dsn string) (string, error) {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
@@ -27,18 +27,10 @@ func MySQLDSN(dsn string) (string, error) {
 	cfg.ParseTime = false
 	cfg.Loc = time.UTC
 	cfg.Collation = "utf8mb4_general_ci"
-	if cfg.Params == nil {
-		cfg.Params = map[string]string{}
-	}
-	cfg.Params["time_zone"] = "'+00:00'"
-	cfg.Params["sql_mode"] = "'" + MySQLSQLMode + "'"
-	cfg.Params["foreign_key_checks"] = "1"
-	cfg.Params["auto_increment_increment"] = "1"
-	cfg.Params["auto_increment_offset"] = "1"
 	return cfg.FormatDSN(), nil
 }
 
-// OpenMySQL opens a pool on dsn with MySQLDSN's pinned settings.
+// OpenMySQL opens a pool on dsn with MySQLDSN's settings and mysqlPins.
 func OpenMySQL(dsn string, conns int) (*sql.DB, error) { return OpenMySQLTLS(dsn, nil, conns) }
 
 // OpenMySQLTLS is OpenMySQL over TLS with tlsCfg (nil: as dsn says). The
@@ -97,7 +89,7 @@ func OpenMySQLApplyTLS(dsn string, tlsCfg *tls.Config) (*sql.DB, error) {
 	return db, nil
 }
 
-// mysqlConfig is dsn with MySQLDSN's pinned settings and, when tlsCfg is
+// mysqlConfig is dsn with MySQLDSN's settings and, when tlsCfg is
 // not nil, TLS with a copy of it (the driver fills in ServerName).
 func mysqlConfig(dsn string, tlsCfg *tls.Config) (*mysql.Config, error) {
 	d, err := MySQLDSN(dsn)
@@ -114,10 +106,12 @@ func mysqlConfig(dsn string, tlsCfg *tls.Config) (*mysql.Config, error) {
 	return cfg, nil
 }
 
+// openConnector opens a pool on cfg whose every connection has mysqlPins
+// set (see pinConnector).
 func openConnector(cfg *mysql.Config) (*sql.DB, error) {
 	c, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open MySQL: %w", err)
 	}
-	return sql.OpenDB(c), nil
+	return sql.OpenDB(pinConnector{c}), nil
 }

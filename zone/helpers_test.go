@@ -15,6 +15,7 @@ import (
 
 	"github.com/oneha/oneha/internal/harness"
 	"github.com/oneha/oneha/raftlog"
+	"github.com/oneha/oneha/sqlfsm"
 	"github.com/oneha/oneha/zone"
 )
 
@@ -32,10 +33,11 @@ func testLogger() *slog.Logger {
 type fleet struct {
 	mu    sync.Mutex
 	nodes map[string]*raftlog.Node
+	fsms  map[string]*sqlfsm.FSM // for DB_SETTINGS
 }
 
 func newFleet(servers ...*harness.Server) *fleet {
-	f := &fleet{nodes: map[string]*raftlog.Node{}}
+	f := &fleet{nodes: map[string]*raftlog.Node{}, fsms: map[string]*sqlfsm.FSM{}}
 	for _, s := range servers {
 		f.up(s)
 	}
@@ -46,6 +48,7 @@ func (f *fleet) up(s *harness.Server) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.nodes[s.Endpoint()] = s.Node
+	f.fsms[s.Endpoint()] = s.FSM
 }
 
 func (f *fleet) down(s *harness.Server) {
@@ -56,7 +59,7 @@ func (f *fleet) down(s *harness.Server) {
 
 func (f *fleet) status(ctx context.Context, endpoint string) (zone.RemoteStatus, error) {
 	f.mu.Lock()
-	n := f.nodes[endpoint]
+	n, fsm := f.nodes[endpoint], f.fsms[endpoint]
 	f.mu.Unlock()
 	if n == nil {
 		return zone.RemoteStatus{}, fmt.Errorf("dial %s: connection refused", endpoint)
@@ -65,7 +68,7 @@ func (f *fleet) status(ctx context.Context, endpoint string) (zone.RemoteStatus,
 	if err != nil {
 		return zone.RemoteStatus{}, err
 	}
-	return zone.RemoteStatus{State: st.State.String(), Term: st.Term, LogIndex: st.LastLogIndex, Commit: st.CommitIndex}, nil
+	return zone.RemoteStatus{State: st.State.String(), Term: st.Term, LogIndex: st.LastLogIndex, Commit: st.CommitIndex, Settings: fsm.Settings()}, nil
 }
 
 // newManager builds the Manager of a cluster server with test timings

@@ -61,6 +61,10 @@ type RemoteStatus struct {
 	State          string
 	Term, LogIndex uint64
 	Commit         uint64
+	// Settings is the server's database fingerprint (its /status
+	// DB_SETTINGS); a non-voter is promoted only when it equals the
+	// leader's (nil: not reported, not promoted).
+	Settings sqlfsm.Settings
 }
 
 // Manager owns the zone table of one server and, on the leader, keeps the
@@ -78,6 +82,9 @@ type Manager struct {
 	// caughtUp: since when each non-voter has been seen caught up; guarded
 	// by mu.
 	caughtUp map[int]time.Time
+	// blocked: why each non-voter is not promoted (its database settings
+	// differ from the leader's); guarded by mu.
+	blocked map[int]string
 }
 
 // New validates cfg, fills defaults and returns a Manager. SERVER_ID -1
@@ -131,6 +138,7 @@ func New(cfg Config) (*Manager, error) {
 		db:       cfg.DB,
 		node:     cfg.Node,
 		caughtUp: map[int]time.Time{},
+		blocked:  map[int]string{},
 	}, nil
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -93,6 +95,7 @@ func (m *Manager) lead(ctx context.Context, term uint64) {
 	log.Info("zone: leading: reconciling membership")
 	m.mu.Lock()
 	clear(m.caughtUp) // progress seen by an earlier term is not evidence now
+	clear(m.blocked)
 	m.mu.Unlock()
 	tick := time.NewTicker(m.cfg.Tick)
 	defer tick.Stop()
@@ -174,6 +177,16 @@ func (m *Manager) promoteLocked(ctx context.Context, log *slog.Logger) {
 			delete(m.caughtUp, id)
 			continue
 		}
+		if reason := m.settingsMismatch(rst); reason != "" {
+			if m.blocked[id] != reason {
+				log.Warn("zone: joining server not promoted: its database settings differ from the leader's",
+					"server", id, "differences", reason)
+			}
+			m.blocked[id] = reason
+			delete(m.caughtUp, id)
+			continue
+		}
+		delete(m.blocked, id)
 		// Within MaxLag entries is not enough on its own: entries up to the
 		// leader's snapshot may exist only in the snapshot, so a server
 		// below it (e.g. still restoring a large one, applied index 0) is
@@ -206,4 +219,29 @@ func (m *Manager) promoteLocked(ctx context.Context, log *slog.Logger) {
 			delete(m.caughtUp, id)
 		}
 	}
+	for id := range m.blocked {
+		if !nonvoters[id] {
+			delete(m.blocked, id)
+		}
+	}
+}
+
+// settingsMismatch says why a joiner's database would give replicated SQL
+// other results than the leader's ("" when the fingerprints are equal).
+func (m *Manager) settingsMismatch(rst RemoteStatus) string {
+	if rst.Settings == nil {
+		return "the server reports no database settings (DB_SETTINGS)"
+	}
+	if diff := rst.Settings.Diff(m.db.FSM().Settings()); len(diff) > 0 {
+		return strings.Join(diff, "; ")
+	}
+	return ""
+}
+
+// PromotionBlocked maps each non-voter this leader refuses to promote to
+// the reason (its database settings differ from the leader's).
+func (m *Manager) PromotionBlocked() map[int]string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.blocked)
 }

@@ -47,6 +47,9 @@ type Member struct {
 	ID      int64  `json:"ID"`
 	Address string `json:"ADDRESS"`
 	Voter   bool   `json:"VOTER"`
+	// NotPromoted: why the leader keeps this non-voter from voting (its
+	// database settings differ from the leader's); only from the leader.
+	NotPromoted string `json:"NOT_PROMOTED,omitempty"`
 }
 
 func parseMembers(v any) ([]Member, error) {
@@ -63,7 +66,8 @@ func parseMembers(v any) ([]Member, error) {
 		id, _ := m["ID"].(int64)
 		addr, _ := m["ADDRESS"].(string)
 		voter, _ := m["VOTER"].(bool)
-		out = append(out, Member{ID: id, Address: addr, Voter: voter})
+		why, _ := m["NOT_PROMOTED"].(string)
+		out = append(out, Member{ID: id, Address: addr, Voter: voter, NotPromoted: why})
 	}
 	return out, nil
 }
@@ -74,6 +78,9 @@ func renderMembers(w io.Writer, ms []Member) error {
 		role := "non-voter"
 		if m.Voter {
 			role = "voter"
+		}
+		if m.NotPromoted != "" {
+			role += " (not promoted: " + m.NotPromoted + ")"
 		}
 		rows = append(rows, []string{strconv.FormatInt(m.ID, 10), m.Address, role})
 	}

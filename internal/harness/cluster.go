@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +35,9 @@ type ClusterOptions struct {
 	MariaDBPerServer bool
 	// MariaDBOptions apply to private instances.
 	MariaDBOptions []MariaDBOption
+	// MariaDBOptionsFor, if set, adds options to server i's private
+	// instance (for example different server defaults on one server).
+	MariaDBOptionsFor func(i int) []MariaDBOption
 	// Raft adjusts each server's raft config (after the test defaults).
 	Raft func(*raftlog.Config)
 	// Faults returns the fault hooks of server i (may return nil).
@@ -53,6 +57,10 @@ type Cluster struct {
 	opts    ClusterOptions
 	Servers []*Server
 	inmem   []*raft.InmemTransport
+	// mu guards each Server's running, FSM, Node and SQL: tests call
+	// Leader and Exec from writer goroutines while Crash and Restart
+	// replace them.
+	mu sync.Mutex
 }
 
 // Server is one member of a test cluster.
@@ -144,7 +152,11 @@ func (c *Cluster) prepareDB(s *Server) {
 	case sqlcheck.MySQL:
 		m := (*MariaDB)(nil)
 		if c.opts.MariaDBPerServer {
-			m = StartMariaDB(c.tb, c.opts.MariaDBOptions...)
+			opts := c.opts.MariaDBOptions
+			if c.opts.MariaDBOptionsFor != nil {
+				opts = append(append([]MariaDBOption(nil), opts...), c.opts.MariaDBOptionsFor(s.Index)...)
+			}
+			m = StartMariaDB(c.tb, opts...)
 			s.MariaDB = m
 		} else {
 			m = SharedMariaDB(c.tb)
@@ -199,7 +211,6 @@ func (c *Cluster) start(s *Server) {
 	if err != nil {
 		c.tb.Fatalf("harness: FSM of server %s: %v", s.ID, err)
 	}
-	s.FSM = fsm
 	cfg := RaftConfig(s.ID, filepath.Join(s.Dir, "raft"))
 	cfg.Logger = log
 	if c.opts.Raft != nil {
@@ -220,9 +231,9 @@ func (c *Cluster) start(s *Server) {
 	if err != nil {
 		c.tb.Fatalf("harness: node %s: %v", s.ID, err)
 	}
-	s.Node = node
-	s.SQL = sqlfsm.NewDB(fsm, node)
-	s.running = true
+	c.mu.Lock()
+	s.FSM, s.Node, s.SQL, s.running = fsm, node, sqlfsm.NewDB(fsm, node), true
+	c.mu.Unlock()
 }
 
 // listenRetry listens on a fixed address, retrying while a just-closed
@@ -291,7 +302,9 @@ func (c *Cluster) stopNode(tb testing.TB, s *Server) {
 	if s.ApplyDB != nil {
 		s.ApplyDB.Close()
 	}
+	c.mu.Lock()
 	s.running = false
+	c.mu.Unlock()
 }
 
 // Restart starts a crashed or stopped server again on its own state.
@@ -348,12 +361,20 @@ func (c *Cluster) Heal(tb testing.TB) {
 
 // Leader returns the running server that is leader and ready, or nil.
 func (c *Cluster) Leader() *Server {
+	s, _ := c.leader()
+	return s
+}
+
+// leader is Leader and its DB, read together under c.mu.
+func (c *Cluster) leader() (*Server, *sqlfsm.DB) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, s := range c.Servers {
 		if s.running && s.Node.IsLeader() {
-			return s
+			return s, s.SQL
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // WaitForLeader waits until exactly one running server leads and has applied
@@ -391,9 +412,8 @@ func (c *Cluster) Running() []*Server {
 // until ctx ends. It returns the result, or the last error.
 func (c *Cluster) Exec(ctx context.Context, stmts ...sqlfsm.Statement) (*sqlfsm.Result, error) {
 	for {
-		l := c.Leader()
-		if l != nil {
-			r, err := l.SQL.Exec(ctx, stmts)
+		if l, db := c.leader(); l != nil {
+			r, err := db.Exec(ctx, stmts)
 			if !errors.Is(err, raftlog.ErrNotLeader) {
 				return r, err
 			}

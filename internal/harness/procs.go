@@ -83,6 +83,9 @@ type ZoneOptions struct {
 	VIP string
 	// Extra is appended to every server's config (e.g. hook keys).
 	Extra string
+	// MariaDBFor, with MySQL, may return a private instance for server i
+	// (e.g. one started with other server defaults); nil: the shared one.
+	MariaDBFor func(i int) *MariaDB
 }
 
 // ProcZone is a zone of oned processes on 127.0.0.1.
@@ -149,7 +152,13 @@ func NewProcZone(tb testing.TB, opts ZoneOptions) *ProcZone {
 			tb.Fatal(err)
 		}
 		if opts.Dialect == sqlcheck.MySQL {
-			o.DSN = SharedMariaDB(tb).CreateDatabase(tb, fmt.Sprintf("%s_s%d", strings.ToLower(sanitize(tb.Name())), i))
+			m := SharedMariaDB(tb)
+			if opts.MariaDBFor != nil {
+				if p := opts.MariaDBFor(i); p != nil {
+					m = p
+				}
+			}
+			o.DSN = m.CreateDatabase(tb, fmt.Sprintf("%s_s%d", strings.ToLower(sanitize(tb.Name())), i))
 		}
 		z.Servers = append(z.Servers, o)
 	}
