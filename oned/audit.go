@@ -199,11 +199,12 @@ func (s *Server) auditServer(ctx context.Context, id int, endpoint string) {
 	var found *Divergence
 	next := from
 	if len(rep.Outcomes) > 0 {
+		applied := s.fsm.AppliedIndex() // mine covers at least this far
 		mine := s.fsm.Outcomes(rep.Outcomes[0][0], 0)
 		i := 0
 		for _, o := range rep.Outcomes {
-			if o[0] > s.fsm.AppliedIndex() {
-				break
+			if o[0] > applied {
+				break // the leader has not applied it yet: next time
 			}
 			for i < len(mine) && mine[i].Index < o[0] {
 				i++

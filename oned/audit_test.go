@@ -1,0 +1,260 @@
+package oned_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oneha/oneha/internal/harness"
+	"github.com/oneha/oneha/oned"
+	"github.com/oneha/oneha/sqlfsm"
+)
+
+// auditZone forms a 3-server SQLite zone with the given AUDIT section and
+// returns it with its leader.
+func auditZone(t *testing.T, audit string) (*harness.ProcZone, *harness.Oned) {
+	t.Helper()
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Extra: "AUDIT: " + audit + "\n"})
+	z.FormZone()
+	return z, z.Leader(20 * time.Second)
+}
+
+// httpGet GETs path on o with oneadmin's credentials.
+func httpGet(t *testing.T, z *harness.ProcZone, o *harness.Oned, path string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(o.Endpoint, "/RPC2")+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, pass, _ := strings.Cut(z.Session, ":")
+	req.SetBasicAuth(user, pass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s on server %d: %s", path, o.ID, resp.Status)
+	}
+	return string(b)
+}
+
+// diverged is the leader's /status AUDIT.DIVERGED.
+func diverged(t *testing.T, z *harness.ProcZone, leader *harness.Oned) []oned.Divergence {
+	t.Helper()
+	var st struct {
+		Audit struct {
+			Diverged []oned.Divergence `json:"DIVERGED"`
+		} `json:"AUDIT"`
+	}
+	if err := json.Unmarshal([]byte(httpGet(t, z, leader, "/status")), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Audit.Diverged
+}
+
+// waitDiverged waits until the leader reports server id diverged.
+func waitDiverged(t *testing.T, z *harness.ProcZone, leader *harness.Oned, id int) oned.Divergence {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		for _, d := range diverged(t, z, leader) {
+			if d.ServerID == id {
+				return d
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("leader never reported server %d diverged:\n%s", id, leader.LogTail(30))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// behindTheZonesBack stops o, runs stmts on its SQLite file directly and
+// starts it again.
+func behindTheZonesBack(t *testing.T, o *harness.Oned, stmts ...string) {
+	t.Helper()
+	o.Stop()
+	db, err := sqlfsm.OpenSQLite(filepath.Join(o.Dir, "data", "one.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
+			db.Close()
+			t.Fatalf("%s on server %d's file: %v", q, o.ID, err)
+		}
+	}
+	db.Close()
+	o.Start()
+}
+
+// insertRows writes rows ids from..to-1 into vm through o.
+func insertRows(t *testing.T, o *harness.Oned, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		call(t, o, "one.sql.exec", []any{[]any{"INSERT INTO vm (id, name) VALUES (?, 'x')", int64(i)}})
+	}
+}
+
+// onezoneShow runs `onezone show 0` against o.
+func onezoneShow(t *testing.T, z *harness.ProcZone, o *harness.Oned) string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(z.Bin, "onezone"), "show", "0")
+	cmd.Env = append(os.Environ(), "ONE_AUTH="+z.Auth, "ONE_XMLRPC="+o.Endpoint)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("onezone show: %v: %s", err, errOut.String())
+	}
+	return out.String()
+}
+
+// vmRows is o's own copy of vm, in id order.
+func vmRows(t *testing.T, o *harness.Oned) [][]any {
+	t.Helper()
+	v := call(t, o, "one.sql.query", "SELECT id, name FROM vm ORDER BY id", []any{}, "stale")
+	var out [][]any
+	for _, r := range v.(map[string]any)["ROWS"].([]any) {
+		out = append(out, r.([]any))
+	}
+	return out
+}
+
+// TestAuditDetectsCorruptedFollowerTable: a row of one follower's table
+// changed behind the zone's back is found at the next audit index: the
+// leader names that server and table in /status, its metrics and `onezone
+// show`; the untouched follower is not reported.
+func TestAuditDetectsCorruptedFollowerTable(t *testing.T) {
+	z, leader := auditZone(t, "{INTERVAL: 20}")
+	seedRows(t, leader, 10)
+	fs := followers(z, leader)
+	bad, good := fs[0], fs[1]
+	waitCount(t, bad, 10, 20*time.Second, "follower never saw the rows")
+	behindTheZonesBack(t, bad, "UPDATE vm SET name = 'evil' WHERE id = 3")
+	insertRows(t, leader, 10, 40) // past the next audit index
+
+	d := waitDiverged(t, z, leader, bad.ID)
+	if d.Table != "vm" || d.Index == 0 || d.Index%20 != 0 {
+		t.Fatalf("divergence %+v, want table vm at an audit index (multiple of 20)", d)
+	}
+	t.Logf("reported: %s", d)
+	for _, o := range diverged(t, z, leader) {
+		if o.ServerID == good.ID {
+			t.Fatalf("untouched server %d reported diverged: %+v", good.ID, o)
+		}
+	}
+	m := httpGet(t, z, leader, "/metrics")
+	for _, want := range []string{fmt.Sprintf(`oneha_audit_divergent{server="%d"} 1`, bad.ID), "oneha_audit_mismatches_total 1"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("leader /metrics lacks %q", want)
+		}
+	}
+	show := onezoneShow(t, z, good)
+	if want := fmt.Sprintf("DIVERGED: server %d at index %d: table vm differs", bad.ID, d.Index); !strings.Contains(show, want) {
+		t.Errorf("onezone show lacks %q:\n%s", want, show)
+	}
+	if !strings.Contains(leader.LogTail(400), fmt.Sprintf("server %d at index %d: table vm differs", bad.ID, d.Index)) {
+		t.Errorf("leader log does not name the divergence")
+	}
+}
+
+// TestAuditAutoRepairRestoresFollower: with AUDIT.AUTO_REPAIR the leader
+// resets the diverged follower by itself (onezone server-reset: it exits
+// 75, systemd restarts it); started again it receives everything from the
+// leader, its table equals the leader's and the report clears.
+func TestAuditAutoRepairRestoresFollower(t *testing.T) {
+	z, leader := auditZone(t, "{INTERVAL: 20, AUTO_REPAIR: true}")
+	seedRows(t, leader, 10)
+	bad := followers(z, leader)[0]
+	waitCount(t, bad, 10, 20*time.Second, "follower never saw the rows")
+	behindTheZonesBack(t, bad, "UPDATE vm SET name = 'evil' WHERE id = 3")
+	insertRows(t, leader, 10, 40)
+
+	if code := bad.WaitExit(60 * time.Second); code != 75 {
+		t.Fatalf("diverged server exited with %d, want 75 (reset by AUTO_REPAIR):\n%s", code, leader.LogTail(30))
+	}
+	if !strings.Contains(leader.LogTail(400), "AUTO_REPAIR reset the diverged server") {
+		t.Errorf("leader log does not record the repair")
+	}
+	bad.Start()
+	z.WaitVoters(3, 60*time.Second)
+	insertRows(t, leader, 40, 70) // past further audit indices
+	waitCount(t, bad, 70, 20*time.Second, "repaired server did not catch up")
+	if got, want := vmRows(t, bad), vmRows(t, leader); !reflect.DeepEqual(got, want) {
+		t.Fatalf("repaired server's vm differs from the leader's:\n%v\n%v", got, want)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(diverged(t, z, leader)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("divergence still reported after the repair: %+v", diverged(t, z, leader))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestAuditOutcomeMismatchCaughtAtTheEntry: a follower given an extra
+// UNIQUE index behind the zone's back fails an INSERT the leader applied;
+// the leader reports that exact entry's index, before any table audit.
+func TestAuditOutcomeMismatchCaughtAtTheEntry(t *testing.T) {
+	z, leader := auditZone(t, "{INTERVAL: 1000}")
+	call(t, leader, "one.sql.exec", []any{"CREATE TABLE u (id INTEGER PRIMARY KEY, name VARCHAR(32))"})
+	call(t, leader, "one.sql.exec", []any{"INSERT INTO u (id, name) VALUES (1, 'a')"})
+	bad := followers(z, leader)[0]
+	waitFor(t, 20*time.Second, "follower never saw table u", func() bool {
+		v, err := bad.Call(context.Background(), "one.sql.query", "SELECT COUNT(*) FROM u", []any{}, "stale")
+		return err == nil && v.(map[string]any)["ROWS"].([]any)[0].([]any)[0].(int64) == 1
+	})
+	behindTheZonesBack(t, bad, "CREATE UNIQUE INDEX evil ON u (name)")
+	z.WaitVoters(3, 60*time.Second)
+
+	var entry uint64
+	for attempt := 0; entry == 0; attempt++ {
+		before := applied(t, leader)
+		call(t, leader, "one.sql.exec", []any{[]any{"INSERT INTO u (id, name) VALUES (?, 'a')", int64(2 + attempt)}})
+		if after := applied(t, leader); after == before+1 {
+			entry = after // nothing else was applied in between: that entry
+		} else if attempt == 5 {
+			t.Fatalf("could not isolate the entry's index (%d..%d)", before, after)
+		}
+	}
+	d := waitDiverged(t, z, leader, bad.ID)
+	if d.Index != entry || d.Table != "" {
+		t.Fatalf("divergence %+v, want the outcome of entry %d", d, entry)
+	}
+	t.Logf("reported: %s", d)
+}
+
+// applied is o's APPLIED_INDEX.
+func applied(t *testing.T, o *harness.Oned) uint64 {
+	t.Helper()
+	h, err := o.Health(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.AppliedIndex
+}
+
+// waitFor polls cond until it holds.
+func waitFor(t *testing.T, timeout time.Duration, why string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal(why)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
