@@ -257,4 +257,3 @@ func waitFor(t *testing.T, timeout time.Duration, why string, cond func() bool) 
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
