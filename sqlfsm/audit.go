@@ -215,13 +215,21 @@ func (f *FSM) auditCut(logs []*raft.Log) (cut int, at uint64) {
 func (f *FSM) beginAudit(at, want uint64) {
 	a := &f.audit
 	a.taken = at
-	if f.ctx.Err() != nil || f.AppliedIndex() != want {
-		return // closing: the batch did not apply (ErrClosed)
+	if f.AppliedIndex() != want {
+		return // the batch did not apply (closing: ErrClosed)
 	}
+	// Under mu, so Close (which cancels f.ctx, then takes mu, then waits)
+	// never misses a checksum started here.
 	a.mu.Lock()
-	busy := a.running
-	a.running = !busy
+	busy, closing := a.running, f.ctx.Err() != nil
+	if !busy && !closing {
+		a.running = true
+		a.wg.Add(1)
+	}
 	a.mu.Unlock()
+	if closing {
+		return
+	}
 	if busy {
 		f.log.Warn("audit skipped: the previous checksum is still running", "index", at)
 		return
@@ -236,9 +244,9 @@ func (f *FSM) beginAudit(at, want uint64) {
 	if err != nil {
 		f.log.Warn("audit skipped: cannot open a read view", "index", at, "err", err)
 		a.finish(Audit{Index: at, Error: err.Error()})
+		a.wg.Done()
 		return
 	}
-	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
 		defer snap.Close()
@@ -253,6 +261,14 @@ func (f *FSM) beginAudit(at, want uint64) {
 		}
 		a.finish(au)
 	}()
+}
+
+// wait waits for a checksum in progress (after f.ctx was cancelled, which
+// stops it).
+func (a *auditor) wait() {
+	a.mu.Lock()
+	a.mu.Unlock() //nolint:staticcheck // a barrier: beginAudit adds to wg under mu
+	a.wg.Wait()
 }
 
 // finish stores an audit (keeping the newest AuditKeep) and clears running.

@@ -286,7 +286,7 @@ func (f *FSM) Close() error {
 	f.stop()
 	f.b.interrupt()
 	f.interrupt(running)
-	f.audit.wg.Wait() // a checksum in progress stops at f.ctx
+	f.audit.wait() // a checksum in progress stops at f.ctx
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var err error
