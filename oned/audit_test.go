@@ -3,6 +3,7 @@ package oned_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/oneha/oneha/internal/harness"
 	"github.com/oneha/oneha/oned"
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 )
 
@@ -81,12 +83,18 @@ func waitDiverged(t *testing.T, z *harness.ProcZone, leader *harness.Oned, id in
 	}
 }
 
-// behindTheZonesBack stops o, runs stmts on its SQLite file directly and
-// starts it again.
+// behindTheZonesBack runs stmts on o's database directly: SQLite, with o
+// stopped and started again; MariaDB, while o runs.
 func behindTheZonesBack(t *testing.T, o *harness.Oned, stmts ...string) {
 	t.Helper()
-	o.Stop()
-	db, err := sqlfsm.OpenSQLite(filepath.Join(o.Dir, "data", "one.db"))
+	var db *sql.DB
+	var err error
+	if o.DSN != "" {
+		db, err = sql.Open("mysql", o.DSN)
+	} else {
+		o.Stop()
+		db, err = sqlfsm.OpenSQLite(filepath.Join(o.Dir, "data", "one.db"))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +105,9 @@ func behindTheZonesBack(t *testing.T, o *harness.Oned, stmts ...string) {
 		}
 	}
 	db.Close()
-	o.Start()
+	if o.DSN == "" {
+		o.Start()
+	}
 }
 
 // insertRows writes rows ids from..to-1 into vm through o.
@@ -135,9 +145,19 @@ func vmRows(t *testing.T, o *harness.Oned) [][]any {
 // TestAuditDetectsCorruptedFollowerTable: a row of one follower's table
 // changed behind the zone's back is found at the next audit index: the
 // leader names that server and table in /status, its metrics and `onezone
-// show`; the untouched follower is not reported.
+// show`; the untouched follower is not reported. (SQLite: the follower is
+// stopped and its file edited; MariaDB: its database is edited while it
+// runs.)
 func TestAuditDetectsCorruptedFollowerTable(t *testing.T) {
-	z, leader := auditZone(t, "{INTERVAL: 20}")
+	for _, d := range harness.Dialects {
+		t.Run(string(d), func(t *testing.T) { testAuditDetectsCorruptedFollowerTable(t, d) })
+	}
+}
+
+func testAuditDetectsCorruptedFollowerTable(t *testing.T, dialect sqlcheck.Dialect) {
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Dialect: dialect, Extra: "AUDIT: {INTERVAL: 20}\n"})
+	z.FormZone()
+	leader := z.Leader(20 * time.Second)
 	seedRows(t, leader, 10)
 	fs := followers(z, leader)
 	bad, good := fs[0], fs[1]
