@@ -107,7 +107,27 @@ func (w *auditWatch) forget() {
 	clear(w.diverged)
 }
 
-// auditHTTP serves GET /audit?from=INDEX to zone peers (a verified zone
+// keepOnly drops what it knows of servers no longer in the zone
+// (server-del).
+func (w *auditWatch) keepOnly(ids []int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for id := range w.diverged {
+		if !slices.Contains(ids, id) {
+			delete(w.diverged, id)
+			w.divergent.DeleteLabelValues(strconv.Itoa(id))
+		}
+	}
+	for id := range w.nextEntry {
+		if !slices.Contains(ids, id) {
+			delete(w.nextEntry, id)
+			delete(w.nextAudit, id)
+		}
+	}
+}
+
+// auditHTTP serves GET /audit?from=INDEX&after=INDEX (outcomes from
+// "from" on, audits past "after") to zone peers (a verified zone
 // certificate) and oneadmin (Basic auth), as /status's full view.
 func (s *Server) auditHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.statusAuthorized(r) {
@@ -115,7 +135,13 @@ func (s *Server) auditHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	from, _ := strconv.ParseUint(r.URL.Query().Get("from"), 10, 64)
-	rep := AuditReport{ServerID: s.cfg.Federation.ServerID, AppliedIndex: s.fsm.AppliedIndex(), Audits: s.fsm.Audits()}
+	after, _ := strconv.ParseUint(r.URL.Query().Get("after"), 10, 64)
+	rep := AuditReport{ServerID: s.cfg.Federation.ServerID, AppliedIndex: s.fsm.AppliedIndex(), Audits: []sqlfsm.Audit{}}
+	for _, a := range s.fsm.Audits() {
+		if a.Index > after {
+			rep.Audits = append(rep.Audits, a)
+		}
+	}
 	for _, o := range s.fsm.Outcomes(from, 0) {
 		rep.Outcomes = append(rep.Outcomes, [2]uint64{o.Index, o.Digest})
 	}
@@ -124,10 +150,10 @@ func (s *Server) auditHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // fetchAudit GETs a peer's /audit over the peer channel.
-func (s *Server) fetchAudit(ctx context.Context, endpoint string, from uint64) (AuditReport, error) {
+func (s *Server) fetchAudit(ctx context.Context, endpoint string, from, after uint64) (AuditReport, error) {
 	var rep AuditReport
 	base := strings.TrimSuffix(endpoint, "/RPC2")
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.peerURL(base)+"/audit?from="+strconv.FormatUint(from, 10), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.peerURL(base)+"/audit?from="+strconv.FormatUint(from, 10)+"&after="+strconv.FormatUint(after, 10), nil)
 	if err != nil {
 		return rep, err
 	}
@@ -172,12 +198,15 @@ func (s *Server) auditLoop(ctx context.Context) {
 		if err != nil {
 			continue
 		}
+		ids := make([]int, 0, len(servers))
 		for _, sv := range servers {
+			ids = append(ids, sv.ID)
 			if sv.ID == s.cfg.Federation.ServerID {
 				continue
 			}
 			s.auditServer(ctx, sv.ID, sv.Endpoint)
 		}
+		s.auditW.keepOnly(ids)
 	}
 }
 
@@ -185,12 +214,12 @@ func (s *Server) auditLoop(ctx context.Context) {
 func (s *Server) auditServer(ctx context.Context, id int, endpoint string) {
 	w := s.auditW
 	w.mu.Lock()
-	from := w.nextEntry[id]
+	from, after := w.nextEntry[id], w.nextAudit[id]
 	w.mu.Unlock()
 	if mine := s.fsm.AppliedIndex(); from == 0 && mine > sqlfsm.OutcomeRing {
 		from = mine - sqlfsm.OutcomeRing + 1
 	}
-	rep, err := s.fetchAudit(ctx, endpoint, from)
+	rep, err := s.fetchAudit(ctx, endpoint, from, after)
 	if err != nil {
 		s.log.Debug("audit: cannot read a follower's records", "server", id, "err", err)
 		return
