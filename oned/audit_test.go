@@ -181,6 +181,14 @@ func testAuditDetectsCorruptedFollowerTable(t *testing.T, dialect sqlcheck.Diale
 			t.Errorf("leader /metrics lacks %q", want)
 		}
 	}
+	resp, err := http.Get(strings.TrimSuffix(leader.Endpoint, "/RPC2") + "/audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /audit without credentials: %s, want 401", resp.Status)
+	}
 	show := onezoneShow(t, z, good)
 	if want := fmt.Sprintf("DIVERGED: server %d at index %d: table vm differs", bad.ID, d.Index); !strings.Contains(show, want) {
 		t.Errorf("onezone show lacks %q:\n%s", want, show)
