@@ -70,22 +70,21 @@ func outcomeDigest(resp any) uint64 {
 	case nil:
 		mix(0)
 	case *Result:
-		var se *SQLError
-		if r.Err != nil && errors.As(r.Err, &se) {
+		if r.Err == nil {
+			mix(1)
+			for _, s := range r.Statements {
+				mix(uint64(s.RowsAffected))
+				mix(uint64(s.LastInsertID))
+			}
+			break
+		}
+		if se := asSQLError(r.Err); se != nil {
 			mix(2)
 			mix(uint64(int64(se.Code)))
 			mix(uint64(int64(se.Statement)))
 			break
 		}
-		if r.Err != nil {
-			mix(3)
-			break
-		}
-		mix(1)
-		for _, s := range r.Statements {
-			mix(uint64(s.RowsAffected))
-			mix(uint64(s.LastInsertID))
-		}
+		mix(3)
 	case error:
 		mix(3)
 		if errors.Is(r, ErrBadEntry) {
@@ -95,6 +94,19 @@ func outcomeDigest(resp any) uint64 {
 		mix(4)
 	}
 	return h
+}
+
+// asSQLError is the *SQLError in err's chain, or nil (only error outcomes
+// pay for errors.As).
+func asSQLError(err error) *SQLError {
+	if se, ok := err.(*SQLError); ok {
+		return se
+	}
+	var se *SQLError
+	if errors.As(err, &se) {
+		return se
+	}
+	return nil
 }
 
 // recordOutcomes notes the outcome of every entry of logs that this batch
