@@ -285,3 +285,48 @@ func waitFor(t *testing.T, timeout time.Duration, why string, cond func() bool) 
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestAuditAutoRepairRespectsTheMajorityRule: with both followers diverged,
+// AUTO_REPAIR resets one; the reset of the other would leave fewer than a
+// majority up to date, so it is refused, logged, and that follower stays
+// running and reported.
+func TestAuditAutoRepairRespectsTheMajorityRule(t *testing.T) {
+	z, leader := auditZone(t, "{INTERVAL: 20, AUTO_REPAIR: true}")
+	seedRows(t, leader, 10)
+	fs := followers(z, leader)
+	for i, f := range fs {
+		waitCount(t, f, 10, 20*time.Second, "follower never saw the rows")
+		behindTheZonesBack(t, f, fmt.Sprintf("UPDATE vm SET name = 'evil' WHERE id = %d", i+1))
+		z.WaitVoters(3, 60*time.Second)
+	}
+	insertRows(t, leader, 10, 40)
+
+	// The leader logs which one it reset; that one exits 75.
+	var reset, other *harness.Oned
+	waitFor(t, 60*time.Second, "no diverged follower was reset", func() bool {
+		for _, line := range strings.Split(leader.LogTail(400), "\n") {
+			if !strings.Contains(line, "AUTO_REPAIR reset the diverged server") {
+				continue
+			}
+			for i, f := range fs {
+				if strings.Contains(line, fmt.Sprintf(" server=%d ", f.ID)) {
+					reset, other = f, fs[1-i]
+					return true
+				}
+			}
+		}
+		return false
+	})
+	if code := reset.WaitExit(20 * time.Second); code != 75 {
+		t.Fatalf("reset server %d exited with %d, want 75", reset.ID, code)
+	}
+	waitFor(t, 30*time.Second, "the second reset was not refused", func() bool {
+		return strings.Contains(leader.LogTail(400), "AUTO_REPAIR reset refused; still diverged")
+	})
+	if !other.Running() || other.RaftState() != 2 {
+		t.Fatalf("server %d was reset too, or stopped following:\n%s", other.ID, other.LogTail(30))
+	}
+	if d := waitDiverged(t, z, leader, other.ID); d.Table != "vm" {
+		t.Fatalf("server %d reported as %+v, want table vm", other.ID, d)
+	}
+}
