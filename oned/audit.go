@@ -63,6 +63,7 @@ type auditWatch struct {
 	nextAudit  map[int]uint64 // audits at or below this were compared
 	diverged   map[int]Divergence
 	repairedAt map[int]time.Time // last AUTO_REPAIR attempt
+	resetDone  map[int]bool      // AUTO_REPAIR reset this divergence: not again
 
 	divergent  *prometheus.GaugeVec
 	mismatches prometheus.Counter
@@ -70,7 +71,7 @@ type auditWatch struct {
 
 func newAuditWatch() *auditWatch {
 	return &auditWatch{
-		nextEntry: map[int]uint64{}, nextAudit: map[int]uint64{}, diverged: map[int]Divergence{}, repairedAt: map[int]time.Time{},
+		nextEntry: map[int]uint64{}, nextAudit: map[int]uint64{}, diverged: map[int]Divergence{}, repairedAt: map[int]time.Time{}, resetDone: map[int]bool{},
 		divergent: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "oneha_audit_divergent",
 			Help: "1 while the leader's divergence audit finds this server's state different from its own (see /status AUDIT).",
@@ -105,6 +106,7 @@ func (w *auditWatch) forget() {
 		w.divergent.WithLabelValues(strconv.Itoa(id)).Set(0)
 	}
 	clear(w.diverged)
+	clear(w.resetDone)
 }
 
 // keepOnly drops what it knows of servers no longer in the zone
@@ -115,6 +117,7 @@ func (w *auditWatch) keepOnly(ids []int) {
 	for id := range w.diverged {
 		if !slices.Contains(ids, id) {
 			delete(w.diverged, id)
+			delete(w.resetDone, id)
 			w.divergent.DeleteLabelValues(strconv.Itoa(id))
 		}
 	}
@@ -288,13 +291,16 @@ func (s *Server) auditServer(ctx context.Context, id int, endpoint string) {
 		s.log.Error("DIVERGED: "+found.String()+"; repair it with onezone server-reset", "server", id, "index", found.Index, "table", found.Table)
 	case found == nil && had && matched > old.Index:
 		delete(w.diverged, id)
+		delete(w.resetDone, id)
 		w.divergent.WithLabelValues(strconv.Itoa(id)).Set(0)
 		s.log.Info("audit: server matches the leader again", "server", id, "index", matched, "was", old.String())
 	case found == nil && !had:
 		w.divergent.WithLabelValues(strconv.Itoa(id)).Set(0)
 	}
 	d, diverged := w.diverged[id]
-	repair := diverged && s.cfg.Audit.AutoRepair && time.Since(w.repairedAt[id]) > auditRepairRetry
+	// Once per divergence: the reset server restarts, receives everything
+	// and clears the report with its next matching audit.
+	repair := diverged && s.cfg.Audit.AutoRepair && !w.resetDone[id] && time.Since(w.repairedAt[id]) > auditRepairRetry
 	if repair {
 		w.repairedAt[id] = time.Now()
 	}
@@ -307,6 +313,9 @@ func (s *Server) auditServer(ctx context.Context, id int, endpoint string) {
 			s.log.Error("audit: AUTO_REPAIR reset refused; still diverged", "server", id, "divergence", d.String(), "err", err)
 		} else {
 			s.log.Warn("audit: AUTO_REPAIR reset the diverged server", "server", id, "divergence", d.String())
+			w.mu.Lock()
+			w.resetDone[id] = true
+			w.mu.Unlock()
 		}
 	}
 }

@@ -40,7 +40,7 @@ type Audit struct {
 	Error  string            `json:"ERROR,omitempty"` // the checksum could not be computed
 }
 
-// auditor keeps the audit state of one FSM. interval and next are read and
+// auditor keeps the audit state of one FSM. interval and taken are read and
 // written on the FSM goroutine only; the rest under mu.
 type auditor struct {
 	interval uint64 // audit every interval entries; 0: off
