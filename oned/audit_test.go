@@ -236,7 +236,15 @@ func TestAuditAutoRepairRestoresFollower(t *testing.T) {
 // UNIQUE index behind the zone's back fails an INSERT the leader applied;
 // the leader reports that exact entry's index, before any table audit.
 func TestAuditOutcomeMismatchCaughtAtTheEntry(t *testing.T) {
-	z, leader := auditZone(t, "{INTERVAL: 1000}")
+	for _, d := range harness.Dialects {
+		t.Run(string(d), func(t *testing.T) { testAuditOutcomeMismatchCaughtAtTheEntry(t, d) })
+	}
+}
+
+func testAuditOutcomeMismatchCaughtAtTheEntry(t *testing.T, dialect sqlcheck.Dialect) {
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Dialect: dialect, Extra: "AUDIT: {INTERVAL: 1000}\n"})
+	z.FormZone()
+	leader := z.Leader(20 * time.Second)
 	call(t, leader, "one.sql.exec", []any{"CREATE TABLE u (id INTEGER PRIMARY KEY, name VARCHAR(32))"})
 	call(t, leader, "one.sql.exec", []any{"INSERT INTO u (id, name) VALUES (1, 'a')"})
 	bad := followers(z, leader)[0]
