@@ -120,8 +120,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err = s.wipeIfMarked(ctx); err != nil {
 		return nil, err
 	}
+	auditEvery := uint64(cfg.Audit.Interval)
+	if cfg.Solo() {
+		auditEvery = 0 // nothing to compare with
+	}
 	if s.fsm, err = sqlfsm.New(ctx, sqlfsm.Config{Dialect: cfg.Dialect(), DB: s.db, ApplyDB: s.applyDB, Logger: s.log,
-		AuditInterval: uint64(cfg.Audit.Interval)}); err != nil {
+		AuditInterval: auditEvery}); err != nil {
 		return nil, err
 	}
 	addr := net.JoinHostPort(cfg.ListenAddress, strconv.Itoa(cfg.Port))
