@@ -118,6 +118,34 @@ func insertRows(t *testing.T, o *harness.Oned, from, to int) {
 	}
 }
 
+// writeUntilDiverged writes rows through the leader (ids from *next on)
+// until it reports every server of ids diverged: an audit index may be
+// skipped by a server whose previous checksum still runs, so the test keeps
+// crossing audit indices rather than counting on one.
+func writeUntilDiverged(t *testing.T, z *harness.ProcZone, leader *harness.Oned, next *int, ids ...int) map[int]oned.Divergence {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got := map[int]oned.Divergence{}
+		for _, d := range diverged(t, z, leader) {
+			got[d.ServerID] = d
+		}
+		all := true
+		for _, id := range ids {
+			_, ok := got[id]
+			all = all && ok
+		}
+		if all {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("leader reports %+v, want servers %v diverged:\n%s", got, ids, leader.LogTail(30))
+		}
+		insertRows(t, leader, *next, *next+1)
+		*next++
+	}
+}
+
 // onezoneShow runs `onezone show 0` against o.
 func onezoneShow(t *testing.T, z *harness.ProcZone, o *harness.Oned) string {
 	t.Helper()
@@ -163,9 +191,8 @@ func testAuditDetectsCorruptedFollowerTable(t *testing.T, dialect sqlcheck.Diale
 	bad, good := fs[0], fs[1]
 	waitCount(t, bad, 10, 20*time.Second, "follower never saw the rows")
 	behindTheZonesBack(t, bad, "UPDATE vm SET name = 'evil' WHERE id = 3")
-	insertRows(t, leader, 10, 40) // past the next audit index
-
-	d := waitDiverged(t, z, leader, bad.ID)
+	next := 10
+	d := writeUntilDiverged(t, z, leader, &next, bad.ID)[bad.ID]
 	if d.Table != "vm" || d.Index == 0 || d.Index%20 != 0 {
 		t.Fatalf("divergence %+v, want table vm at an audit index (multiple of 20)", d)
 	}
@@ -208,8 +235,8 @@ func TestAuditAutoRepairRestoresFollower(t *testing.T) {
 	bad := followers(z, leader)[0]
 	waitCount(t, bad, 10, 20*time.Second, "follower never saw the rows")
 	behindTheZonesBack(t, bad, "UPDATE vm SET name = 'evil' WHERE id = 3")
-	insertRows(t, leader, 10, 40)
-
+	next := 10
+	writeUntilDiverged(t, z, leader, &next, bad.ID)
 	if code := bad.WaitExit(60 * time.Second); code != 75 {
 		t.Fatalf("diverged server exited with %d, want 75 (reset by AUTO_REPAIR):\n%s", code, leader.LogTail(30))
 	}
@@ -218,17 +245,19 @@ func TestAuditAutoRepairRestoresFollower(t *testing.T) {
 	}
 	bad.Start()
 	z.WaitVoters(3, 60*time.Second)
-	insertRows(t, leader, 40, 70) // past further audit indices
-	waitCount(t, bad, 70, 20*time.Second, "repaired server did not catch up")
+	insertRows(t, leader, next, next+30) // past further audit indices
+	next += 30
+	waitCount(t, bad, int64(next), 20*time.Second, "repaired server did not catch up")
 	if got, want := vmRows(t, bad), vmRows(t, leader); !reflect.DeepEqual(got, want) {
 		t.Fatalf("repaired server's vm differs from the leader's:\n%v\n%v", got, want)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for len(diverged(t, z, leader)) > 0 {
+	deadline := time.Now().Add(60 * time.Second)
+	for len(diverged(t, z, leader)) > 0 { // cleared by a later matching audit
 		if time.Now().After(deadline) {
 			t.Fatalf("divergence still reported after the repair: %+v", diverged(t, z, leader))
 		}
-		time.Sleep(100 * time.Millisecond)
+		insertRows(t, leader, next, next+1)
+		next++
 	}
 }
 
@@ -307,7 +336,8 @@ func TestAuditAutoRepairRespectsTheMajorityRule(t *testing.T) {
 		behindTheZonesBack(t, f, fmt.Sprintf("UPDATE vm SET name = 'evil' WHERE id = %d", i+1))
 		z.WaitVoters(3, 60*time.Second)
 	}
-	insertRows(t, leader, 10, 40)
+	next := 10
+	writeUntilDiverged(t, z, leader, &next, fs[0].ID, fs[1].ID)
 
 	// The leader logs which one it reset; that one exits 75.
 	var reset, other *harness.Oned

@@ -82,10 +82,25 @@ func TestAuditIdenticalReplicasNeverDiverge(t *testing.T) {
 			}
 			logs := auditWorkload(t, 75)
 			sizes := []int{1, 7, 64}
-			for i, f := range fsms {
-				applyIn(f, logs, sizes[i])
+			// Rounds end 5 entries past an audit index, so those 5 apply
+			// while its checksum runs; then every replica's audit of it
+			// must be done (one checksum runs at a time: a later index
+			// found it busy would be skipped).
+			done := 0
+			var last uint64
+			for end := interval + 5; done < len(logs); end += interval {
+				end = min(end, len(logs))
+				for i, f := range fsms {
+					applyIn(f, logs[done:end], sizes[i])
+				}
+				done = end
+				if at := uint64(end-5) / interval * interval; at > last {
+					last = at
+					for _, f := range fsms {
+						waitAudit(t, f, at)
+					}
+				}
 			}
-			last := uint64(len(logs)) / interval * interval
 			want := waitAudit(t, fsms[0], last)
 			if want.Error != "" || len(want.Tables) != 1 || want.Tables[0].Table != "au" {
 				t.Fatalf("audit at %d: %+v, want one checksum of table au", last, want)
@@ -124,7 +139,7 @@ func TestAuditIdenticalReplicasNeverDiverge(t *testing.T) {
 			if _, err := locals[2].DB.Exec("UPDATE au SET t = 'corrupt' WHERE id = 1"); err != nil {
 				t.Fatal(err)
 			}
-			more := auditWorkload(t, len(logs)+interval+1)[len(logs):]
+			more := auditWorkload(t, len(logs)+interval+5)[len(logs):]
 			for i, f := range fsms {
 				applyIn(f, more, sizes[i])
 			}
