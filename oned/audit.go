@@ -95,6 +95,18 @@ func (w *auditWatch) Diverged() []Divergence {
 	return out
 }
 
+// Compared is, per follower, the highest audit index whose table checksums
+// the leader compared with its own (matching or not).
+func (w *auditWatch) Compared() map[string]uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]uint64, len(w.nextAudit))
+	for id, i := range w.nextAudit {
+		out[strconv.Itoa(id)] = i
+	}
+	return out
+}
+
 // forget clears what a former leader compared: a new term starts over (the
 // new leader's own records are the reference).
 func (w *auditWatch) forget() {

@@ -114,7 +114,7 @@ func (s *Server) statusJSON(w http.ResponseWriter, r *http.Request) {
 			out["DEGRADED"] = d.Error()
 		}
 		out["DB_SETTINGS"] = s.fsm.Settings()
-		audit := map[string]any{"INTERVAL": s.fsm.AuditInterval(), "DIVERGED": s.auditW.Diverged()}
+		audit := map[string]any{"INTERVAL": s.fsm.AuditInterval(), "DIVERGED": s.auditW.Diverged(), "COMPARED": s.auditW.Compared()}
 		if a := s.fsm.Audits(); len(a) > 0 {
 			audit["LAST_INDEX"] = a[len(a)-1].Index
 		}
