@@ -399,7 +399,7 @@ func TestAuditIdenticalZoneReportsNoDivergence(t *testing.T) {
 	var st struct {
 		Audit struct {
 			Diverged []oned.Divergence `json:"DIVERGED"`
-			Compared map[string]uint64  `json:"COMPARED"`
+			Compared map[string]uint64 `json:"COMPARED"`
 		} `json:"AUDIT"`
 	}
 	waitFor(t, 60*time.Second, "the leader did not compare the followers' latest audits", func() bool {
