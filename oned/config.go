@@ -53,6 +53,18 @@ type Config struct {
 	// KeepaliveTimeout is KEEPALIVE_TIMEOUT (s, default 15, as
 	// OpenNebula's): an idle keep-alive connection is closed after it.
 	KeepaliveTimeout int
+	Audit            AuditConfig // AUDIT: the divergence audit
+}
+
+// AuditConfig is the AUDIT section (OneHA's): the divergence audit.
+type AuditConfig struct {
+	// Interval is INTERVAL (entries, default 10000): every server checksums
+	// its tables at each multiple of it; 0 disables the table audit (entry
+	// outcomes are still compared).
+	Interval int
+	// AutoRepair is AUTO_REPAIR (default false): the leader resets a
+	// diverged follower (onezone server-reset) by itself.
+	AutoRepair bool
 }
 
 // TLSConfig is the TLS section: the certificates servers of a zone
@@ -139,6 +151,7 @@ func DefaultConfig() Config {
 		HooksDir:      "/var/lib/one/remotes/hooks",
 		HookTimeoutMS: 10000,
 		Timeout:       15, KeepaliveTimeout: 15,
+		Audit:      AuditConfig{Interval: 10000},
 		DB:         DBConfig{Backend: "sqlite", Server: "localhost", User: "oneadmin", Name: "opennebula", Connections: 25},
 		Federation: FederationConfig{Mode: "STANDALONE", ServerID: -1},
 		Raft: RaftConfig{ElectionTimeoutMS: 500, BroadcastTimeoutMS: 500, XMLRPCTimeoutMS: 1000,
@@ -200,6 +213,7 @@ func ParseConfig(b []byte) (Config, error) {
 		"API_TLS":           section{"CERT": &c.APITLS.Cert, "KEY": &c.APITLS.Key, "PLAIN_HTTP": &c.APITLS.PlainHTTP},
 		"TIMEOUT":           &c.Timeout,
 		"KEEPALIVE_TIMEOUT": &c.KeepaliveTimeout,
+		"AUDIT":             section{"INTERVAL": &c.Audit.Interval, "AUTO_REPAIR": &c.Audit.AutoRepair},
 	}
 	if err := top.decode("", doc.Content[0]); err != nil {
 		return c, err
@@ -306,6 +320,9 @@ func (c Config) Validate() error {
 	}
 	if c.Port < 1 || c.Port > 65535 {
 		return bad("PORT", "%d is not a TCP port", c.Port)
+	}
+	if c.Audit.Interval < 0 {
+		return bad("AUDIT.INTERVAL", "%d: want 0 (off) or a number of entries", c.Audit.Interval)
 	}
 	if c.DataDir == "" {
 		return bad("DATA_DIR", "must be set")

@@ -40,8 +40,21 @@ RAFT_FOLLOWER_HOOK: {COMMAND: raft/vip.sh, ARGUMENTS: follower eth0 10.0.1.100/2
 	if c.Dialect() != "mysql" || c.MySQLDSN() != "oneadmin:p@ss:w/rd@tcp(db1:3307)/opennebula" {
 		t.Fatalf("DSN %q", c.MySQLDSN())
 	}
+	if c.Audit != (AuditConfig{Interval: 10000}) {
+		t.Fatalf("AUDIT defaults %+v, want INTERVAL 10000 without AUTO_REPAIR", c.Audit)
+	}
 	if c.LeaderHook.Arguments != "leader eth0 10.0.1.100/24" || c.XMLRPCTimeout() != 2*time.Second {
 		t.Fatalf("parsed %+v", c)
+	}
+}
+
+func TestParseConfigAudit(t *testing.T) {
+	c, err := ParseConfig([]byte("AUDIT: {INTERVAL: 0, AUTO_REPAIR: true}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Audit != (AuditConfig{Interval: 0, AutoRepair: true}) {
+		t.Fatalf("AUDIT parsed as %+v", c.Audit)
 	}
 }
 
@@ -57,6 +70,10 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		{"DB: {BACKEND: mysql, TLS: {CAS: /x}}", "DB.TLS.CAS"},
 		{"TIMEOUT: 0", "TIMEOUT"},
 		{"KEEPALIVE_TIMEOUT: -1", "KEEPALIVE_TIMEOUT"},
+		{"AUDIT: {INTERVAL: -1}", "AUDIT.INTERVAL"},
+		{"AUDIT: {INTERVAL: often}", "AUDIT.INTERVAL"},
+		{"AUDIT: {AUTO_REPAIR: perhaps}", "AUDIT.AUTO_REPAIR"},
+		{"AUDIT: {EVERY: 5}", "AUDIT.EVERY"},
 		{"PORT: abc", "PORT"},
 		{"PORT: 70000", "PORT"},
 		{"DB: {BACKEND: oracle}", "DB.BACKEND"},

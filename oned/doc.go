@@ -14,5 +14,8 @@
 //     INTERNAL error within XMLRPC_TIMEOUT_MS-bounded time, never a hang;
 //   - every call is authenticated against ONE_AUTH before anything else;
 //   - an unknown outcome (leadership lost after the entry was appended) is
-//     reported as such, never as a failure.
+//     reported as such, never as a failure;
+//   - the leader compares every follower's entry outcomes and table
+//     checksums with its own (GET /audit, audit.go) and reports the first
+//     difference per server until a later audit of it matches again.
 package oned

@@ -114,6 +114,11 @@ func (s *Server) statusJSON(w http.ResponseWriter, r *http.Request) {
 			out["DEGRADED"] = d.Error()
 		}
 		out["DB_SETTINGS"] = s.fsm.Settings()
+		audit := map[string]any{"INTERVAL": s.fsm.AuditInterval(), "DIVERGED": s.auditW.Diverged(), "COMPARED": s.auditW.Compared()}
+		if a := s.fsm.Audits(); len(a) > 0 {
+			audit["LAST_INDEX"] = a[len(a)-1].Index
+		}
+		out["AUDIT"] = audit
 	}
 	if s.zone != nil {
 		if b := s.zone.PromotionBlocked(); len(b) > 0 {

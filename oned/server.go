@@ -61,6 +61,7 @@ type Server struct {
 	vip     *vip.VIP      // nil without VIP config
 	hooks   *hooks.Runner // nil when solo
 	metrics *metrics
+	auditW  *auditWatch // the leader's divergence audit of its followers
 
 	leaderMu   sync.Mutex // guards the leader ID → endpoint cache
 	leaderID   string
@@ -119,7 +120,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err = s.wipeIfMarked(ctx); err != nil {
 		return nil, err
 	}
-	if s.fsm, err = sqlfsm.New(ctx, sqlfsm.Config{Dialect: cfg.Dialect(), DB: s.db, ApplyDB: s.applyDB, Logger: s.log}); err != nil {
+	auditEvery := uint64(cfg.Audit.Interval)
+	if cfg.Solo() {
+		auditEvery = 0 // nothing to compare with
+	}
+	if s.fsm, err = sqlfsm.New(ctx, sqlfsm.Config{Dialect: cfg.Dialect(), DB: s.db, ApplyDB: s.applyDB, Logger: s.log,
+		AuditInterval: auditEvery}); err != nil {
 		return nil, err
 	}
 	addr := net.JoinHostPort(cfg.ListenAddress, strconv.Itoa(cfg.Port))
@@ -149,6 +155,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		}
 	}
 	s.rpc = xmlrpc.NewServer(s.log)
+	s.auditW = newAuditWatch()
 	s.metrics = s.newMetrics()
 	s.registerAPI()
 	httpMux := http.NewServeMux()
@@ -156,6 +163,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	httpMux.Handle("/metrics", s.metrics.handler())
 	httpMux.HandleFunc("/ready", s.ready)
 	httpMux.HandleFunc("/status", s.statusJSON)
+	httpMux.HandleFunc("/audit", s.auditHTTP)
 	s.http = newHTTPServer(cfg, httpMux, s.log)
 	httpLn := s.mux.HTTPListener()
 	s.bg.Add(1)
@@ -169,8 +177,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		if err = s.startLeadership(bgCtx); err != nil {
 			return nil, err
 		}
-		s.bg.Add(2)
+		s.bg.Add(3)
 		go func() { defer s.bg.Done(); s.zone.Run(bgCtx) }()
+		go func() { defer s.bg.Done(); s.auditLoop(bgCtx) }()
 		go func() { defer s.bg.Done(); s.leaderDuties(bgCtx) }()
 	}
 	if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {

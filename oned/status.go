@@ -32,6 +32,9 @@ type RaftStatus struct {
 	// InsecureRaft (OneHA's; absent unless true) says this server runs
 	// plaintext, unauthenticated Raft (INSECURE_RAFT).
 	InsecureRaft bool `xml:"INSECURE_RAFT,omitempty" json:"INSECURE_RAFT,omitempty"`
+	// Diverged (OneHA's; leader only, absent when none) lists the
+	// followers its divergence audit found different (see auditWatch).
+	Diverged []Divergence `xml:"DIVERGED,omitempty" json:"DIVERGED,omitempty"`
 }
 
 // OpenNebula's STATE values.
@@ -54,6 +57,9 @@ func (s *Server) status(ctx context.Context) (RaftStatus, error) {
 		return st, err
 	}
 	st.InsecureRaft = s.cfg.InsecureRaft
+	if ns.State == raft.Leader {
+		st.Diverged = s.auditW.Diverged()
+	}
 	st.State = stateNumber(ns.State)
 	st.Term, st.Commit = int64(ns.Term), int64(ns.CommitIndex)
 	st.LogIndex, st.LogTerm = int64(ns.LastLogIndex), int64(ns.LastLogTerm)

@@ -18,7 +18,11 @@
 //     seeds and stops a statement past its instruction budget;
 //   - with two error classes: a deterministic SQL error is the entry's result
 //     (identical everywhere, the entry counts as applied), a transient fault is
-//     retried forever with backoff and never skips an entry.
+//     retried forever with backoff and never skips an entry;
+//   - audited: every applied entry's outcome is recorded (Outcomes) and
+//     every Config.AuditInterval entries the tables are checksummed at
+//     exactly that index on every server (Audits), so oned's leader can
+//     name a replica that diverged, the entry or the table (audit.go).
 //
 // Reads run at three consistency levels (stale, default, strong); see read.go.
 package sqlfsm

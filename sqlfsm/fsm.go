@@ -45,6 +45,10 @@ type Config struct {
 	// TrialBudget bounds the leader-side trial of writes that contain a
 	// query (MariaDB; see DB.trial): default 2 s, negative disables it.
 	TrialBudget time.Duration
+	// AuditInterval: every this many entries the FSM checksums its tables
+	// at that exact index (see ApplyBatch and Audits); 0 disables it.
+	// Entry outcomes are recorded either way (Outcomes).
+	AuditInterval uint64
 }
 
 // FSM applies committed entries to a SQL database. It implements
@@ -85,6 +89,8 @@ type FSM struct {
 	running  atomic.Int64             // Unix nanos the current attempt began, 0 when idle
 	runFirst atomic.Uint64            // first and last index of the running batch
 	runLast  atomic.Uint64
+
+	audit auditor // divergence audit: outcomes and table checksums
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -115,6 +121,7 @@ func New(ctx context.Context, cfg Config) (*FSM, error) {
 	}
 	f := &FSM{cfg: cfg, b: b, db: cfg.DB, log: cfg.Logger.With("component", "sqlfsm"), schema: b.schema(cfg.DB), texts: texts}
 	f.ctx, f.stop = context.WithCancel(context.Background())
+	f.audit.interval = cfg.AuditInterval
 	f.applyDB = cfg.ApplyDB
 	if f.applyDB == nil {
 		f.applyDB = cfg.DB
@@ -279,6 +286,7 @@ func (f *FSM) Close() error {
 	f.stop()
 	f.b.interrupt()
 	f.interrupt(running)
+	f.audit.wait() // a checksum in progress stops at f.ctx
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var err error
@@ -311,11 +319,11 @@ func (f *FSM) setApplied(st appliedState) {
 // Apply applies a single log entry.
 func (f *FSM) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
 
-// ApplyBatch applies committed entries in one DB transaction (MySQL DDL
+// applyBatch applies committed entries in one DB transaction (MySQL DDL
 // entries excepted) and returns one response per entry: a *Result for
 // command entries, nil for entries skipped or carrying no SQL, or an error
 // (ErrBadEntry, ErrClosed).
-func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
+func (f *FSM) applyBatch(logs []*raft.Log) []any {
 	resps := make([]any, len(logs))
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -48,6 +48,26 @@ type Raft struct {
 	// InsecureRaft: the server runs plaintext Raft (OneHA's INSECURE_RAFT;
 	// the element is absent otherwise).
 	InsecureRaft bool `xml:"INSECURE_RAFT" json:"insecure_raft,omitempty"`
+	// Diverged: the leader's divergence audit found these followers
+	// different (OneHA's; absent otherwise).
+	Diverged []Diverged `xml:"DIVERGED" json:"diverged,omitempty"`
+}
+
+// Diverged is one DIVERGED element of the leader's RAFT document.
+type Diverged struct {
+	ServerID int64  `xml:"SERVER_ID" json:"server_id"`
+	Index    uint64 `xml:"INDEX" json:"index"`
+	Table    string `xml:"TABLE" json:"table,omitempty"`
+}
+
+// String is show's line: "DIVERGED: server 2 at index 12000: table vm_pool
+// differs" (or "the entry's outcome differs").
+func (d Diverged) String() string {
+	what := "the entry's outcome differs"
+	if d.Table != "" {
+		what = "table " + d.Table + " differs"
+	}
+	return fmt.Sprintf("DIVERGED: server %d at index %d: %s", d.ServerID, d.Index, what)
 }
 
 // ServerStatus is a server with the outcome of its raftstatus call.
@@ -277,6 +297,9 @@ func RenderShow(z Zone, status []ServerStatus) string {
 			b.WriteString(cli.Row(statusCols(), statusCells(s)...))
 		}
 		b.WriteString("\n")
+		if d := divergedLines(status); d != "" {
+			b.WriteString(d + "\n")
+		}
 		if w := insecureWarning(status); w != "" {
 			b.WriteString(w + "\n\n")
 		}
@@ -284,6 +307,22 @@ func RenderShow(z Zone, status []ServerStatus) string {
 	b.WriteString("ZONE TEMPLATE\n")
 	b.WriteString(TemplateString(z.Template))
 	return b.String()
+}
+
+// divergedLines is one DIVERGED line per follower the (first answering)
+// leader reports diverged; "" when none.
+func divergedLines(status []ServerStatus) string {
+	for _, s := range status {
+		if s.Raft == nil || len(s.Raft.Diverged) == 0 {
+			continue
+		}
+		lines := make([]string, len(s.Raft.Diverged))
+		for i, d := range s.Raft.Diverged {
+			lines[i] = d.String()
+		}
+		return strings.Join(lines, "\n") + "\n"
+	}
+	return ""
 }
 
 // insecureWarning names the servers that run plaintext Raft

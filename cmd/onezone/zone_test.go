@@ -294,3 +294,28 @@ func TestShowWarnsAboutInsecureRaft(t *testing.T) {
 		t.Fatalf("warning without an insecure server:\n%s", got)
 	}
 }
+
+// TestShowNamesDivergedServers: the leader's DIVERGED elements become one
+// line each after the HA table; without them the output is unchanged.
+func TestShowNamesDivergedServers(t *testing.T) {
+	servers := []Server{{ID: 0, Name: "a", Endpoint: "http://10.0.0.1:2633/RPC2"}, {ID: 2, Name: "b", Endpoint: "http://10.0.0.2:2633/RPC2"}}
+	z, err := ParseZone(zoneDoc(0, "OpenNebula", 0, servers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := raftDoc(0, 3, 1, -1, 19, 21, 1, -1)
+	leader := strings.Replace(plain, "</RAFT>", "<DIVERGED><SERVER_ID>2</SERVER_ID><INDEX>12000</INDEX><TABLE>vm_pool</TABLE></DIVERGED>"+
+		"<DIVERGED><SERVER_ID>3</SERVER_ID><INDEX>12017</INDEX></DIVERGED></RAFT>", 1)
+	docs := map[string]string{servers[0].Endpoint: leader, servers[1].Endpoint: raftDoc(2, 2, 1, -1, 19, 21, 1, -1)}
+	fetch := func(_ context.Context, ep string) (string, error) { return docs[ep], nil }
+	got := RenderShow(z, FetchStatus(context.Background(), z.Servers, time.Second, fetch))
+	for _, want := range []string{"DIVERGED: server 2 at index 12000: table vm_pool differs\n", "DIVERGED: server 3 at index 12017: the entry's outcome differs\n"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("show lacks %q:\n%s", want, got)
+		}
+	}
+	docs[servers[0].Endpoint] = plain
+	if got := RenderShow(z, FetchStatus(context.Background(), z.Servers, time.Second, fetch)); strings.Contains(got, "DIVERGED") {
+		t.Fatalf("DIVERGED line without a divergence:\n%s", got)
+	}
+}
