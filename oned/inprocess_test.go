@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -81,12 +82,9 @@ func (z *inProcessZone) stop(i int) {
 	defer cancel()
 	if err := z.servers[i].Shutdown(ctx); err != nil {
 		b, _ := os.ReadFile(filepath.Join(z.dir, fmt.Sprintf("oned-%d.log", i)))
-		if f, err := os.Create(fmt.Sprintf("/tmp/inproc-goroutines-%d.txt", i)); err == nil {
-			pprof.Lookup("goroutine").WriteTo(f, 2)
-			f.Close()
-		}
-		os.WriteFile(fmt.Sprintf("/tmp/inproc-%d.log", i), b, 0o600)
-		z.t.Errorf("stop server %d: %v\n%s", i, err, tail(string(b), 4000))
+		var g strings.Builder
+		pprof.Lookup("goroutine").WriteTo(&g, 1)
+		z.t.Errorf("stop server %d: %v\nlog tail:\n%s\ngoroutines:\n%s", i, err, tail(string(b), 4000), tail(g.String(), 20000))
 	}
 	z.servers[i] = nil
 }

@@ -20,7 +20,18 @@ func NewTransport(layer raft.StreamLayer, cfg Config) *raft.NetworkTransport {
 	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  layer,
 		MaxPool: transportMaxPool,
-		Timeout: timeout,
-		Logger:  NewHCLogger(cfg.Logger.With("raft_id", cfg.ID), "raft-net"),
+		// No pipelined replication: hashicorp/raft v1.8's netPipeline can
+		// deadlock when a follower answers Success=false or a newer term
+		// (pipelineDecode returns, the SEND loop parks on inprogressCh while
+		// decodeResponses parks on doneCh): that follower then never gets
+		// another entry, and Raft.Shutdown waits forever. Seen here as a
+		// stop that hung after a leadership transfer
+		// (TestInProcessZoneIsRaceFree, about 1 run in 10 under load);
+		// grafana/pyroscope#5518 hit the same. MaxRPCsInFlight 1 makes
+		// AppendEntriesPipeline return ErrPipelineReplicationNotSupported,
+		// so raft replicates one AppendEntries (a batch) at a time.
+		MaxRPCsInFlight: 1,
+		Timeout:         timeout,
+		Logger:          NewHCLogger(cfg.Logger.With("raft_id", cfg.ID), "raft-net"),
 	})
 }

@@ -1,8 +1,11 @@
 package raftlog
 
 import (
+	"errors"
+
 	"context"
 	"fmt"
+	"github.com/hashicorp/raft"
 	"io"
 	"net/http"
 	"strings"
@@ -48,4 +51,17 @@ func TestMuxRaftAndHTTPOnOnePort(t *testing.T) {
 	}
 	ni := c.WaitReadyLeader(5 * time.Second)
 	mustApply(t, c.nodes[ni], "after-transfer")
+}
+
+// TestTransportReplicatesWithoutPipelining: the transport refuses
+// pipelined replication (see NewTransport: hashicorp/raft's netPipeline can
+// deadlock a follower's replication and Raft.Shutdown), so raft falls back
+// to one AppendEntries at a time.
+func TestTransportReplicatesWithoutPipelining(t *testing.T) {
+	c := MakeCluster(t, clusterOpts{n: 1, tcp: true})
+	tr := NewTransport(c.muxes[0].RaftLayer(), Config{ID: "x"})
+	defer tr.Close()
+	if _, err := tr.AppendEntriesPipeline("1", raft.ServerAddress(c.addrs[0])); !errors.Is(err, raft.ErrPipelineReplicationNotSupported) {
+		t.Fatalf("AppendEntriesPipeline: %v, want ErrPipelineReplicationNotSupported", err)
+	}
 }
