@@ -2,10 +2,13 @@
 GO       ?= go
 PKGS     ?= ./...
 TESTTIME ?= 15m
-# Packages whose tests also run under the race detector (those that exist:
-# sqlcheck arrives with the checker's move out of sqlfsm). Not oned: its
-# tests drive separate (uninstrumented) oned processes and take ~140 s more.
-RACE_PKGS ?= $(wildcard ./sqlfsm/ ./sqlcheck/ ./raftlog/ ./zone/ ./hooks/)
+# Packages whose tests also run under the race detector. oned's process
+# zones run separate, uninstrumented binaries, so for oned the race step
+# runs the tests that exercise its code inside the test process: a whole
+# 3-server zone (TestInProcessZoneIsRaceFree: oned, zone, raftlog, mux,
+# zoneca, hooks, sqlfsm together) and the in-process unit tests.
+RACE_PKGS ?= ./sqlfsm/ ./sqlcheck/ ./raftlog/ ./zone/ ./hooks/ ./mux/ ./zoneca/
+ONED_RACE_RUN ?= ^Test(InProcessZoneIsRaceFree|Guard|WarnIfReadable|ParseConfig|ExampleConfigsParse|TLSPeerIdentity|Authorizer|UsedResyncTokens|ClientSQLCannot)
 
 .PHONY: all build bin install lab lab-down chaos bench-report test test-race test-short bench lint fuzz deps demo clean
 
@@ -22,9 +25,10 @@ test: deps
 	$(MAKE) test-race
 
 # The core packages again under the race detector (concurrent Exec, apply,
-# membership and hook code).
+# membership, hooks, the mux and TLS, and a whole zone in one process).
 test-race:
 	$(GO) test -race -count=1 -timeout $(TESTTIME) $(RACE_PKGS)
+	$(GO) test -race -count=1 -timeout $(TESTTIME) -run '$(ONED_RACE_RUN)' ./oned/
 
 test-short:
 	$(GO) test -count=1 -short $(PKGS)
