@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,8 +25,9 @@ func TestAuthorizerAdmitsOnlyZoneTableServers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	a := &zoneAuthorizer{db: db, zoneID: 0}
-	own := &zoneAuthorizer{db: db, zoneID: 0, ownPKI: true}
+	never := func() uint64 { return 0 }
+	a := &zoneAuthorizer{db: db, zoneID: 0, applied: never}
+	own := &zoneAuthorizer{db: db, zoneID: 0, ownPKI: true, applied: never}
 	ca, _, err := zoneca.EnsureCA(filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key"), true)
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +94,83 @@ func TestAuthorizerAdmitsOnlyZoneTableServers(t *testing.T) {
 }
 
 // ownPKILeaf is a leaf without a OneHA identity (an operator's own PKI).
+// TestAuthorizerEmptyTableAcceptsOnlyBeforeFirstApply: an empty or missing
+// zone table admits any zone leaf only while the server has applied
+// nothing (a joiner); once it has applied an entry, emptying or dropping
+// the table refuses every peer with an error saying so, and the table's
+// servers are admitted again once it is restored.
+func TestAuthorizerEmptyTableAcceptsOnlyBeforeFirstApply(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sqlfsm.OpenSQLite(filepath.Join(dir, "one.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var applied atomic.Uint64
+	a := &zoneAuthorizer{db: db, zoneID: 0, applied: applied.Load}
+	ca, _, err := zoneca.EnsureCA(filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ca.Issue(zoneca.Identity{ZoneID: 0, ServerID: 1}, []string{"10.0.0.2"}, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := c.Leaf
+	c, err = ca.Issue(zoneca.Identity{ZoneID: 0, ServerID: 7}, []string{"10.9.9.7"}, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	removed := c.Leaf
+	ctx := context.Background()
+	exec := func(q string) {
+		t.Helper()
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refused := func(why, want string, leaf *x509.Certificate) {
+		t.Helper()
+		err := a.AuthorizePeer(ctx, leaf, "")
+		if !errors.Is(err, zoneca.ErrUnauthorizedPeer) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want a refusal saying %q", why, err, want)
+		}
+	}
+
+	// Missing table, nothing applied: a joiner; the CA chain is the check.
+	if err := a.AuthorizePeer(ctx, removed, ""); err != nil {
+		t.Fatalf("joiner, missing table: a zone leaf was refused: %v", err)
+	}
+	exec("CREATE TABLE oneha_server (zone_id INTEGER, id INTEGER, name TEXT, endpoint TEXT)")
+	if err := a.AuthorizePeer(ctx, removed, ""); err != nil {
+		t.Fatalf("joiner, empty table: a zone leaf was refused: %v", err)
+	}
+
+	applied.Store(42)
+	refused("applied, empty table", "has no server of zone 0", removed)
+	refused("applied, empty table, even a formerly listed server", "has no server of zone 0", listed)
+	exec("INSERT INTO oneha_server VALUES (0, 1, 's1', 'http://10.0.0.2:2633/RPC2')")
+	if err := a.AuthorizePeer(ctx, listed, ""); err != nil {
+		t.Errorf("applied, listed server: refused: %v", err)
+	}
+	refused("applied, unlisted server", "not a server of zone 0", removed)
+
+	exec("DELETE FROM oneha_server")
+	// An accepting read is cached for up to authzCacheTTL.
+	for deadline := time.Now().Add(5 * authzCacheTTL); a.AuthorizePeer(ctx, listed, "") == nil; {
+		if time.Now().After(deadline) {
+			t.Fatal("applied, emptied table: the formerly listed server is still admitted")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	refused("applied, emptied table", "has no server of zone 0", listed)
+	exec("DROP TABLE oneha_server")
+	refused("applied, dropped table", "zone table is missing", removed)
+	if zs, err := listServers(ctx, db, 0); err != nil || len(zs) != 0 {
+		t.Errorf("listServers on a missing table = %v, %v; want none, no error", zs, err)
+	}
+}
+
 func ownPKILeaf(t *testing.T, ca *zoneca.CA, hosts ...string) *x509.Certificate {
 	t.Helper()
 	c, err := ca.Issue(zoneca.Identity{}, hosts, time.Hour, time.Now())

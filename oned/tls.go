@@ -43,7 +43,7 @@ func (s *Server) setupZoneTLS(ctx context.Context, self string, boot bool) error
 			return fmt.Errorf("TLS.CERT: %w", err)
 		}
 		s.creds = creds
-		s.authz = &zoneAuthorizer{db: s.db, zoneID: s.cfg.Federation.ZoneID, ownPKI: true}
+		s.authz = &zoneAuthorizer{db: s.db, zoneID: s.cfg.Federation.ZoneID, ownPKI: true, applied: s.fsm.AppliedIndex}
 		return nil
 	}
 	certPath, keyPath := s.cfg.ZoneCAPaths()
@@ -68,7 +68,7 @@ func (s *Server) setupZoneTLS(ctx context.Context, self string, boot bool) error
 		return fmt.Errorf("TLS.CA_KEY: %w", err)
 	}
 	s.creds = creds
-	s.authz = &zoneAuthorizer{db: s.db, zoneID: s.cfg.Federation.ZoneID}
+	s.authz = &zoneAuthorizer{db: s.db, zoneID: s.cfg.Federation.ZoneID, applied: s.fsm.AppliedIndex}
 	return nil
 }
 
