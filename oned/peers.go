@@ -147,7 +147,7 @@ func (a *zoneAuthorizer) check(zt zoneTable, leaf *x509.Certificate, dialed stri
 	want := normalAddr(dialed)
 	i := slices.IndexFunc(servers, func(sv zone.Server) bool {
 		a, err := zone.RaftAddress(sv.Endpoint)
-		return err == nil && a == want
+		return err == nil && normalAddr(a) == want
 	})
 	if i < 0 {
 		return refuse("%s is no server's ENDPOINT in zone %d", dialed, a.zoneID)
@@ -158,35 +158,44 @@ func (a *zoneAuthorizer) check(zt zoneTable, leaf *x509.Certificate, dialed stri
 	return nil
 }
 
-// endpointHost is the host of an ENDPOINT URL ("" if malformed).
+// endpointHost is the host of an ENDPOINT URL, normalized by normalHost
+// ("" if malformed).
 func endpointHost(endpoint string) string {
 	addr, err := zone.RaftAddress(endpoint)
 	if err != nil {
 		return ""
 	}
 	h, _, _ := net.SplitHostPort(addr)
-	return h
+	return normalHost(h)
 }
 
-// normalAddr lower-cases the host of host:port as zone.RaftAddress does.
+// normalHost is the form in which hosts compare: lower case, without the
+// trailing dot of a fully qualified DNS name ("One-2.Example." and
+// "one-2.example" are the same host).
+func normalHost(h string) string {
+	return strings.TrimSuffix(strings.ToLower(h), ".")
+}
+
+// normalAddr normalizes the host of host:port with normalHost, on both
+// sides of every comparison of a dialed address with an ENDPOINT's.
 func normalAddr(addr string) string {
 	h, p, err := net.SplitHostPort(addr)
 	if err != nil {
-		return strings.ToLower(addr)
+		return normalHost(addr)
 	}
-	return net.JoinHostPort(strings.ToLower(h), p)
+	return net.JoinHostPort(normalHost(h), p)
 }
 
 // leafNamesHost reports whether host (an IP or DNS name) is one of leaf's
 // IP or DNS SANs.
 func leafNamesHost(leaf *x509.Certificate, host string) bool {
-	if host == "" {
+	if host = normalHost(host); host == "" {
 		return false
 	}
 	if ip := net.ParseIP(host); ip != nil {
 		return slices.ContainsFunc(leaf.IPAddresses, ip.Equal)
 	}
-	return slices.ContainsFunc(leaf.DNSNames, func(d string) bool { return strings.EqualFold(strings.TrimSuffix(d, "."), host) })
+	return slices.ContainsFunc(leaf.DNSNames, func(d string) bool { return normalHost(d) == host })
 }
 
 // newPeerTransport is the pooled transport of every server-to-server HTTP

@@ -49,7 +49,7 @@ func TestAuthorizerAdmitsOnlyZoneTableServers(t *testing.T) {
 	}
 	for _, q := range []string{
 		"CREATE TABLE oneha_server (zone_id INTEGER, id INTEGER, name TEXT, endpoint TEXT)",
-		"INSERT INTO oneha_server VALUES (0, 0, 's0', 'http://10.0.0.1:2633/RPC2'), (0, 1, 's1', 'http://10.0.0.2:2633/RPC2'), (0, 2, 's2', 'http://One-2.example:2633/RPC2'), (1, 9, 'z1', 'http://10.0.1.9:2633/RPC2')",
+		"INSERT INTO oneha_server VALUES (0, 0, 's0', 'http://10.0.0.1:2633/RPC2'), (0, 1, 's1', 'http://10.0.0.2:2633/RPC2'), (0, 2, 's2', 'http://One-2.example:2633/RPC2'), (0, 3, 's3', 'http://one-3.example.:2633/RPC2'), (1, 9, 'z1', 'http://10.0.1.9:2633/RPC2')",
 	} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
@@ -64,6 +64,11 @@ func TestAuthorizerAdmitsOnlyZoneTableServers(t *testing.T) {
 	}{
 		{"inbound: listed server with its ENDPOINT address", leaf(0, 1, "10.0.0.2"), "", true, false},
 		{"inbound: listed server with its ENDPOINT host name", leaf(0, 2, "one-2.example"), "", true, false},
+		{"inbound: a fully qualified SAN matches the ENDPOINT host", leaf(0, 2, "one-2.example."), "", true, false},
+		{"inbound: a fully qualified ENDPOINT host matches the SAN", leaf(0, 3, "one-3.example"), "", true, false},
+		{"outbound: dialed with a trailing dot", leaf(0, 2, "one-2.example"), "one-2.example.:2633", true, false},
+		{"outbound: ENDPOINT with a trailing dot, dialed without", leaf(0, 3, "one-3.example"), "one-3.example:2633", true, false},
+		{"outbound: trailing dot, but another server's certificate", leaf(0, 2, "one-2.example", "one-3.example"), "one-3.example.:2633", false, false},
 		{"inbound: server not in the zone", leaf(0, 9, "10.0.1.9"), "", false, false},
 		{"inbound: certificate of another zone", leaf(1, 1, "10.0.0.2"), "", false, false},
 		{"inbound: ENDPOINT host not in the certificate", leaf(0, 1, "10.0.0.3"), "", false, false},
