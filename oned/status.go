@@ -149,13 +149,18 @@ func (s *Server) remoteApplied(ctx context.Context, endpoint string) (uint64, sq
 }
 
 // getStatus GETs base+"/status" (base: http://host:port of a zone server)
-// over the peer channel and decodes the JSON into out.
+// over the peer channel and decodes the JSON into out. Over the zone's
+// mutual TLS the verified certificate authorizes the request
+// (statusAuthorized), so oneadmin's password is sent only in INSECURE_RAFT
+// mode, where the peer channel is plain HTTP.
 func (s *Server) getStatus(ctx context.Context, base string, timeout time.Duration, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.peerURL(base)+"/status", nil)
 	if err != nil {
 		return err
 	}
-	req.SetBasicAuth(s.auth.user, s.auth.password)
+	if s.creds == nil {
+		req.SetBasicAuth(s.auth.user, s.auth.password)
+	}
 	resp, err := s.peerHTTP(timeout).Do(req)
 	if err != nil {
 		return fmt.Errorf("status of %s: %w", base, err)
