@@ -39,15 +39,18 @@ const authzCacheTTL = 2 * time.Second
 //     leader's first entries or snapshot: applied index 0) and its zone
 //     table is empty or missing, any certificate of the zone CA that names
 //     this zone (with own PKI: any certificate of its CA) is accepted: the
-//     chain to the CA is then the only check. Once it has applied anything,
-//     an empty or missing zone table refuses every peer: the table was
-//     emptied or dropped, and accepting any leaf would switch authorization
-//     off.
+//     chain to the CA is then the only check. The same holds while a
+//     snapshot restore (sent by the leader, over a connection already
+//     authorized) is replacing the tables. Otherwise, once it has applied
+//     anything, an empty or missing zone table refuses every peer: the
+//     table was emptied or dropped, and accepting any leaf would switch
+//     authorization off.
 type zoneAuthorizer struct {
 	db      *sql.DB
 	zoneID  int
 	ownPKI  bool          // TLS.CERT: certificates may lack a OneHA identity; else one is required
 	applied func() uint64 // the FSM's applied index (sqlfsm.FSM.AppliedIndex)
+	restore func() bool   // a snapshot restore is replacing the tables (sqlfsm.FSM.Restoring); may be nil
 
 	mu      sync.Mutex
 	servers []zone.Server
@@ -92,9 +95,12 @@ func (a *zoneAuthorizer) list(ctx context.Context, fresh bool) (zoneTable, error
 }
 
 // joining reports whether this server has never applied a log entry (and
-// restored no snapshot): only then may its zone table be legitimately
-// empty or missing. Without an applied index it is never assumed.
-func (a *zoneAuthorizer) joining() bool { return a.applied != nil && a.applied() == 0 }
+// restored no snapshot), or is restoring one: only then may its zone table
+// be legitimately empty or missing. Without an applied index it is never
+// assumed.
+func (a *zoneAuthorizer) joining() bool {
+	return a.applied != nil && a.applied() == 0 || a.restore != nil && a.restore()
+}
 
 func (a *zoneAuthorizer) check(zt zoneTable, leaf *x509.Certificate, dialed string) error {
 	servers := zt.servers

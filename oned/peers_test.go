@@ -102,8 +102,9 @@ func TestAuthorizerAdmitsOnlyZoneTableServers(t *testing.T) {
 // TestAuthorizerEmptyTableAcceptsOnlyBeforeFirstApply: an empty or missing
 // zone table admits any zone leaf only while the server has applied
 // nothing (a joiner); once it has applied an entry, emptying or dropping
-// the table refuses every peer with an error saying so, and the table's
-// servers are admitted again once it is restored.
+// the table refuses every peer with an error saying so, while a listed
+// server is admitted when the table holds it. While a snapshot restore
+// replaces the tables the joiner rule applies again.
 func TestAuthorizerEmptyTableAcceptsOnlyBeforeFirstApply(t *testing.T) {
 	dir := t.TempDir()
 	db, err := sqlfsm.OpenSQLite(filepath.Join(dir, "one.db"))
@@ -112,7 +113,8 @@ func TestAuthorizerEmptyTableAcceptsOnlyBeforeFirstApply(t *testing.T) {
 	}
 	defer db.Close()
 	var applied atomic.Uint64
-	a := &zoneAuthorizer{db: db, zoneID: 0, applied: applied.Load}
+	var restoring atomic.Bool
+	a := &zoneAuthorizer{db: db, zoneID: 0, applied: applied.Load, restore: restoring.Load}
 	ca, _, err := zoneca.EnsureCA(filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key"), true)
 	if err != nil {
 		t.Fatal(err)
@@ -171,6 +173,13 @@ func TestAuthorizerEmptyTableAcceptsOnlyBeforeFirstApply(t *testing.T) {
 	refused("applied, emptied table", "has no server of zone 0", listed)
 	exec("DROP TABLE oneha_server")
 	refused("applied, dropped table", "zone table is missing", removed)
+	// A snapshot restore drops and reloads the tables: a joiner again.
+	restoring.Store(true)
+	if err := a.AuthorizePeer(ctx, removed, ""); err != nil {
+		t.Errorf("restoring a snapshot, missing table: a zone leaf was refused: %v", err)
+	}
+	restoring.Store(false)
+	refused("restore done, dropped table", "zone table is missing", removed)
 	if zs, err := listServers(ctx, db, 0); err != nil || len(zs) != 0 {
 		t.Errorf("listServers on a missing table = %v, %v; want none, no error", zs, err)
 	}

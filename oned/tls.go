@@ -45,7 +45,7 @@ func (s *Server) setupZoneTLS(ctx context.Context, self string, boot bool) error
 			return fmt.Errorf("TLS.CERT: %w", err)
 		}
 		s.creds = creds
-		s.authz = &zoneAuthorizer{db: s.db, zoneID: s.cfg.Federation.ZoneID, ownPKI: true, applied: s.fsm.AppliedIndex}
+		s.authz = &zoneAuthorizer{db: s.db, zoneID: s.cfg.Federation.ZoneID, ownPKI: true, applied: s.fsm.AppliedIndex, restore: s.fsm.Restoring}
 		return nil
 	}
 	certPath, keyPath := s.cfg.ZoneCAPaths()
@@ -70,7 +70,7 @@ func (s *Server) setupZoneTLS(ctx context.Context, self string, boot bool) error
 		return fmt.Errorf("TLS.CA_KEY: %w", err)
 	}
 	s.creds = creds
-	s.authz = &zoneAuthorizer{db: s.db, zoneID: s.cfg.Federation.ZoneID, applied: s.fsm.AppliedIndex}
+	s.authz = &zoneAuthorizer{db: s.db, zoneID: s.cfg.Federation.ZoneID, applied: s.fsm.AppliedIndex, restore: s.fsm.Restoring}
 	return nil
 }
 
