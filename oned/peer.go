@@ -2,9 +2,9 @@ package oned
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"net/url"
+
+	"github.com/oneha/oneha/zoneca"
 )
 
 // peerIdentity is the zone server a request's verified TLS client
@@ -36,9 +36,9 @@ func peerServerID(ctx context.Context) (peerIdentity, bool) {
 }
 
 // withTLSPeer wraps h so that a request over mutual TLS carries, as its
-// PeerFunc, the identity of the verified client certificate: a URI SAN
-// "oneha://zone/<zid>/server/<sid>" of the leaf of its first verified
-// chain. Requests without a verified chain carry no identity.
+// PeerFunc, the identity of the verified client certificate
+// (zoneca.PeerIdentity of the leaf of its first verified chain). Requests
+// without a verified chain carry no identity.
 func withTLSPeer(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if id, ok := tlsPeer(r); ok {
@@ -49,30 +49,16 @@ func withTLSPeer(h http.Handler) http.Handler {
 }
 
 // tlsPeer reads the zone server identity of r's verified client
-// certificate. A verified certificate without one yields server -1, which
-// no leader has, so such a caller is refused rather than unknown.
+// certificate with zoneca.PeerIdentity, the one parser of identity URIs. A
+// verified certificate without exactly one well-formed identity yields
+// server -1, which no leader has, so such a caller is refused rather than
+// unknown.
 func tlsPeer(r *http.Request) (peerIdentity, bool) {
 	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
 		return peerIdentity{}, false
 	}
-	for _, u := range r.TLS.VerifiedChains[0][0].URIs {
-		if id, ok := parsePeerURI(u); ok {
-			return id, true
-		}
+	if id, ok := zoneca.PeerIdentity(r.TLS.VerifiedChains[0][0]); ok {
+		return peerIdentity{zoneID: id.ZoneID, serverID: id.ServerID}, true
 	}
 	return peerIdentity{zoneID: -1, serverID: -1}, true
-}
-
-// parsePeerURI parses oneha://zone/<zid>/server/<sid>.
-func parsePeerURI(u *url.URL) (peerIdentity, bool) {
-	if u == nil || u.Scheme != "oneha" || u.Host != "zone" {
-		return peerIdentity{}, false
-	}
-	var id peerIdentity
-	var rest string
-	n, _ := fmt.Sscanf(u.Path, "/%d/server/%d%s", &id.zoneID, &id.serverID, &rest)
-	if n != 2 || id.zoneID < 0 || id.serverID < 0 {
-		return peerIdentity{}, false
-	}
-	return id, u.Path == fmt.Sprintf("/%d/server/%d", id.zoneID, id.serverID)
 }

@@ -40,6 +40,9 @@ func TestTLSPeerIdentity(t *testing.T) {
 		{"trailing path", cert("oneha://zone/0/server/2/x"), peerIdentity{-1, -1}, true},
 		{"negative id", cert("oneha://zone/0/server/-1"), peerIdentity{-1, -1}, true},
 		{"other host", cert("oneha://zones/0/server/1"), peerIdentity{-1, -1}, true},
+		{"userinfo", cert("oneha://evil@zone/0/server/1"), peerIdentity{-1, -1}, true},
+		{"two identities", cert("oneha://zone/0/server/1", "oneha://zone/0/server/2"), peerIdentity{-1, -1}, true},
+		{"a malformed identity beside a good one", cert("oneha://zone/0/server/1", "oneha://zone/0/server/x"), peerIdentity{-1, -1}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got peerIdentity

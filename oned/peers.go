@@ -35,51 +35,75 @@ const authzCacheTTL = 2 * time.Second
 //     identity is matched to the single server whose ENDPOINT host is among
 //     its SANs; none or several: refused. With the zone CA an identity is
 //     required.
-//   - While the local zone table is empty (a server that joined and has not
-//     yet received the leader's snapshot), any certificate of the zone CA
-//     that names this zone (with own PKI: any certificate of its CA) is
-//     accepted: the chain to the CA is then the only check.
+//   - While this server has never applied a log entry (a joiner before the
+//     leader's first entries or snapshot: applied index 0) and its zone
+//     table is empty or missing, any certificate of the zone CA that names
+//     this zone (with own PKI: any certificate of its CA) is accepted: the
+//     chain to the CA is then the only check. The same holds while a
+//     snapshot restore (sent by the leader, over a connection already
+//     authorized) is replacing the tables. Otherwise, once it has applied
+//     anything, an empty or missing zone table refuses every peer: the
+//     table was emptied or dropped, and accepting any leaf would switch
+//     authorization off.
 type zoneAuthorizer struct {
-	db     *sql.DB
-	zoneID int
-	ownPKI bool // TLS.CERT: certificates may lack a OneHA identity; else one is required
+	db      *sql.DB
+	zoneID  int
+	ownPKI  bool          // TLS.CERT: certificates may lack a OneHA identity; else one is required
+	applied func() uint64 // the FSM's applied index (sqlfsm.FSM.AppliedIndex)
+	restore func() bool   // a snapshot restore is replacing the tables (sqlfsm.FSM.Restoring); may be nil
 
 	mu      sync.Mutex
 	servers []zone.Server
+	missing bool // the zone table did not exist at the last read
 	read    time.Time
+}
+
+// zoneTable is one read of the zone table.
+type zoneTable struct {
+	servers []zone.Server
+	missing bool // no zone table at all (servers is empty)
 }
 
 // AuthorizePeer implements zoneca.Authorizer.
 func (a *zoneAuthorizer) AuthorizePeer(ctx context.Context, leaf *x509.Certificate, dialed string) error {
-	servers, err := a.list(ctx, false)
+	zt, err := a.list(ctx, false)
 	if err != nil {
 		return err
 	}
-	if err := a.check(servers, leaf, dialed); err == nil {
+	if err := a.check(zt, leaf, dialed); err == nil {
 		return nil
 	}
-	if servers, err = a.list(ctx, true); err != nil { // the table may have changed: never refuse on a stale read
+	if zt, err = a.list(ctx, true); err != nil { // the table may have changed: never refuse on a stale read
 		return err
 	}
-	return a.check(servers, leaf, dialed)
+	return a.check(zt, leaf, dialed)
 }
 
-func (a *zoneAuthorizer) list(ctx context.Context, fresh bool) ([]zone.Server, error) {
+func (a *zoneAuthorizer) list(ctx context.Context, fresh bool) (zoneTable, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	// An empty table (accept any zone leaf) is never served from the cache.
 	if !fresh && len(a.servers) > 0 && time.Since(a.read) < authzCacheTTL {
-		return a.servers, nil
+		return zoneTable{servers: a.servers, missing: a.missing}, nil
 	}
-	servers, err := listServers(ctx, a.db, a.zoneID)
+	servers, missing, err := readZoneServers(ctx, a.db, a.zoneID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: cannot read the zone table: %w", zoneca.ErrUnauthorizedPeer, err)
+		return zoneTable{}, fmt.Errorf("%w: cannot read the zone table: %w", zoneca.ErrUnauthorizedPeer, err)
 	}
-	a.servers, a.read = servers, time.Now()
-	return servers, nil
+	a.servers, a.missing, a.read = servers, missing, time.Now()
+	return zoneTable{servers: servers, missing: missing}, nil
 }
 
-func (a *zoneAuthorizer) check(servers []zone.Server, leaf *x509.Certificate, dialed string) error {
+// joining reports whether this server has never applied a log entry (and
+// restored no snapshot), or is restoring one: only then may its zone table
+// be legitimately empty or missing. Without an applied index it is never
+// assumed.
+func (a *zoneAuthorizer) joining() bool {
+	return a.applied != nil && a.applied() == 0 || a.restore != nil && a.restore()
+}
+
+func (a *zoneAuthorizer) check(zt zoneTable, leaf *x509.Certificate, dialed string) error {
+	servers := zt.servers
 	refuse := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", zoneca.ErrUnauthorizedPeer, fmt.Sprintf(format, args...))
 	}
@@ -91,7 +115,15 @@ func (a *zoneAuthorizer) check(servers []zone.Server, leaf *x509.Certificate, di
 		return refuse("the certificate names no zone server (a zone CA leaf without identity, e.g. a solo server's)")
 	}
 	if len(servers) == 0 {
-		return nil // a joiner before its first snapshot: the CA chain is the check
+		if a.joining() {
+			return nil // a joiner before its first entry or snapshot: the CA chain is the check
+		}
+		state := "has no server of zone %d"
+		if zt.missing {
+			state = "is missing (zone %d)"
+		}
+		return refuse("this server has applied log entries but its zone table "+state+
+			"; it was emptied or dropped outside OneHA: every peer is refused until it is restored (resync this server)", a.zoneID)
 	}
 	var peer zone.Server
 	if named {
@@ -121,7 +153,7 @@ func (a *zoneAuthorizer) check(servers []zone.Server, leaf *x509.Certificate, di
 	want := normalAddr(dialed)
 	i := slices.IndexFunc(servers, func(sv zone.Server) bool {
 		a, err := zone.RaftAddress(sv.Endpoint)
-		return err == nil && a == want
+		return err == nil && normalAddr(a) == want
 	})
 	if i < 0 {
 		return refuse("%s is no server's ENDPOINT in zone %d", dialed, a.zoneID)
@@ -132,35 +164,44 @@ func (a *zoneAuthorizer) check(servers []zone.Server, leaf *x509.Certificate, di
 	return nil
 }
 
-// endpointHost is the host of an ENDPOINT URL ("" if malformed).
+// endpointHost is the host of an ENDPOINT URL, normalized by normalHost
+// ("" if malformed).
 func endpointHost(endpoint string) string {
 	addr, err := zone.RaftAddress(endpoint)
 	if err != nil {
 		return ""
 	}
 	h, _, _ := net.SplitHostPort(addr)
-	return h
+	return normalHost(h)
 }
 
-// normalAddr lower-cases the host of host:port as zone.RaftAddress does.
+// normalHost is the form in which hosts compare: lower case, without the
+// trailing dot of a fully qualified DNS name ("One-2.Example." and
+// "one-2.example" are the same host).
+func normalHost(h string) string {
+	return strings.TrimSuffix(strings.ToLower(h), ".")
+}
+
+// normalAddr normalizes the host of host:port with normalHost, on both
+// sides of every comparison of a dialed address with an ENDPOINT's.
 func normalAddr(addr string) string {
 	h, p, err := net.SplitHostPort(addr)
 	if err != nil {
-		return strings.ToLower(addr)
+		return normalHost(addr)
 	}
-	return net.JoinHostPort(strings.ToLower(h), p)
+	return net.JoinHostPort(normalHost(h), p)
 }
 
 // leafNamesHost reports whether host (an IP or DNS name) is one of leaf's
 // IP or DNS SANs.
 func leafNamesHost(leaf *x509.Certificate, host string) bool {
-	if host == "" {
+	if host = normalHost(host); host == "" {
 		return false
 	}
 	if ip := net.ParseIP(host); ip != nil {
 		return slices.ContainsFunc(leaf.IPAddresses, ip.Equal)
 	}
-	return slices.ContainsFunc(leaf.DNSNames, func(d string) bool { return strings.EqualFold(strings.TrimSuffix(d, "."), host) })
+	return slices.ContainsFunc(leaf.DNSNames, func(d string) bool { return normalHost(d) == host })
 }
 
 // newPeerTransport is the pooled transport of every server-to-server HTTP

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/oneha/oneha/backup"
-	"github.com/oneha/oneha/sqlfsm"
 	"github.com/oneha/oneha/xmlrpc"
 	"github.com/oneha/oneha/zone"
 )
@@ -188,20 +187,6 @@ func (s *Server) wipeIfMarked(ctx context.Context) error {
 		return fmt.Errorf("resync: %w", err)
 	}
 	s.log.Warn("resync: wiped the database and the Raft state; waiting for the leader to send everything")
-	return nil
-}
-
-// refuseResetTable refuses client SQL that names zone.ResetTable: only a
-// leader's server-reset writes reset tokens, so a client holding oneadmin's
-// password cannot authorise a wipe by writing a row itself. The table can
-// only be reached by naming it (sqlfsm refuses PREPARE/EXECUTE and stored
-// code), so a case-insensitive search of the text suffices.
-func refuseResetTable(stmts []sqlfsm.Statement) error {
-	for i, st := range stmts {
-		if strings.Contains(strings.ToLower(st.SQL), zone.ResetTable) {
-			return fmt.Errorf("%w: statement %d names %s, which only onezone server-reset writes", zone.ErrResetRefused, i, zone.ResetTable)
-		}
-	}
 	return nil
 }
 

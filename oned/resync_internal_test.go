@@ -1,6 +1,7 @@
 package oned
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 	"github.com/oneha/oneha/zone"
 )
@@ -57,19 +59,23 @@ func TestUsedResyncTokensAreRemembered(t *testing.T) {
 	}
 }
 
-// TestClientSQLCannotTouchResetTokens: statements naming the token table,
-// in any case, are refused before they reach the log; others pass.
-func TestClientSQLCannotTouchResetTokens(t *testing.T) {
+// TestClientSQLCannotTouchOneHATables: statements naming the token table
+// or any other oneha_ table, in any case, are refused before they reach the
+// log, naming the statement and the table; others pass.
+func TestClientSQLCannotTouchOneHATables(t *testing.T) {
 	for _, q := range []string{
 		"INSERT INTO oneha_server_reset VALUES (0, 1, 'x', 1)",
 		"update `ONEHA_SERVER_RESET` set expires_unix = 0",
 		"DROP TABLE Oneha_Server_Reset",
+		"DELETE FROM oneha_applied",
+		"UPDATE oneha_server SET endpoint = 'x'",
 	} {
-		if err := refuseResetTable([]sqlfsm.Statement{{SQL: "SELECT 1"}, {SQL: q}}); err == nil || !strings.Contains(err.Error(), "statement 1") {
+		err := refuseReservedTables(sqlcheck.MySQL, []sqlfsm.Statement{{SQL: "INSERT INTO t VALUES (1)"}, {SQL: q}})
+		if !errors.Is(err, sqlfsm.ErrUnsafe) || !strings.Contains(err.Error(), "statement 1") || !strings.Contains(err.Error(), "OneHA's own table") {
 			t.Errorf("%q: %v, want refused", q, err)
 		}
 	}
-	if err := refuseResetTable([]sqlfsm.Statement{{SQL: "INSERT INTO oneha_server_x VALUES (1)"}}); err != nil {
+	if err := refuseReservedTables(sqlcheck.MySQL, []sqlfsm.Statement{{SQL: "INSERT INTO onehax VALUES ('oneha_x')"}}); err != nil {
 		t.Errorf("unrelated table refused: %v", err)
 	}
 }

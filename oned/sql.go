@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 	"github.com/oneha/oneha/xmlrpc"
 )
@@ -46,7 +47,7 @@ func (s *Server) sqlExec(ctx context.Context, p []any) (any, error) {
 			return nil, badParam("statement %d: want a string or [sql, params…], got %T", i, it)
 		}
 	}
-	if err := refuseResetTable(stmts); err != nil {
+	if err := refuseReservedTables(s.fsm.Dialect(), stmts); err != nil {
 		return nil, err
 	}
 	start := time.Now()
@@ -64,6 +65,21 @@ func (s *Server) sqlExec(ctx context.Context, p []any) (any, error) {
 		out[i] = map[string]any{"ROWS_AFFECTED": r.RowsAffected, "LAST_INSERT_ID": r.LastInsertID}
 	}
 	return out, nil
+}
+
+// refuseReservedTables refuses client statements that name any of OneHA's
+// own tables (sqlcheck.ReservedPrefix: the applied index, the zone tables,
+// reset tokens) before they reach the log. Writing them would let a client
+// holding oneadmin's password wedge or replay every server's apply, switch
+// off peer authorization, or authorise a wipe. OneHA's own writers (zone
+// manager, server-reset) call sqlfsm directly and are not affected.
+func refuseReservedTables(d sqlcheck.Dialect, stmts []sqlfsm.Statement) error {
+	for i, st := range stmts {
+		if err := sqlcheck.RefuseReserved(d, st.SQL, sqlcheck.ReservedPrefix); err != nil {
+			return fmt.Errorf("statement %d: %w", i, err)
+		}
+	}
+	return nil
 }
 
 // sqlParams converts XML-RPC values to statement parameters.

@@ -155,13 +155,18 @@ func (s *Server) remoteApplied(ctx context.Context, endpoint string) (uint64, sq
 }
 
 // getStatus GETs base+"/status" (base: http://host:port of a zone server)
-// over the peer channel and decodes the JSON into out.
+// over the peer channel and decodes the JSON into out. Over the zone's
+// mutual TLS the verified certificate authorizes the request
+// (statusAuthorized), so oneadmin's password is sent only in INSECURE_RAFT
+// mode, where the peer channel is plain HTTP.
 func (s *Server) getStatus(ctx context.Context, base string, timeout time.Duration, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.peerURL(base)+"/status", nil)
 	if err != nil {
 		return err
 	}
-	req.SetBasicAuth(s.auth.user, s.auth.password)
+	if s.creds == nil {
+		req.SetBasicAuth(s.auth.user, s.auth.password)
+	}
 	resp, err := s.peerHTTP(timeout).Do(req)
 	if err != nil {
 		return fmt.Errorf("status of %s: %w", base, err)
@@ -179,23 +184,30 @@ func (s *Server) getStatus(ctx context.Context, base string, timeout time.Durati
 // listServers reads the zone's servers from the local database (before the
 // zone manager runs); a database without the zone tables has none.
 func listServers(ctx context.Context, db *sql.DB, zoneID int) ([]zone.Server, error) {
+	servers, _, err := readZoneServers(ctx, db, zoneID)
+	return servers, err
+}
+
+// readZoneServers is listServers that also reports whether the zone table
+// is missing, which the peer authorizer tells apart from an empty one.
+func readZoneServers(ctx context.Context, db *sql.DB, zoneID int) (servers []zone.Server, missing bool, err error) {
 	rows, err := db.QueryContext(ctx, "SELECT id, name, endpoint FROM "+zone.ServerTable+" WHERE zone_id = ? ORDER BY id", zoneID)
 	if err != nil {
 		if isNoTable(err) {
-			return nil, nil
+			return nil, true, nil
 		}
-		return nil, fmt.Errorf("read zone servers: %w", err)
+		return nil, false, fmt.Errorf("read zone servers: %w", err)
 	}
 	defer rows.Close()
 	var out []zone.Server
 	for rows.Next() {
 		var sv zone.Server
 		if err := rows.Scan(&sv.ID, &sv.Name, &sv.Endpoint); err != nil {
-			return nil, fmt.Errorf("read zone servers: %w", err)
+			return nil, false, fmt.Errorf("read zone servers: %w", err)
 		}
 		out = append(out, sv)
 	}
-	return out, rows.Err()
+	return out, false, rows.Err()
 }
 
 func isNoTable(err error) bool {

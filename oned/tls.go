@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/oneha/oneha/mux"
@@ -44,7 +46,7 @@ func (s *Server) setupZoneTLS(ctx context.Context, self string, boot bool) error
 			return fmt.Errorf("TLS.CERT: %w", err)
 		}
 		s.creds = creds
-		s.authz = &zoneAuthorizer{db: s.db, zoneID: s.cfg.Federation.ZoneID, ownPKI: true}
+		s.authz = &zoneAuthorizer{db: s.db, zoneID: s.cfg.Federation.ZoneID, ownPKI: true, applied: s.fsm.AppliedIndex, restore: s.fsm.Restoring}
 		return nil
 	}
 	certPath, keyPath := s.cfg.ZoneCAPaths()
@@ -70,7 +72,7 @@ func (s *Server) setupZoneTLS(ctx context.Context, self string, boot bool) error
 	}
 	creds.WatchCA(certPath, keyPath, s.reloadEvery()) // a CA rotation step needs no restart
 	s.creds = creds
-	s.authz = &zoneAuthorizer{db: s.db, zoneID: s.cfg.Federation.ZoneID}
+	s.authz = &zoneAuthorizer{db: s.db, zoneID: s.cfg.Federation.ZoneID, applied: s.fsm.AppliedIndex, restore: s.fsm.Restoring}
 	return nil
 }
 
@@ -81,8 +83,56 @@ func (s *Server) reloadEvery() time.Duration { return time.Duration(s.cfg.TLS.Re
 // the host of its ENDPOINT in the zone table as it is at this issue (a
 // joiner learns it only after the snapshot; the next renewal carries it),
 // LISTEN_ADDRESS when specific, the host name and the host's global unicast
-// addresses except configured VIPs (a VIP moves between servers).
+// addresses except configured VIPs (a VIP moves between servers). Only
+// valid IP addresses and DNS names are kept (leafHost); others are skipped
+// with a warning, never written into a certificate.
 func (s *Server) leafHosts(self string) []string {
+	return s.validLeafHosts(s.candidateLeafHosts(self))
+}
+
+// validLeafHosts keeps the hosts leafHost accepts, normalized, each once.
+func (s *Server) validLeafHosts(hosts []string) []string {
+	out := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		n, ok := leafHost(h)
+		if !ok {
+			s.log.Warn("not putting this host in the zone certificate: not an IP address or a DNS host name", "host", h)
+			continue
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// leafHost returns h as a certificate SAN carries it, if it is an IP
+// address (brackets and zone dropped) or a DNS host name: ASCII labels of
+// letters, digits and inner hyphens (RFC 1123), 1 to 63 bytes each, at most
+// 253 bytes in all, no wildcard; lower case without the trailing dot.
+func leafHost(h string) (string, bool) {
+	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")); err == nil {
+		return a.WithZone("").Unmap().String(), true
+	}
+	name := normalHost(h)
+	if name == "" || len(name) > 253 {
+		return "", false
+	}
+	for _, label := range strings.Split(name, ".") {
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return "", false
+		}
+		for i := 0; i < len(label); i++ {
+			if c := label[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return "", false
+			}
+		}
+	}
+	return name, true
+}
+
+// candidateLeafHosts collects leafHosts' names before validation.
+func (s *Server) candidateLeafHosts(self string) []string {
 	var hosts []string
 	if h, _, err := net.SplitHostPort(self); err == nil {
 		hosts = append(hosts, h)

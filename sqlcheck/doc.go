@@ -57,6 +57,11 @@
 //     anything but NEW.col or a DECLAREd variable; on SQLite, clock or
 //     random functions in a definition (evaluated per server).
 //
+// RefuseReserved is a separate rule for client statements only: it refuses
+// any identifier beginning with a reserved prefix (ReservedPrefix, "oneha_":
+// OneHA's own tables), wherever it appears; OneHA's own writers do not pass
+// through it.
+//
 // Reads refuse writes (ErrNotReadOnly), locking reads (FOR UPDATE, LOCK IN
 // SHARE MODE: they block the apply path) and functions with side effects.
 // Reads may use system schemas, clocks and MATCH: their result is not

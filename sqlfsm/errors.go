@@ -31,6 +31,11 @@ var (
 	// ErrSettingsMismatch: the database server's settings make replicated
 	// results differ (e.g. secure_timestamp forbids SET TIMESTAMP).
 	ErrSettingsMismatch = errors.New("database settings unsafe for replication")
+	// ErrAppliedMissing: the applied-index row (AppliedTable, id 1) is gone,
+	// deleted or dropped outside OneHA. Applying stops (a transient fault,
+	// retried and reported by Degraded) instead of committing entries the
+	// database would not remember, which would apply them again later.
+	ErrAppliedMissing = errors.New("applied-index row missing")
 	// ErrStalled: a batch has been applying for longer than
 	// Config.StallAfter (Stalled reports it; the batch is not stopped).
 	ErrStalled = errors.New("apply stalled")

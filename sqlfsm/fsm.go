@@ -80,6 +80,7 @@ type FSM struct {
 	crashed bool // an injected crash halted the FSM
 
 	appliedIndex atomic.Uint64
+	restoring    atomic.Bool  // Restore is replacing the database
 	lastTime     atomic.Int64 // Unix micros of the newest applied entry's context
 	degraded     atomic.Pointer[error]
 	faults       atomic.Uint64 // failed attempts (transient faults) so far
@@ -178,6 +179,11 @@ func New(ctx context.Context, cfg Config) (*FSM, error) {
 
 // AppliedIndex is the index of the last entry whose effects are committed.
 func (f *FSM) AppliedIndex() uint64 { return f.appliedIndex.Load() }
+
+// Restoring reports whether a snapshot restore is replacing the database:
+// its tables may be missing or partly loaded until it returns (MySQL DDL is
+// not transactional).
+func (f *FSM) Restoring() bool { return f.restoring.Load() }
 
 // Dialect is the FSM's SQL dialect.
 func (f *FSM) Dialect() sqlcheck.Dialect { return f.b.name() }

@@ -1,0 +1,48 @@
+package sqlcheck
+
+import "strings"
+
+// ReservedPrefix starts the name of every table OneHA keeps for itself in
+// the replicated database: the applied index (oneha_applied), the zone
+// tables (oneha_zone, oneha_server) and reset tokens (oneha_server_reset).
+const ReservedPrefix = "oneha_"
+
+// RefuseReserved refuses sql if any identifier in it, bare or quoted
+// (`x`, "x" and [x] in SQLite), schema-qualified or not, begins with prefix,
+// compared case-insensitively. It reads every token of the text, so a name
+// in a trigger or view body, a subquery, a CTE, a foreign key or a RENAME
+// counts as well. In MySQL a string literal ('oneha_x') is data, not a
+// name, and is accepted. SQLite reads a single-quoted string as a name
+// wherever its grammar expects one (DELETE FROM 'oneha_applied', FROM t,
+// 'x', IN 'x'), so there such literals are refused too; pass the value as
+// a parameter instead. Malformed text returns Lex's error.
+//
+// It is a rule for client statements only: OneHA's own writers name these
+// tables through the same apply path. Any identifier with the prefix is
+// refused (a column or alias too), which keeps the rule independent of
+// where a grammar puts table names.
+func RefuseReserved(d Dialect, sql, prefix string) error {
+	if prefix == "" {
+		return nil
+	}
+	toks, err := Lex(d, sql)
+	if err != nil {
+		return err
+	}
+	prefix = strings.ToLower(prefix)
+	for _, t := range toks {
+		switch {
+		case t.Kind == TokIdent, t.Kind == TokQuotedIdent:
+		case t.Kind == TokString && d == SQLite:
+		default:
+			continue
+		}
+		if name := strings.ToLower(t.Value); strings.HasPrefix(name, prefix) {
+			return &UnsafeError{
+				Construct: "table " + name,
+				Reason:    "it is OneHA's own table; clients cannot write it",
+			}
+		}
+	}
+	return nil
+}
