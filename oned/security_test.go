@@ -308,8 +308,15 @@ func refusedEverywhere(t *testing.T, z *harness.ProcZone, bad, good *zoneca.Cred
 				t.Errorf("server %d kept a Raft connection with a refused certificate open", o.ID)
 			}
 		}
-		if n := metric(t, o, `oneha_port_refused_connections_total{reason="tls"}`); n < refusedBefore+2 {
-			t.Errorf("server %d: /metrics counts %v refused TLS connections, want >= %v", o.ID, n, refusedBefore+2)
+		// The server counts a refusal when its side of the handshake ends,
+		// which can be after the client saw it: wait for the count.
+		deadline := time.Now().Add(10 * time.Second)
+		for n := metric(t, o, `oneha_port_refused_connections_total{reason="tls"}`); n < refusedBefore+2; n = metric(t, o, `oneha_port_refused_connections_total{reason="tls"}`) {
+			if time.Now().After(deadline) {
+				t.Errorf("server %d: /metrics counts %v refused TLS connections, want >= %v", o.ID, n, refusedBefore+2)
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 }
