@@ -54,13 +54,16 @@ type Server struct {
 	creds   *zoneca.Creds   // nil with INSECURE_RAFT or solo
 	authz   *zoneAuthorizer // with creds
 	peerTr  *http.Transport // server-to-server HTTP (newPeerTransport)
-	ln      net.Listener
-	http    *http.Server
-	rpc     *xmlrpc.Server
-	self    string        // this server's raft address (host:port)
-	vip     *vip.VIP      // nil without VIP config
-	hooks   *hooks.Runner // nil when solo
-	metrics *metrics
+	// reauthKick wakes the peer re-authorization loop (reauth.go); nil
+	// without zone TLS.
+	reauthKick chan struct{}
+	ln         net.Listener
+	http       *http.Server
+	rpc        *xmlrpc.Server
+	self       string        // this server's raft address (host:port)
+	vip        *vip.VIP      // nil without VIP config
+	hooks      *hooks.Runner // nil when solo
+	metrics    *metrics
 
 	leaderMu   sync.Mutex // guards the leader ID → endpoint cache
 	leaderID   string
@@ -141,6 +144,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		s.bg.Add(1)
 		go func() { defer s.bg.Done(); s.creds.Run(bgCtx) }() // renews the leaf without a restart
 	}
+	s.startReauth(bgCtx) // closes peer connections the zone no longer authorizes
 	if cfg.Solo() {
 		// Before the API serves: a client that sees the API up may call
 		// one.zone.addserver at once (seed 003's first step).
