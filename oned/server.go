@@ -54,16 +54,13 @@ type Server struct {
 	creds   *zoneca.Creds   // nil with INSECURE_RAFT or solo
 	authz   *zoneAuthorizer // with creds
 	peerTr  *http.Transport // server-to-server HTTP (newPeerTransport)
-	// reauthKick wakes the peer re-authorization loop (reauth.go); nil
-	// without zone TLS.
-	reauthKick chan struct{}
-	ln         net.Listener
-	http       *http.Server
-	rpc        *xmlrpc.Server
-	self       string        // this server's raft address (host:port)
-	vip        *vip.VIP      // nil without VIP config
-	hooks      *hooks.Runner // nil when solo
-	metrics    *metrics
+	ln      net.Listener
+	http    *http.Server
+	rpc     *xmlrpc.Server
+	self    string        // this server's raft address (host:port)
+	vip     *vip.VIP      // nil without VIP config
+	hooks   *hooks.Runner // nil when solo
+	metrics *metrics
 
 	leaderMu   sync.Mutex // guards the leader ID → endpoint cache
 	leaderID   string
@@ -77,6 +74,10 @@ type Server struct {
 	bgCancel context.CancelFunc
 	stopOnce sync.Once
 	stopErr  error
+
+	// reauthKick wakes the peer re-authorization loop (reauth.go); nil
+	// without zone TLS.
+	reauthKick chan struct{}
 }
 
 // New starts a server: it opens the database and FSM, listens on PORT,
