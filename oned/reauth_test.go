@@ -3,8 +3,10 @@ package oned_test
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -112,6 +114,24 @@ func TestRemovedServerLosesOpenRaftConnections(t *testing.T) {
 		_ = staleAppend(h.tr, h.o)
 		if err := staleAppend(h.tr, h.o); err == nil {
 			t.Errorf("server %d accepted a new Raft connection from the removed server", h.o.ID)
+		}
+	}
+	// Only the removed server's connections were closed, each logged with
+	// its identity; the zone's own peer connections were left alone.
+	want := fmt.Sprintf("zone 0 server %d", victim.ID)
+	for _, o := range rest {
+		var logged int
+		for _, line := range strings.Split(o.LogTail(100000), "\n") {
+			if !strings.Contains(line, "no longer authorized") {
+				continue
+			}
+			logged++
+			if !strings.Contains(line, want) {
+				t.Errorf("server %d closed a connection of a zone member: %s", o.ID, line)
+			}
+		}
+		if logged == 0 {
+			t.Errorf("server %d logged no closed connection of %s", o.ID, want)
 		}
 	}
 	call(t, leader, "one.sql.exec", []any{"CREATE TABLE after_removal (id INT)"})
