@@ -106,6 +106,19 @@ func TestPeerConnectionClosedAtMaxLifetime(t *testing.T) {
 	assertOpen(t, anon, "API client (no lifetime)")
 }
 
+func TestPeerConnectionClosedWhenItsCertificateExpires(t *testing.T) {
+	pki := newTestPKI(t)
+	m := newTestMux(t, Config{TLS: pki.serverConfig()}) // lifetime 1h: expiry comes first
+	short := pki.leafUntil(t, time.Now().Add(2*time.Second))
+	raftC := tlsConn(t, m, pki, short, ALPNRaft)
+	if _, err := raftC.Write([]byte("r")); err != nil {
+		t.Fatal(err)
+	}
+	acceptRead(t, m.RaftLayer(), 1)
+	waitClosed(t, raftC)
+	waitStat(t, m, "expiry close counted", func(s Stats) bool { return s.ClosedLifetime == 1 && s.PeerConns == 0 })
+}
+
 // TestRaftTransportRecoversFromLifetimeCloses: hashicorp/raft's pooled
 // connections are closed under it (both directions, short lifetime); RPCs
 // keep succeeding after at most a failed attempt, because the transport
