@@ -103,12 +103,14 @@ func TestPlaintextRaftFloodDoesNotExhaustServer(t *testing.T) {
 	o := z.Servers[0]
 	addr := fmt.Sprintf("127.0.0.1:%d", o.Port)
 	const total, open = 4000, 200
+	// The attacker is another source than the XML-RPC client (127.0.0.1).
+	attacker := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
 	conns := make(chan net.Conn, open)
 	done := make(chan error, 1)
 	go func() {
 		defer close(conns)
 		for i := 0; i < total; i++ {
-			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			c, err := attacker.Dial("tcp", addr)
 			if err != nil {
 				done <- err
 				return
