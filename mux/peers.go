@@ -106,8 +106,8 @@ func (m *Mux) Reauthorize(ctx context.Context, check func(ctx context.Context, p
 		if err == nil || ctx.Err() != nil {
 			continue // a check cut short by ctx is no refusal
 		}
+		m.stats.closedUnauthorized.Add(1) // before the peer can see the close
 		_ = e.sc.Close()
-		m.stats.closedUnauthorized.Add(1)
 		out = append(out, Revoked{Peer: e.p, Err: err})
 	}
 	return out

@@ -106,8 +106,15 @@ func TestRemovedServerLosesOpenRaftConnections(t *testing.T) {
 		if err == nil || errors.As(err, &ne) && ne.Timeout() {
 			t.Fatalf("server %d kept the removed server's open Raft connection: read err = %v", h.o.ID, err)
 		}
-		if n := metric(t, h.o, `oneha_peer_connections_closed_total{reason="unauthorized"}`); n < 1 {
-			t.Errorf("server %d: /metrics counts %v closed unauthorized peer connections", h.o.ID, n)
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if metric(t, h.o, `oneha_peer_connections_closed_total{reason="unauthorized"}`) >= 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("server %d closed the connection (read err %v) but /metrics counts no closed unauthorized peer connection; log:\n%s",
+					h.o.ID, err, h.o.LogTail(40))
+				break
+			}
 		}
 		// The pooled connection is dead: the transport drops it, then
 		// re-dials, and the new handshake is refused.
