@@ -311,7 +311,7 @@ func (m *Mux) untrack(conn net.Conn) {
 // connection counts as pending, then hands it to a child listener.
 func (m *Mux) dispatch(conn *slotConn, key netip.Addr) {
 	defer m.conns.Done()
-	c, kind, leaf := m.classify(conn)
+	c, kind, certs := m.classify(conn)
 	m.pending.Add(-1)
 	m.pendingBySource.release(key)
 	if c == nil {
@@ -330,7 +330,7 @@ func (m *Mux) dispatch(conn *slotConn, key netip.Addr) {
 			return
 		}
 		conn.onClose(func() { m.raftConns.Add(-1) })
-		m.addPeer(conn, Peer{Leaf: leaf, Remote: remote, Kind: kind})
+		m.addPeer(conn, peerOf(certs, "", remote, kind))
 		m.handoff(m.raft.childListener, c, kind)
 		return
 	}
@@ -339,17 +339,17 @@ func (m *Mux) dispatch(conn *slotConn, key netip.Addr) {
 		return
 	}
 	conn.onClose(func() { m.releaseHTTP(key) })
-	if leaf != nil {
-		m.addPeer(conn, Peer{Leaf: leaf, Remote: remote, Kind: kind})
+	if len(certs) > 0 {
+		m.addPeer(conn, peerOf(certs, "", remote, kind))
 	}
 	m.handoff(m.http, c, kind)
 }
 
 // classify reads the first byte and applies the dispatch rules; it returns
-// the connection to hand off, "raft" or "http" and the client certificate
-// verified at a TLS handshake (nil: none), or nil when it closed the
-// connection.
-func (m *Mux) classify(conn net.Conn) (net.Conn, string, *x509.Certificate) {
+// the connection to hand off, "raft" or "http" and the client certificates
+// verified at a TLS handshake (leaf first; nil: none), or nil when it
+// closed the connection.
+func (m *Mux) classify(conn net.Conn) (net.Conn, string, []*x509.Certificate) {
 	if !m.track(conn) {
 		return nil, "", nil
 	}
@@ -401,7 +401,7 @@ func (m *Mux) classify(conn net.Conn) (net.Conn, string, *x509.Certificate) {
 // handshake runs the TLS server handshake under HandshakeTimeout and
 // dispatches by ALPN. A Raft connection must carry a client certificate
 // (Config.TLS verifies and authorizes it; this is a second check).
-func (m *Mux) handshake(raw net.Conn, first net.Conn) (net.Conn, string, *x509.Certificate) {
+func (m *Mux) handshake(raw net.Conn, first net.Conn) (net.Conn, string, []*x509.Certificate) {
 	tc := tls.Server(first, m.cfg.TLS)
 	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.HandshakeTimeout)
 	defer cancel()
@@ -418,9 +418,9 @@ func (m *Mux) handshake(raw net.Conn, first net.Conn) (net.Conn, string, *x509.C
 	}
 	_ = raw.SetDeadline(time.Time{})
 	cs := tc.ConnectionState()
-	var leaf *x509.Certificate
+	var peer []*x509.Certificate // leaf first, then intermediates
 	if len(cs.VerifiedChains) > 0 {
-		leaf = cs.PeerCertificates[0]
+		peer = cs.PeerCertificates
 	}
 	if cs.NegotiatedProtocol == ALPNRaft {
 		if len(cs.PeerCertificates) == 0 {
@@ -428,15 +428,15 @@ func (m *Mux) handshake(raw net.Conn, first net.Conn) (net.Conn, string, *x509.C
 			_ = tc.Close()
 			return nil, "", nil
 		}
-		return tc, "raft", cs.PeerCertificates[0]
+		return tc, "raft", cs.PeerCertificates
 	}
 	switch cs.NegotiatedProtocol {
 	case "", "http/1.1", "http/1.0":
-		return tc, "http", leaf
+		return tc, "http", peer
 	}
 	// net/http closes a *tls.Conn whose ALPN it has no TLSNextProto for:
 	// hand such connections (oneha-rpc) over as HTTP/1.1 in an ALPNConn.
-	return ALPNConn{tc}, "http", leaf
+	return ALPNConn{tc}, "http", peer
 }
 
 // ALPNConn is a TLS connection that negotiated an ALPN protocol other than

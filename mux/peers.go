@@ -21,6 +21,9 @@ type Peer struct {
 	// Leaf is the peer's certificate verified at the handshake (nil for
 	// plaintext Raft, INSECURE_RAFT).
 	Leaf *x509.Certificate
+	// Intermediates are the other certificates the peer sent, for
+	// re-verifying Leaf's chain.
+	Intermediates []*x509.Certificate
 	// Dialed is the address this server dialed ("" for inbound).
 	Dialed string
 	// Remote is the peer's address.
@@ -29,6 +32,16 @@ type Peer struct {
 	Kind string
 	// Since is when the connection was authenticated.
 	Since time.Time
+}
+
+// peerOf describes a connection whose peer sent certs (leaf first; none:
+// plaintext Raft).
+func peerOf(certs []*x509.Certificate, dialed, remote, kind string) Peer {
+	p := Peer{Dialed: dialed, Remote: remote, Kind: kind}
+	if len(certs) > 0 {
+		p.Leaf, p.Intermediates = certs[0], certs[1:]
+	}
+	return p
 }
 
 // Revoked is a connection Reauthorize closed and why.

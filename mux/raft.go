@@ -52,8 +52,7 @@ func (l *raftLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net
 			return nil, fmt.Errorf("mux: raft dial %s: peer negotiated %q, not %q", address, p, ALPNRaft)
 		}
 		_ = conn.SetDeadline(time.Time{})
-		l.addPeer(conn, Peer{Leaf: tc.ConnectionState().PeerCertificates[0], Dialed: string(address),
-			Remote: conn.RemoteAddr().String(), Kind: "raft-dial"})
+		l.addPeer(conn, peerOf(tc.ConnectionState().PeerCertificates, string(address), conn.RemoteAddr().String(), "raft-dial"))
 		return tc, nil
 	}
 	_ = conn.SetWriteDeadline(dl)

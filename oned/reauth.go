@@ -3,6 +3,7 @@ package oned
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
 	"time"
 
 	"github.com/oneha/oneha/mux"
@@ -55,8 +56,8 @@ func (s *Server) kickReauth() {
 }
 
 // reauthorizePeers runs one round: the zone table is read afresh, then every
-// open peer connection whose certificate the zone authorizer now refuses (or
-// that expired) is closed and logged at Warn with the peer's identity. When
+// open peer connection whose certificate no longer chains to a trusted CA,
+// that the zone authorizer now refuses, or that expired, is closed and logged at Warn with the peer's identity. When
 // the zone table cannot be read the round is skipped: the connections were
 // authorized, and closing every peer connection on a database hiccup would
 // cut the zone apart; new connections are still checked at the handshake.
@@ -69,14 +70,36 @@ func (s *Server) reauthorizePeers(ctx context.Context) {
 		}
 		return
 	}
-	authz := s.authz
+	authz, creds := s.authz, s.creds
 	revoked := s.mux.Reauthorize(ctx, func(ctx context.Context, p mux.Peer) error {
+		if err := chainsToCurrentCA(creds, p); err != nil {
+			return err
+		}
 		return authz.AuthorizePeer(ctx, p.Leaf, p.Dialed)
 	})
 	for _, r := range revoked {
 		s.log.Warn("closed a connection of a peer that is no longer authorized", "peer", peerName(r.Leaf),
 			"kind", r.Kind, "remote", r.Remote, "dialed", r.Dialed, "open_since", r.Since.UTC().Format(time.RFC3339), "error", r.Err)
 	}
+}
+
+// chainsToCurrentCA re-verifies p's certificate against the CAs this
+// server trusts now: after a zone CA rotation stops trusting the old CA
+// (or own-PKI TLS.CA changes), connections opened with an old leaf go too.
+// Key usages were checked at the handshake.
+func chainsToCurrentCA(creds *zoneca.Creds, p mux.Peer) error {
+	if creds == nil {
+		return nil
+	}
+	inter := x509.NewCertPool()
+	for _, c := range p.Intermediates {
+		inter.AddCert(c)
+	}
+	_, err := p.Leaf.Verify(x509.VerifyOptions{Roots: creds.Pool(), Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	if err != nil {
+		return fmt.Errorf("%w: the certificate no longer chains to a trusted zone CA: %w", zoneca.ErrUnauthorizedPeer, err)
+	}
+	return nil
 }
 
 // peerName names a peer certificate for logs: its zone identity, else its
