@@ -3,7 +3,6 @@ package mux
 import (
 	"net"
 	"sync"
-	"sync/atomic"
 )
 
 // childListener is a net.Listener fed by the Mux.
@@ -54,17 +53,4 @@ func (c *peekedConn) Read(p []byte) (int, error) {
 	}
 	c.mu.Unlock()
 	return c.Conn.Read(p)
-}
-
-// countedConn decrements n once when closed: the Mux's count of open Raft
-// connections.
-type countedConn struct {
-	net.Conn
-	n    *atomic.Int64
-	once sync.Once
-}
-
-func (c *countedConn) Close() error {
-	c.once.Do(func() { c.n.Add(-1) })
-	return c.Conn.Close()
 }

@@ -3,9 +3,11 @@ package mux
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,9 +57,25 @@ type Config struct {
 	// MaxPending caps connections in the first-byte/handshake stage
 	// (default 1024); a connection over it is closed at once.
 	MaxPending int
+	// MaxPendingPerSource caps the connections of one source (an IPv4
+	// address or an IPv6 /64) in that stage (default 32), so one source
+	// cannot take all MaxPending slots.
+	MaxPendingPerSource int
 	// MaxRaftConns caps accepted Raft connections open at once (default
 	// 128); a Raft connection over it is closed.
 	MaxRaftConns int
+	// MaxHTTPConns caps HTTP connections (plain and TLS) open at once after
+	// dispatch (default 4096), and MaxHTTPConnsPerSource those of one
+	// source (default 256); a connection over either is closed. Raft
+	// connections count only against MaxRaftConns.
+	MaxHTTPConns          int
+	MaxHTTPConnsPerSource int
+	// MaxPeerConnLifetime is how long an authenticated peer connection
+	// (Raft in or out, TLS HTTP with a client certificate) may stay open
+	// (default 1h): it is then closed and the peer re-dials, handshaking
+	// and being authorized afresh. It is closed earlier when its
+	// certificate expires.
+	MaxPeerConnLifetime time.Duration
 	// Advertise is the address raft peers use to reach this server
 	// (default: the listener's address).
 	Advertise net.Addr
@@ -82,6 +100,18 @@ func (c Config) withDefaults(ln net.Listener) Config {
 	}
 	if c.MaxRaftConns <= 0 {
 		c.MaxRaftConns = 128
+	}
+	if c.MaxPendingPerSource <= 0 {
+		c.MaxPendingPerSource = 32
+	}
+	if c.MaxHTTPConns <= 0 {
+		c.MaxHTTPConns = 4096
+	}
+	if c.MaxHTTPConnsPerSource <= 0 {
+		c.MaxHTTPConnsPerSource = 256
+	}
+	if c.MaxPeerConnLifetime <= 0 {
+		c.MaxPeerConnLifetime = time.Hour
 	}
 	if c.Advertise == nil {
 		c.Advertise = ln.Addr()
@@ -111,9 +141,12 @@ func (c Config) withDefaults(ln net.Listener) Config {
 //     AllowPlainHTTP, else closed;
 //   - anything else → closed.
 //
-// At most MaxPending connections are in the first-byte/handshake stage and
-// at most MaxRaftConns accepted Raft connections are open; excess ones are
-// closed. Closing the Mux closes the listener, both child listeners (their
+// At most MaxPending connections (MaxPendingPerSource per source) are in
+// the first-byte/handshake stage, at most MaxRaftConns accepted Raft
+// connections and MaxHTTPConns HTTP connections (MaxHTTPConnsPerSource per
+// source) are open; excess ones are closed. Authenticated peer connections
+// are registered with their verified certificate: Reauthorize closes those
+// no longer authorized, and each is closed after MaxPeerConnLifetime. Closing the Mux closes the listener, both child listeners (their
 // Accept returns net.ErrClosed) and connections still being dispatched.
 type Mux struct {
 	ln   net.Listener
@@ -131,9 +164,13 @@ type Mux struct {
 	mu      sync.Mutex
 	peeking map[net.Conn]struct{} // conns in the first-byte/handshake stage; closed by Close
 
-	pending   atomic.Int64 // len(peeking), plus accepted ones not yet registered
-	raftConns atomic.Int64
-	stats     counters
+	pending         atomic.Int64 // len(peeking), plus accepted ones not yet registered
+	pendingBySource *sourceCounts
+	raftConns       atomic.Int64
+	httpConns       atomic.Int64
+	httpBySource    *sourceCounts
+	peers           peerSet
+	stats           counters
 }
 
 // New takes ownership of ln and starts accepting.
@@ -147,12 +184,17 @@ func New(ln net.Listener, cfg Config) *Mux {
 		closed:  make(chan struct{}),
 		done:    make(chan struct{}),
 		peeking: make(map[net.Conn]struct{}),
+
+		pendingBySource: newSourceCounts(),
+		httpBySource:    newSourceCounts(),
+		peers:           peerSet{m: make(map[*slotConn]Peer)},
 	}
 	m.raft = &raftLayer{
 		childListener: newChildListener(ln.Addr()),
 		advertise:     cfg.Advertise,
 		dial:          cfg.Dial,
 		clientTLS:     cfg.RaftClientTLS,
+		addPeer:       m.addPeer,
 	}
 	m.http = newChildListener(ln.Addr())
 	go m.serve()
@@ -218,8 +260,19 @@ func (m *Mux) serve() {
 			continue
 		}
 		backoff = 0
+		key := sourceKey(conn.RemoteAddr())
+		if !m.pendingBySource.acquire(key, m.cfg.MaxPendingPerSource) {
+			m.stats.refusedPendingSource.Add(1)
+			if m.warn.allow("pendingsource " + key.String()) {
+				m.log.Warn("mux: too many connections from one source awaiting their first byte or TLS handshake; closing new ones",
+					"max_pending_per_source", m.cfg.MaxPendingPerSource, "remote", conn.RemoteAddr().String())
+			}
+			_ = conn.Close()
+			continue
+		}
 		if m.pending.Add(1) > int64(m.cfg.MaxPending) {
 			m.pending.Add(-1)
+			m.pendingBySource.release(key)
 			m.stats.refusedPending.Add(1)
 			if m.warn.allow("pending") {
 				m.log.Warn("mux: too many connections awaiting their first byte or TLS handshake; closing new ones",
@@ -229,7 +282,7 @@ func (m *Mux) serve() {
 			continue
 		}
 		m.conns.Add(1)
-		go m.dispatch(conn)
+		go m.dispatch(&slotConn{Conn: conn}, key)
 	}
 }
 
@@ -256,13 +309,15 @@ func (m *Mux) untrack(conn net.Conn) {
 
 // dispatch peeks (and for TLS, handshakes) under deadlines while the
 // connection counts as pending, then hands it to a child listener.
-func (m *Mux) dispatch(conn net.Conn) {
+func (m *Mux) dispatch(conn *slotConn, key netip.Addr) {
 	defer m.conns.Done()
-	c, kind := m.classify(conn)
+	c, kind, certs := m.classify(conn)
 	m.pending.Add(-1)
+	m.pendingBySource.release(key)
 	if c == nil {
 		return
 	}
+	remote := conn.RemoteAddr().String()
 	if kind == "raft" {
 		if m.raftConns.Add(1) > int64(m.cfg.MaxRaftConns) {
 			m.raftConns.Add(-1)
@@ -274,18 +329,29 @@ func (m *Mux) dispatch(conn net.Conn) {
 			_ = c.Close()
 			return
 		}
-		m.handoff(m.raft.childListener, &countedConn{Conn: c, n: &m.raftConns}, kind)
+		conn.onClose(func() { m.raftConns.Add(-1) })
+		m.addPeer(conn, peerOf(certs, "", remote, kind))
+		m.handoff(m.raft.childListener, c, kind)
 		return
+	}
+	if !m.acquireHTTP(key, remote) {
+		_ = c.Close()
+		return
+	}
+	conn.onClose(func() { m.releaseHTTP(key) })
+	if len(certs) > 0 {
+		m.addPeer(conn, peerOf(certs, "", remote, kind))
 	}
 	m.handoff(m.http, c, kind)
 }
 
 // classify reads the first byte and applies the dispatch rules; it returns
-// the connection to hand off and "raft" or "http", or nil when it closed
-// the connection.
-func (m *Mux) classify(conn net.Conn) (net.Conn, string) {
+// the connection to hand off, "raft" or "http" and the client certificates
+// verified at a TLS handshake (leaf first; nil: none), or nil when it
+// closed the connection.
+func (m *Mux) classify(conn net.Conn) (net.Conn, string, []*x509.Certificate) {
 	if !m.track(conn) {
-		return nil, ""
+		return nil, "", nil
 	}
 	defer m.untrack(conn)
 	remote := conn.RemoteAddr().String()
@@ -297,7 +363,7 @@ func (m *Mux) classify(conn net.Conn) (net.Conn, string) {
 		}
 		m.log.Debug("mux: no first byte, closing", "remote", remote, "error", err)
 		_ = conn.Close()
-		return nil, ""
+		return nil, "", nil
 	}
 	_ = conn.SetReadDeadline(time.Time{})
 	first := &peekedConn{Conn: conn, first: b[0], has: true}
@@ -306,7 +372,7 @@ func (m *Mux) classify(conn net.Conn) (net.Conn, string) {
 		if m.cfg.TLS == nil {
 			m.stats.refusedTLS.Add(1)
 			_ = conn.Close()
-			return nil, ""
+			return nil, "", nil
 		}
 		return m.handshake(conn, first)
 	case b[0] == RaftByte:
@@ -316,26 +382,26 @@ func (m *Mux) classify(conn net.Conn) (net.Conn, string) {
 				m.log.Warn("mux: refused a plaintext Raft connection: Raft requires mutual TLS (INSECURE_RAFT is off)", "remote", remote)
 			}
 			_ = conn.Close()
-			return nil, ""
+			return nil, "", nil
 		}
-		return conn, "raft"
+		return conn, "raft", nil
 	case isASCIILetter(b[0]):
 		if !m.cfg.AllowPlainHTTP {
 			m.stats.refusedPlainHTTP.Add(1)
 			_ = conn.Close()
-			return nil, ""
+			return nil, "", nil
 		}
-		return first, "http"
+		return first, "http", nil
 	}
 	m.stats.refusedUnknown.Add(1)
 	_ = conn.Close()
-	return nil, ""
+	return nil, "", nil
 }
 
 // handshake runs the TLS server handshake under HandshakeTimeout and
 // dispatches by ALPN. A Raft connection must carry a client certificate
 // (Config.TLS verifies and authorizes it; this is a second check).
-func (m *Mux) handshake(raw net.Conn, first net.Conn) (net.Conn, string) {
+func (m *Mux) handshake(raw net.Conn, first net.Conn) (net.Conn, string, []*x509.Certificate) {
 	tc := tls.Server(first, m.cfg.TLS)
 	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.HandshakeTimeout)
 	defer cancel()
@@ -348,25 +414,29 @@ func (m *Mux) handshake(raw net.Conn, first net.Conn) (net.Conn, string) {
 		}
 		m.log.Debug("mux: TLS handshake failed", "remote", raw.RemoteAddr().String(), "error", err)
 		_ = raw.Close()
-		return nil, ""
+		return nil, "", nil
 	}
 	_ = raw.SetDeadline(time.Time{})
 	cs := tc.ConnectionState()
+	var peer []*x509.Certificate // leaf first, then intermediates
+	if len(cs.VerifiedChains) > 0 {
+		peer = cs.PeerCertificates
+	}
 	if cs.NegotiatedProtocol == ALPNRaft {
 		if len(cs.PeerCertificates) == 0 {
 			m.stats.refusedTLS.Add(1)
 			_ = tc.Close()
-			return nil, ""
+			return nil, "", nil
 		}
-		return tc, "raft"
+		return tc, "raft", cs.PeerCertificates
 	}
 	switch cs.NegotiatedProtocol {
 	case "", "http/1.1", "http/1.0":
-		return tc, "http"
+		return tc, "http", peer
 	}
 	// net/http closes a *tls.Conn whose ALPN it has no TLSNextProto for:
 	// hand such connections (oneha-rpc) over as HTTP/1.1 in an ALPNConn.
-	return ALPNConn{tc}, "http"
+	return ALPNConn{tc}, "http", peer
 }
 
 // ALPNConn is a TLS connection that negotiated an ALPN protocol other than

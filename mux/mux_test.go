@@ -207,7 +207,7 @@ func TestTLSDispatchByALPN(t *testing.T) {
 	t.Run("ALPN oneha-raft with a zone certificate reaches Raft", func(t *testing.T) {
 		layer := &raftLayer{dial: (&net.Dialer{}).DialContext, clientTLS: func(string) *tls.Config {
 			return pki.clientConfig(pki.leaf, ALPNRaft)
-		}}
+		}, addPeer: m.addPeer}
 		c, err := layer.Dial(raft.ServerAddress(m.Addr().String()), 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
@@ -220,8 +220,8 @@ func TestTLSDispatchByALPN(t *testing.T) {
 		if s != "hi" {
 			t.Fatalf("raft read %q", s)
 		}
-		if _, ok := got.(*countedConn).Conn.(*tls.Conn); !ok {
-			t.Fatalf("raft conn is %T, want a *tls.Conn", got.(*countedConn).Conn)
+		if _, ok := got.(*tls.Conn); !ok {
+			t.Fatalf("raft conn is %T, want a *tls.Conn", got)
 		}
 	})
 	t.Run("ALPN oneha-raft without a client certificate is refused", func(t *testing.T) {

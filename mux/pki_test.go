@@ -15,8 +15,10 @@ import (
 
 // testPKI is a CA and one leaf for 127.0.0.1 usable as server and client.
 type testPKI struct {
-	pool *x509.CertPool
-	leaf *tls.Certificate
+	pool  *x509.CertPool
+	leaf  *tls.Certificate
+	ca    *x509.Certificate
+	caKey *ecdsa.PrivateKey
 }
 
 func newTestPKI(t *testing.T) *testPKI {
@@ -34,18 +36,27 @@ func newTestPKI(t *testing.T) *testPKI {
 		t.Fatal(err)
 	}
 	ca, _ := x509.ParseCertificate(caDER)
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	p := &testPKI{pool: pool, ca: ca, caKey: caKey}
+	p.leaf = p.leafUntil(t, now.Add(time.Hour))
+	return p
+}
+
+// leafUntil issues a leaf for 127.0.0.1 (server and client) valid until
+// notAfter.
+func (p *testPKI) leafUntil(t *testing.T, notAfter time.Time) *tls.Certificate {
+	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "server"},
-		NotBefore: now.Add(-time.Minute), NotAfter: now.Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "server"},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: notAfter, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	return &testPKI{pool: pool, leaf: &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}}
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 func (p *testPKI) serverConfig() *tls.Config {

@@ -13,12 +13,14 @@ import (
 // raftLayer is the raft.StreamLayer half of a Mux: Accept yields inbound
 // Raft connections (a verified *tls.Conn, or with AllowPlainRaft a plain
 // one whose RaftByte was consumed); Dial opens TLS with ALPNRaft, or
-// writes RaftByte when there is no client TLS configuration.
+// writes RaftByte when there is no client TLS configuration. Dialed
+// connections are registered as peers (Mux.Reauthorize, lifetime).
 type raftLayer struct {
 	*childListener
 	advertise net.Addr
 	dial      DialFunc
 	clientTLS func(addr string) *tls.Config
+	addPeer   func(*slotConn, Peer) // the Mux's registry of peer connections
 }
 
 var _ raft.StreamLayer = (*raftLayer)(nil)
@@ -32,10 +34,11 @@ func (l *raftLayer) Addr() net.Addr { return l.advertise }
 func (l *raftLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	conn, err := l.dial(ctx, "tcp", string(address))
+	raw, err := l.dial(ctx, "tcp", string(address))
 	if err != nil {
 		return nil, fmt.Errorf("mux: raft dial %s: %w", address, err)
 	}
+	conn := &slotConn{Conn: raw}
 	dl, _ := ctx.Deadline()
 	if l.clientTLS != nil {
 		tc := tls.Client(conn, l.clientTLS(string(address)))
@@ -49,6 +52,7 @@ func (l *raftLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net
 			return nil, fmt.Errorf("mux: raft dial %s: peer negotiated %q, not %q", address, p, ALPNRaft)
 		}
 		_ = conn.SetDeadline(time.Time{})
+		l.addPeer(conn, peerOf(tc.ConnectionState().PeerCertificates, string(address), conn.RemoteAddr().String(), "raft-dial"))
 		return tc, nil
 	}
 	_ = conn.SetWriteDeadline(dl)
@@ -57,5 +61,6 @@ func (l *raftLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net
 		return nil, fmt.Errorf("mux: raft dial %s: write mux byte: %w", address, err)
 	}
 	_ = conn.SetWriteDeadline(time.Time{})
+	l.addPeer(conn, Peer{Dialed: string(address), Remote: conn.RemoteAddr().String(), Kind: "raft-dial"})
 	return conn, nil
 }

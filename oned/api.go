@@ -189,7 +189,11 @@ func (s *Server) addServer(ctx context.Context, p []any) (any, error) {
 }
 
 func (s *Server) delServer(ctx context.Context, p []any) (any, error) {
-	return serverAction(ctx, p, s.zone.DelServer)
+	id, err := serverAction(ctx, p, s.zone.DelServer)
+	if err == nil {
+		s.kickReauth() // the removed server's open connections go now, not at the next tick
+	}
+	return id, err
 }
 
 func (s *Server) resetServer(ctx context.Context, p []any) (any, error) {

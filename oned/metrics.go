@@ -71,14 +71,29 @@ func (s *Server) newMetrics() *metrics {
 		return float64(s.mux.Stats().Pending)
 	})
 	gauge("oneha_raft_connections", "Inbound Raft connections open.", func() float64 { return float64(s.mux.Stats().RaftConns) })
+	gauge("oneha_http_connections", "HTTP connections (plain and TLS) open on PORT.", func() float64 { return float64(s.mux.Stats().HTTPConns) })
+	gauge("oneha_peer_connections", "Authenticated peer connections open (Raft in and out, server-to-server HTTP).", func() float64 {
+		return float64(s.mux.Stats().PeerConns)
+	})
 	for reason, f := range map[string]func(mux.Stats) uint64{
-		"max_pending":    func(st mux.Stats) uint64 { return st.RefusedPending },
-		"max_raft_conns": func(st mux.Stats) uint64 { return st.RefusedRaftConns },
-		"plain_raft":     func(st mux.Stats) uint64 { return st.RefusedPlainRaft },
-		"plain_http":     func(st mux.Stats) uint64 { return st.RefusedPlainHTTP },
-		"tls":            func(st mux.Stats) uint64 { return st.RefusedTLS },
-		"unknown":        func(st mux.Stats) uint64 { return st.RefusedUnknown },
-		"timeout":        func(st mux.Stats) uint64 { return st.TimedOut },
+		"unauthorized": func(st mux.Stats) uint64 { return st.ClosedUnauthorized },
+		"lifetime":     func(st mux.Stats) uint64 { return st.ClosedLifetime },
+	} {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "oneha_peer_connections_closed_total",
+			Help:        "Open peer connections closed by the server: peer no longer authorized, or lifetime/certificate expiry reached.",
+			ConstLabels: prometheus.Labels{"reason": reason}}, func() float64 { return float64(f(s.mux.Stats())) }))
+	}
+	for reason, f := range map[string]func(mux.Stats) uint64{
+		"max_pending":               func(st mux.Stats) uint64 { return st.RefusedPending },
+		"max_raft_conns":            func(st mux.Stats) uint64 { return st.RefusedRaftConns },
+		"max_pending_per_source":    func(st mux.Stats) uint64 { return st.RefusedPendingSource },
+		"max_http_conns":            func(st mux.Stats) uint64 { return st.RefusedHTTPConns },
+		"max_http_conns_per_source": func(st mux.Stats) uint64 { return st.RefusedHTTPConnsSource },
+		"plain_raft":                func(st mux.Stats) uint64 { return st.RefusedPlainRaft },
+		"plain_http":                func(st mux.Stats) uint64 { return st.RefusedPlainHTTP },
+		"tls":                       func(st mux.Stats) uint64 { return st.RefusedTLS },
+		"unknown":                   func(st mux.Stats) uint64 { return st.RefusedUnknown },
+		"timeout":                   func(st mux.Stats) uint64 { return st.TimedOut },
 	} {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "oneha_port_refused_connections_total",
 			Help:        "Connections on PORT closed before use, by reason (timeout: no first byte or handshake in time).",

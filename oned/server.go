@@ -75,6 +75,10 @@ type Server struct {
 	bgCancel context.CancelFunc
 	stopOnce sync.Once
 	stopErr  error
+
+	// reauthKick wakes the peer re-authorization loop (reauth.go); nil
+	// without zone TLS.
+	reauthKick chan struct{}
 }
 
 // New starts a server: it opens the database and FSM, listens on PORT,
@@ -147,6 +151,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		s.bg.Add(1)
 		go func() { defer s.bg.Done(); s.creds.Run(bgCtx) }() // renews the leaf without a restart
 	}
+	s.startReauth(bgCtx) // closes peer connections the zone no longer authorizes
 	if cfg.Solo() {
 		// Before the API serves: a client that sees the API up may call
 		// one.zone.addserver at once (seed 003's first step).
