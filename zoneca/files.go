@@ -152,14 +152,31 @@ func randomSerial() (*big.Int, error) {
 // mode perm, syncs it, and links it to path; it fails (fs.ErrExist) rather
 // than replace an existing path, so a reader sees no file or the whole file.
 func writeNewFile(path string, data []byte, perm os.FileMode) error {
+	return writeFileVia(path, data, perm, "", os.Link)
+}
+
+// replaceFile writes data to a temporary file in path's folder with exactly
+// mode perm and the owner of the file like, syncs it and renames it over
+// path, so a reader sees the old or the new content, never part of either.
+func replaceFile(path string, data []byte, perm os.FileMode, like string) error {
+	return writeFileVia(path, data, perm, like, os.Rename)
+}
+
+// writeFileVia writes a synced temporary file beside path (mode perm, the
+// owner of like when like is set) and puts it in place with place (os.Link:
+// never replace; os.Rename: replace atomically), then syncs the folder.
+func writeFileVia(path string, data []byte, perm os.FileMode, like string, place func(oldname, newname string) error) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("zoneca: %w", err)
 	}
 	name := tmp.Name()
-	defer os.Remove(name)
+	defer os.Remove(name) // after a rename: already gone
 	err = tmp.Chmod(perm)
+	if err == nil && like != "" {
+		err = copyOwner(tmp, like)
+	}
 	if err == nil {
 		_, err = tmp.Write(data)
 	}
@@ -170,7 +187,7 @@ func writeNewFile(path string, data []byte, perm os.FileMode) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Link(name, path)
+		err = place(name, path)
 	}
 	if err != nil {
 		return fmt.Errorf("zoneca: writing %s: %w", path, err)
