@@ -177,6 +177,7 @@ func vmRows(t *testing.T, o *harness.Oned) [][]any {
 // stopped and its file edited; MariaDB: its database is edited while it
 // runs.)
 func TestAuditDetectsCorruptedFollowerTable(t *testing.T) {
+	t.Parallel()
 	for _, d := range harness.Dialects {
 		t.Run(string(d), func(t *testing.T) { testAuditDetectsCorruptedFollowerTable(t, d) })
 	}
@@ -265,6 +266,7 @@ func TestAuditAutoRepairRestoresFollower(t *testing.T) {
 // UNIQUE index behind the zone's back fails an INSERT the leader applied;
 // the leader reports that exact entry's index, before any table audit.
 func TestAuditOutcomeMismatchCaughtAtTheEntry(t *testing.T) {
+	t.Parallel()
 	for _, d := range harness.Dialects {
 		t.Run(string(d), func(t *testing.T) { testAuditOutcomeMismatchCaughtAtTheEntry(t, d) })
 	}

@@ -308,6 +308,7 @@ func waitClosedReader(t *testing.T, conn net.Conn, r io.Reader, what string) {
 // to a follower are refused there and never reach the leader, so writes
 // that other followers forward from the same host keep working.
 func TestClientFailuresAtFollowerDoNotLockOutForwarding(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)

@@ -128,6 +128,7 @@ func (z *inProcessZone) voters(ctx context.Context, i int) int {
 // sqlfsm fails it. Without -race it still proves the procedure and that
 // every acknowledged write is on every server.
 func TestInProcessZoneIsRaceFree(t *testing.T) {
+	t.Parallel()
 	z := newInProcessZone(t, 3)
 	ctx := context.Background()
 	tmpl := func(i int) string {

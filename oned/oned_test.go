@@ -88,6 +88,7 @@ func tryCount(o *harness.Oned, consistency string) (int64, error) {
 // TestZoneFormsBySeedProcedure builds zones the way seed 003 does, with
 // real oned processes, and checks roles, forwarding and replication.
 func TestZoneFormsBySeedProcedure(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		d sqlcheck.Dialect
 		n int
@@ -153,6 +154,7 @@ func TestZoneFormsBySeedProcedure(t *testing.T) {
 // TestLeaderKilled SIGKILLs the leader process: a new leader takes over,
 // every acknowledged row is there, and the old leader rejoins and catches up.
 func TestLeaderKilled(t *testing.T) {
+	t.Parallel()
 	for _, d := range harness.Dialects {
 		t.Run(string(d), func(t *testing.T) { testLeaderKilled(t, d) })
 	}
@@ -180,6 +182,7 @@ func testLeaderKilled(t *testing.T, d sqlcheck.Dialect) {
 // TestNoLeaderIsAnErrorNotAHang: with the majority gone, a write on the
 // survivor answers "no leader" (INTERNAL) instead of hanging.
 func TestNoLeaderIsAnErrorNotAHang(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
 	z.FormZone()
 	z.Servers[1].Kill()
@@ -204,6 +207,7 @@ func TestNoLeaderIsAnErrorNotAHang(t *testing.T) {
 // TestBadInput sends malformed and hostile requests: each gets a clear
 // error and the server keeps serving.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	for _, d := range harness.Dialects {
 		t.Run(string(d), func(t *testing.T) { testBadInput(t, d) })
 	}
@@ -335,6 +339,7 @@ func TestStartupFailureAfterServeReturns(t *testing.T) {
 // TestSIGTERMTransfersLeadership: a leader stopped with SIGTERM hands
 // leadership to a follower before it exits, so writes continue at once.
 func TestSIGTERMTransfersLeadership(t *testing.T) {
+	t.Parallel()
 	for _, d := range harness.Dialects {
 		t.Run(string(d), func(t *testing.T) { testSIGTERMTransfersLeadership(t, d) })
 	}
@@ -357,6 +362,7 @@ func testSIGTERMTransfersLeadership(t *testing.T, d sqlcheck.Dialect) {
 // it — and the new server re-applies nothing already in the restored
 // database (a counter bumped by UPDATE n = n + 1 would double).
 func TestJoinByOnedbRestore(t *testing.T) {
+	t.Parallel()
 	for _, d := range harness.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			z := harness.NewProcZone(t, harness.ZoneOptions{N: 2, Dialect: d})
@@ -402,6 +408,7 @@ func TestJoinByOnedbRestore(t *testing.T) {
 // balancer finds it without a VIP), /metrics exposes the Raft and apply
 // state, /status shows the leadership actions that ran.
 func TestHealthEndpoints(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)
@@ -443,6 +450,7 @@ func TestHealthEndpoints(t *testing.T) {
 // TestServerDelOnDownServer: server-del removes a server that is down from
 // the zone and from the Raft membership; the zone keeps writing.
 func TestServerDelOnDownServer(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)
@@ -471,6 +479,7 @@ func TestServerDelOnDownServer(t *testing.T) {
 // leader is a no-op. Leadership never goes to a server still joining.
 // Transfer does not depend on the backend, so this runs on SQLite only.
 func TestLeaderTransfer(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Dialect: sqlcheck.SQLite})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)

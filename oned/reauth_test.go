@@ -59,6 +59,7 @@ func staleAppend(tr *raft.NetworkTransport, o *harness.Oned) error {
 // closes the connection it had accepted (within a bounded wait: the
 // re-authorization round), counts it in /metrics, and refuses new ones.
 func TestRemovedServerLosesOpenRaftConnections(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)

@@ -97,6 +97,7 @@ func (s *sniffer) resync() (token string, index int64, ok bool) {
 // the token, and where single use is all that stands between a sniffer and
 // a wipe.
 func TestResetTokenReplayIsRefused(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Extra: "INSECURE_RAFT: true\n"})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)

@@ -15,6 +15,7 @@ import (
 // holding one is refused whole, and the zone keeps applying writes on
 // every server afterwards with its zone table intact.
 func TestClientCannotWriteOneHATables(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)

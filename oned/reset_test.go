@@ -46,6 +46,7 @@ func followers(z *harness.ProcZone, leader *harness.Oned) []*harness.Oned {
 // writing a token row itself. The follower keeps its data and keeps
 // running and replicating.
 func TestResyncWithoutLeaderTokenIsRefused(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)
@@ -94,6 +95,7 @@ func TestResyncWithoutLeaderTokenIsRefused(t *testing.T) {
 // TestResetOfLeaderIsRefused: onezone server-reset of the leader itself is
 // refused with an ACTION error; the leader keeps leading with its data.
 func TestResetOfLeaderIsRefused(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)
@@ -115,6 +117,7 @@ func TestResetOfLeaderIsRefused(t *testing.T) {
 // (its process stays down), the reset of the other follower would leave
 // only the leader up to date: refused, naming the first.
 func TestResetRefusedWhenItWouldLeaveNoMajorityUpToDate(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)
@@ -152,6 +155,7 @@ func TestResetRefusedWhenItWouldLeaveNoMajorityUpToDate(t *testing.T) {
 // restarts); started again it receives every row from the leader and votes
 // again. The token it used is recorded and never accepted again.
 func TestServerResetStillRejoins(t *testing.T) {
+	t.Parallel()
 	for _, d := range harness.Dialects {
 		t.Run(string(d), func(t *testing.T) { testServerResetStillRejoins(t, d) })
 	}

@@ -112,6 +112,7 @@ func countWhere(t *testing.T, o *harness.Oned, cond string) int64 {
 // and an INSERT that matches every server's log; no server applies it and no
 // term moves to the attacker's.
 func TestRaftWithoutCertCannotAppend(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)
@@ -170,6 +171,7 @@ func TestRaftWithoutCertCannotAppend(t *testing.T) {
 // LeadershipTransfer set (which skips pre-vote and leader stickiness) is
 // refused at the connection; the leader keeps leading and writes succeed.
 func TestRaftWithoutCertCannotWinVote(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)
@@ -205,6 +207,7 @@ func TestRaftWithoutCertCannotWinVote(t *testing.T) {
 // one.sql.exec, with its session, only to the leader the zone table names,
 // over the verified channel.
 func TestForwardingGoesOnlyToZoneLeader(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)
@@ -324,6 +327,7 @@ func refusedEverywhere(t *testing.T, z *harness.ProcZone, bad, good *zoneca.Cred
 // TestPeerFromAnotherCARefused: a certificate naming a zone server, but
 // issued by another CA, gets no Raft connection and no server-to-server call.
 func TestPeerFromAnotherCARefused(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
 	z.FormZone()
 	dir := t.TempDir()
@@ -337,6 +341,7 @@ func TestPeerFromAnotherCARefused(t *testing.T) {
 // TestPeerNotInZoneRefused: a valid zone-CA certificate for SERVER_ID 9,
 // which is not in the zone table, is refused.
 func TestPeerNotInZoneRefused(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
 	z.FormZone()
 	ca := zoneCA(t, z)
@@ -361,6 +366,7 @@ func presentedLeaf(t *testing.T, o *harness.Oned, creds *zoneca.Creds) *x509.Cer
 // a new leaf before the old one expires, and the zone still commits writes
 // after the first leaves' NotAfter.
 func TestLeafRenewalKeepsZoneWorking(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Extra: "TLS: {LEAF_TTL_S: 6}\n"})
 	z.FormZone()
 	creds := credsFor(t, zoneCA(t, z), 0)
@@ -395,6 +401,7 @@ func TestLeafRenewalKeepsZoneWorking(t *testing.T) {
 // plaintext Raft, and says so at start, in /status and in onezone show;
 // without it /status carries no such flag.
 func TestInsecureRaftIsExplicitAndWarned(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 2, Extra: "INSECURE_RAFT: true\n"})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)

@@ -17,6 +17,7 @@ import (
 // different tables there) catches up as a non-voter but is never promoted;
 // the leader names the setting in one.zone.members, /status and its log.
 func TestJoinerWithDifferentServerSettingsIsNotPromoted(t *testing.T) {
+	t.Parallel()
 	other := harness.StartMariaDB(t, harness.WithServerArgs("--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci"))
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 2, Dialect: sqlcheck.MySQL, MariaDBFor: func(i int) *harness.MariaDB {
 		if i == 1 {

@@ -98,6 +98,7 @@ func TestAPITLSServesXMLRPCOverTLS(t *testing.T) {
 // closed at once (as plaintext Raft, or at accept by the per-source pending
 // cap), and the server keeps answering XML-RPC meanwhile.
 func TestPlaintextRaftFloodDoesNotExhaustServer(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 1})
 	z.FormFirst()
 	o := z.Servers[0]
@@ -168,6 +169,7 @@ func TestPlaintextRaftFloodDoesNotExhaustServer(t *testing.T) {
 // certificates (no zone CA is created), form the zone by the seed procedure
 // and replicate; each presents its operator certificate.
 func TestOwnPKIZone(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
 	pki := t.TempDir()
 	ca, _, err := zoneca.EnsureCA(filepath.Join(pki, "ca.crt"), filepath.Join(pki, "ca.key"), true)

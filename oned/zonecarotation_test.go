@@ -89,6 +89,7 @@ func keyPEM(t *testing.T, ca *zoneca.CA) []byte {
 // from committing writes on every server; afterwards every server presents
 // a leaf of the new CA and a peer certificate of the old CA is refused.
 func TestZoneCARotationKeepsTheZoneWriting(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
 	z.FormZone()
 	old := zoneCA(t, z)
@@ -174,6 +175,7 @@ func waitEvery(t *testing.T, z *harness.ProcZone, what string, cond func(o *harn
 // leaves of NEW, after step 3 refuse leaves of OLD; writes reach every
 // server after each step.
 func TestZoneCARotationWithoutRestartKeepsTheZoneWriting(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Extra: "TLS: {RELOAD_S: 1}\n"})
 	z.FormZone()
 	old := zoneCA(t, z)
@@ -241,6 +243,7 @@ func pemCerts(t *testing.T, path string) []*x509.Certificate {
 // on a folder where step 1 was not run fails, says which step is next, and
 // the zone keeps its CA.
 func TestZoneCARotationStepOutOfOrderRefused(t *testing.T) {
+	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 1})
 	z.FormFirst()
 	before := zoneCA(t, z)
