@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -77,5 +80,14 @@ func TestJoinerWithDifferentServerSettingsIsNotPromoted(t *testing.T) {
 	}
 	if !strings.Contains(leader.LogTail(200), "not promoted") {
 		t.Fatalf("the leader's log does not say why:\n%s", leader.LogTail(30))
+	}
+	cmd := exec.Command(filepath.Join(z.Bin, "onezone"), "show", "0")
+	cmd.Env = append(os.Environ(), "ONE_AUTH="+z.Auth, "ONE_XMLRPC="+leader.Endpoint)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("onezone show: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "NOT PROMOTED: server 1: ") || !strings.Contains(string(out), "character_set_server") {
+		t.Fatalf("onezone show does not flag the mismatch:\n%s", out)
 	}
 }

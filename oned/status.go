@@ -1,6 +1,7 @@
 package oned
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +37,19 @@ type RaftStatus struct {
 	// Diverged (OneHA's; leader only, absent when none) lists the
 	// followers its divergence audit found different (see auditWatch).
 	Diverged []Divergence `xml:"DIVERGED,omitempty" json:"DIVERGED,omitempty"`
+	// Degraded (OneHA's; absent when healthy) is this server's apply
+	// fault or stall: a transient database fault being retried, or a batch
+	// running longer than the stall threshold.
+	Degraded string `xml:"DEGRADED,omitempty" json:"DEGRADED,omitempty"`
+	// NotPromoted (OneHA's; leader only, absent when none) lists the
+	// joiners it will not promote, with the reason (DB settings that differ).
+	NotPromoted []NotPromoted `xml:"NOT_PROMOTED,omitempty" json:"NOT_PROMOTED,omitempty"`
+}
+
+// NotPromoted is one joiner the leader keeps a non-voter, and why.
+type NotPromoted struct {
+	ServerID int    `xml:"SERVER_ID" json:"SERVER_ID"`
+	Reason   string `xml:"REASON" json:"REASON"`
 }
 
 // OpenNebula's STATE values.
@@ -57,8 +72,19 @@ func (s *Server) status(ctx context.Context) (RaftStatus, error) {
 		return st, err
 	}
 	st.InsecureRaft = s.cfg.InsecureRaft
+	if s.fsm != nil {
+		if d := cmp.Or(s.fsm.Degraded(), s.fsm.Stalled()); d != nil {
+			st.Degraded = d.Error()
+		}
+	}
 	if ns.State == raft.Leader {
 		st.Diverged = s.auditW.Diverged()
+		if s.zone != nil {
+			for id, reason := range s.zone.PromotionBlocked() {
+				st.NotPromoted = append(st.NotPromoted, NotPromoted{ServerID: id, Reason: reason})
+			}
+			slices.SortFunc(st.NotPromoted, func(a, b NotPromoted) int { return cmp.Compare(a.ServerID, b.ServerID) })
+		}
 	}
 	st.State = stateNumber(ns.State)
 	st.Term, st.Commit = int64(ns.Term), int64(ns.CommitIndex)

@@ -51,6 +51,17 @@ type Raft struct {
 	// Diverged: the leader's divergence audit found these followers
 	// different (OneHA's; absent otherwise).
 	Diverged []Diverged `xml:"DIVERGED" json:"diverged,omitempty"`
+	// Degraded: this server's apply is failing or stalled (OneHA's; absent
+	// when healthy).
+	Degraded string `xml:"DEGRADED" json:"degraded,omitempty"`
+	// NotPromoted: joiners the leader keeps non-voters, and why (OneHA's).
+	NotPromoted []NotPromoted `xml:"NOT_PROMOTED" json:"not_promoted,omitempty"`
+}
+
+// NotPromoted is one NOT_PROMOTED element of the leader's RAFT document.
+type NotPromoted struct {
+	ServerID int64  `xml:"SERVER_ID" json:"server_id"`
+	Reason   string `xml:"REASON" json:"reason"`
 }
 
 // Diverged is one DIVERGED element of the leader's RAFT document.
@@ -300,6 +311,9 @@ func RenderShow(z Zone, status []ServerStatus) string {
 		if d := divergedLines(status); d != "" {
 			b.WriteString(d + "\n")
 		}
+		if h := healthLines(status); h != "" {
+			b.WriteString(h + "\n")
+		}
 		if w := insecureWarning(status); w != "" {
 			b.WriteString(w + "\n\n")
 		}
@@ -323,6 +337,31 @@ func divergedLines(status []ServerStatus) string {
 		return strings.Join(lines, "\n") + "\n"
 	}
 	return ""
+}
+
+// healthLines has one "DEGRADED: server N: …" line per server whose apply
+// is failing or stalled and one "NOT PROMOTED: server N: …" line per joiner
+// the (first answering) leader refuses to promote; "" when none.
+func healthLines(status []ServerStatus) string {
+	var lines []string
+	for _, s := range status {
+		if s.Raft != nil && s.Raft.Degraded != "" {
+			lines = append(lines, fmt.Sprintf("DEGRADED: server %d: %s", s.ID, s.Raft.Degraded))
+		}
+	}
+	for _, s := range status {
+		if s.Raft == nil || len(s.Raft.NotPromoted) == 0 {
+			continue
+		}
+		for _, n := range s.Raft.NotPromoted {
+			lines = append(lines, fmt.Sprintf("NOT PROMOTED: server %d: %s", n.ServerID, n.Reason))
+		}
+		break
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return strings.Join(lines, "\n") + "\n"
 }
 
 // insecureWarning names the servers that run plaintext Raft
