@@ -149,7 +149,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	}
 	if s.creds != nil {
 		s.bg.Add(1)
-		go func() { defer s.bg.Done(); s.creds.Run(bgCtx) }() // renews the leaf without a restart
+		go func() { defer srv.bg.Done(); srv.creds.Run(bgCtx) }() // srv: the error path sets s to nil
 	}
 	s.startReauth(bgCtx) // closes peer connections the zone no longer authorizes
 	if cfg.Solo() {
@@ -183,9 +183,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 			return nil, err
 		}
 		s.bg.Add(3)
-		go func() { defer s.bg.Done(); s.zone.Run(bgCtx) }()
-		go func() { defer s.bg.Done(); s.auditLoop(bgCtx) }()
-		go func() { defer s.bg.Done(); s.leaderDuties(bgCtx) }()
+		go func() { defer srv.bg.Done(); srv.zone.Run(bgCtx) }()
+		go func() { defer srv.bg.Done(); srv.auditLoop(bgCtx) }()
+		go func() { defer srv.bg.Done(); srv.leaderDuties(bgCtx) }()
 	}
 	if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 		s.log.Warn("systemd notify", "err", err)
