@@ -330,8 +330,14 @@ func waitFor(t *testing.T, timeout time.Duration, why string, cond func() bool) 
 // majority up to date, so it is refused, logged, and that follower stays
 // running and reported.
 func TestAuditAutoRepairRespectsTheMajorityRule(t *testing.T) {
-	z, leader := auditZone(t, "{INTERVAL: 20, AUTO_REPAIR: true}")
+	// The first audit index (50) must come after BOTH corruptions: at 20,
+	// a busy machine could audit between them, repair the first follower
+	// while the second is stopped, and leave the zone without a quorum.
+	z, leader := auditZone(t, "{INTERVAL: 50, AUTO_REPAIR: true}")
 	seedRows(t, leader, 10)
+	if a := applied(t, leader); a >= 45 {
+		t.Fatalf("setup used %d entries; the first audit index (50) must follow both corruptions", a)
+	}
 	fs := followers(z, leader)
 	for i, f := range fs {
 		waitCount(t, f, 10, 20*time.Second, "follower never saw the rows")
