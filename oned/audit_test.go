@@ -31,8 +31,9 @@ func auditZone(t *testing.T, audit string) (*harness.ProcZone, *harness.Oned) {
 	return z, z.Leader(20 * time.Second)
 }
 
-// httpGet GETs path on o with oneadmin's credentials.
-func httpGet(t *testing.T, z *harness.ProcZone, o *harness.Oned, path string) string {
+// httpGetCode GETs path on o with oneadmin's credentials and returns the
+// status code and body.
+func httpGetCode(t *testing.T, z *harness.ProcZone, o *harness.Oned, path string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(o.Endpoint, "/RPC2")+path, nil)
 	if err != nil {
@@ -46,10 +47,17 @@ func httpGet(t *testing.T, z *harness.ProcZone, o *harness.Oned, path string) st
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s on server %d: %s", path, o.ID, resp.Status)
+	return resp.StatusCode, string(b)
+}
+
+// httpGet is httpGetCode that requires 200 OK.
+func httpGet(t *testing.T, z *harness.ProcZone, o *harness.Oned, path string) string {
+	t.Helper()
+	code, body := httpGetCode(t, z, o, path)
+	if code != http.StatusOK {
+		t.Fatalf("GET %s on server %d: HTTP %d", path, o.ID, code)
 	}
-	return string(b)
+	return body
 }
 
 // diverged is the leader's /status AUDIT.DIVERGED.

@@ -413,21 +413,7 @@ func TestHealthEndpoints(t *testing.T) {
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)
 	call(t, leader, "one.sql.exec", []any{"CREATE TABLE m (id INT)"})
-	get := func(o *harness.Oned, path string) (int, string) {
-		req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(o.Endpoint, "/RPC2")+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		user, pass, _ := strings.Cut(z.Session, ":")
-		req.SetBasicAuth(user, pass)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get := func(o *harness.Oned, path string) (int, string) { return httpGetCode(t, z, o, path) }
 	for _, o := range z.Servers {
 		code, _ := get(o, "/ready")
 		if want := map[bool]int{true: 200, false: 503}[o == leader]; code != want {

@@ -3,7 +3,6 @@ package oned_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,18 +60,7 @@ func TestJoinerWithDifferentServerSettingsIsNotPromoted(t *testing.T) {
 		Settings map[string]string `json:"DB_SETTINGS"`
 		Mismatch map[string]string `json:"DB_SETTINGS_MISMATCH"`
 	}
-	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(leader.Endpoint, "/RPC2")+"/status", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	user, pass, _ := strings.Cut(z.Session, ":")
-	req.SetBasicAuth(user, pass)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+	if err := json.Unmarshal([]byte(httpGet(t, z, leader, "/status")), &st); err != nil {
 		t.Fatal(err)
 	}
 	if st.Settings["version"] == "" || !strings.Contains(st.Mismatch["1"], "character_set_server") {

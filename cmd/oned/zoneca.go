@@ -22,14 +22,10 @@ func newZoneCACmd(stdout io.Writer, configPath *string) *cobra.Command {
 		Short: "Create this zone's CA if missing (for a zone that predates zone TLS), then copy its folder to every server",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			cfg, err := oned.LoadConfig(*configPath)
+			crt, key, err := zoneCAPaths(*configPath, "not a zone CA")
 			if err != nil {
 				return err
 			}
-			if cfg.OwnPKI() {
-				return fmt.Errorf("%w: TLS.CERT is set: the zone uses the operator's own PKI, not a zone CA", oned.ErrConfig)
-			}
-			crt, key := cfg.ZoneCAPaths()
 			if _, created, err := zoneca.EnsureCA(crt, key, true); err != nil {
 				return err
 			} else if !created {
@@ -42,4 +38,19 @@ func newZoneCACmd(stdout io.Writer, configPath *string) *cobra.Command {
 	}
 	cmd.AddCommand(newZoneCARotateCmd(stdout, configPath))
 	return cmd
+}
+
+// zoneCAPaths reads oned's config and returns the zone CA's certificate and
+// key paths; a zone on the operator's own PKI has no zone CA (why says what
+// to do instead).
+func zoneCAPaths(configPath, why string) (crt, key string, err error) {
+	cfg, err := oned.LoadConfig(configPath)
+	if err != nil {
+		return "", "", err
+	}
+	if cfg.OwnPKI() {
+		return "", "", fmt.Errorf("%w: TLS.CERT is set: the zone uses the operator's own PKI; %s", oned.ErrConfig, why)
+	}
+	crt, key = cfg.ZoneCAPaths()
+	return crt, key, nil
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/oneha/oneha/oned"
 	"github.com/oneha/oneha/zoneca"
 )
 
@@ -22,14 +21,10 @@ func newZoneCARotateCmd(stdout io.Writer, configPath *string) *cobra.Command {
 		Short: "Replace the zone CA without downtime: run step 1, 2, 3 on one server, each followed by copying the folder to every server and waiting for every server to reload it",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			cfg, err := oned.LoadConfig(*configPath)
+			crt, key, err := zoneCAPaths(*configPath, "rotate it with your PKI (put old and new CA in TLS.CA, then replace the certificates, then drop the old CA; files are reloaded without restart)")
 			if err != nil {
 				return err
 			}
-			if cfg.OwnPKI() {
-				return fmt.Errorf("%w: TLS.CERT is set: the zone uses the operator's own PKI; rotate it with your PKI (put old and new CA in TLS.CA, then replace the certificates, then drop the old CA; files are reloaded without restart)", oned.ErrConfig)
-			}
-			crt, key := cfg.ZoneCAPaths()
 			dir := filepath.Dir(key)
 			if step == 0 {
 				st, err := zoneca.RotationStatus(crt, key)
