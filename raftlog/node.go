@@ -22,6 +22,7 @@ type Node struct {
 	tracked *trackedFSM
 	st      *stores
 	trans   raft.Transport
+	acks    *ackClock // AppendEntries answered per peer, for ReadIndex
 
 	hub   *hub
 	ready *readiness
@@ -75,13 +76,14 @@ func New(ctx context.Context, cfg Config, fsm FSM, trans raft.Transport) (*Node,
 		fsm:      fsm,
 		st:       st,
 		trans:    trans,
+		acks:     newAckClock(),
 		stopCh:   make(chan struct{}),
 		raftDone: make(chan struct{}),
 	}
 	n.tracked = &trackedFSM{FSM: fsm, applied: newIndexNotifier(fsm.AppliedIndex())}
 	n.ready = newReadiness()
 
-	r, err := raft.NewRaft(cfg.raftConfig(cfg.Logger), n.tracked, st.log, st.stable, st.snaps, trans)
+	r, err := raft.NewRaft(cfg.raftConfig(cfg.Logger), n.tracked, st.log, st.stable, st.snaps, &ackTransport{Transport: trans, clock: n.acks})
 	if err != nil {
 		_ = st.Close()
 		return nil, fmt.Errorf("raftlog: start raft: %w", err)
