@@ -62,6 +62,8 @@ type Server struct {
 	hooks   *hooks.Runner // nil when solo
 	metrics *metrics
 	auditW  *auditWatch // the leader's divergence audit of its followers
+	// followers: what each follower last reported to the leader (lag)
+	followers *followerWatch
 
 	leaderMu   sync.Mutex // guards the leader ID → endpoint cache
 	leaderID   string
@@ -161,12 +163,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	}
 	s.rpc = xmlrpc.NewServer(s.log)
 	s.auditW = newAuditWatch()
+	s.followers = newFollowerWatch()
 	s.metrics = s.newMetrics()
 	s.registerAPI()
 	httpMux := http.NewServeMux()
 	httpMux.Handle("/RPC2", withRemote(withTLSPeer(s.rpc)))
 	httpMux.Handle("/metrics", s.metrics.handler())
 	httpMux.HandleFunc("/ready", s.ready)
+	httpMux.HandleFunc("/leader", s.leaderCheck)
+	httpMux.HandleFunc("/follower", s.followerCheck)
+	httpMux.HandleFunc("/health", s.healthJSON)
 	httpMux.HandleFunc("/status", s.statusJSON)
 	httpMux.HandleFunc("/audit", s.auditHTTP)
 	s.http = newHTTPServer(cfg, httpMux, s.log)
