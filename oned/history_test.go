@@ -1,6 +1,7 @@
 package oned_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -19,25 +20,30 @@ type historyRow struct {
 	Reason    string    `json:"reason"`
 }
 
-// waitHistory waits until `onezone history 0 --json` through via has n
-// rows and returns them.
+// waitHistory waits until one.zone.history through via has n rows (polled
+// over XML-RPC: no process per poll) and returns what `onezone history 0
+// --json` then prints.
 func waitHistory(t *testing.T, z *harness.ProcZone, via *harness.Oned, n int) []historyRow {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		var rows []historyRow
-		out := runOnezone(t, z, via, "history", "0", "--json")
-		if err := json.Unmarshal([]byte(out), &rows); err != nil {
-			t.Fatalf("onezone history --json: %v: %s", err, out)
-		}
-		if len(rows) == n {
-			return rows
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		v, err := via.Call(ctx, "one.zone.history", 0)
+		cancel()
+		if items, ok := v.([]any); err == nil && ok && len(items) == n {
+			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("history through server %d has %d rows, want %d: %s", via.ID, len(rows), n, out)
+			t.Fatalf("history through server %d: %v (%v), want %d rows", via.ID, v, err, n)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	var rows []historyRow
+	out := runOnezone(t, z, via, "history", "0", "--json")
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != n {
+		t.Fatalf("onezone history --json: %v: %s, want %d rows", err, out, n)
+	}
+	return rows
 }
 
 // TestLeadershipHistory: every leadership change is in the replicated
