@@ -35,7 +35,6 @@ type leaderSeen struct {
 	// AppendEntries received before it (the sender led that term); the
 	// transfer's election is the next term.
 	timeoutNowTerm uint64
-	timeoutNowAt   time.Time
 }
 
 func newWatchedTransport(t raft.Transport) *watchedTransport {
@@ -76,7 +75,7 @@ func (w *watchedTransport) peek(rpc raft.RPC) {
 		w.mu.Unlock()
 	case *raft.TimeoutNowRequest:
 		w.mu.Lock()
-		w.seen.timeoutNowTerm, w.seen.timeoutNowAt = w.seen.term, time.Now()
+		w.seen.timeoutNowTerm = w.seen.term
 		w.mu.Unlock()
 	}
 }
