@@ -31,6 +31,7 @@ func (s *Server) newMetrics() *metrics {
 	}, []string{"outcome"})
 	m.reg.MustRegister(m.writeLatency)
 	m.reg.MustRegister(s.auditW.divergent, s.auditW.mismatches)
+	m.reg.MustRegister(newFollowerCollector(s))
 	gauge := func(name, help string, f func() float64) {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
 	}

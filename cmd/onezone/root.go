@@ -45,7 +45,7 @@ func newRootCmd(stdout, stderr io.Writer, env func(string) string) *cobra.Comman
 	root.SetErr(stderr)
 	a := &app{stdout: stdout, env: env, conn: cli.AddConnectionFlags(root)}
 	a.conn.Warn = stderr
-	root.AddCommand(a.listCmd(), a.showCmd(), a.serverAddCmd(), a.serverDelCmd(), a.serverResetCmd(), a.leaderTransferCmd(), a.membersCmd())
+	root.AddCommand(a.listCmd(), a.showCmd(), a.serverAddCmd(), a.serverDelCmd(), a.serverResetCmd(), a.leaderTransferCmd(), a.membersCmd(), a.historyCmd())
 	return root
 }
 
