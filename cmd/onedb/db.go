@@ -214,13 +214,10 @@ func VarDir(env func(string) string) string {
 }
 
 // DefaultBackupFile is OpenNebula's backup file name: fields of the local
-// time not zero-padded.
+// time not zero-padded (backup.FileName, which oned's scheduled backups
+// use too).
 func DefaultBackupFile(t Target, now time.Time, varDir string) string {
-	stamp := fmt.Sprintf("%d-%d-%d_%d:%d:%d", now.Year(), int(now.Month()), now.Day(), now.Hour(), now.Minute(), now.Second())
-	if t.Dialect == sqlcheck.MySQL {
-		return filepath.Join(varDir, fmt.Sprintf("mysql_%s_%s_%s.sql", t.Server, t.Name, stamp))
-	}
-	return filepath.Join(varDir, "sqlite_"+stamp+".sql")
+	return filepath.Join(varDir, backup.FileName(t.Dialect, t.Server, t.Name, now))
 }
 
 func backupOptions() backup.Options { return backup.Options{Last: sqlfsm.AppliedTable} }
