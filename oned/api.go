@@ -45,6 +45,7 @@ func (s *Server) registerAPI() {
 		{"one.zone.resetserver", always(leader), s.resetServer},
 		{"one.zone.leadertransfer", always(leader), s.leaderTransfer},
 		{"one.zone.history", always(local), s.history},
+		{"one.zone.enable", always(leader), s.zoneEnable},
 		{"one.sql.exec", always(leader), s.sqlExec},
 		{"one.sql.query", queryRoute, s.sqlQuery},
 	} {
@@ -99,6 +100,10 @@ func describe(err error) (string, int) {
 		return err.Error(), xmlrpc.AuthorizationError
 	case errors.Is(err, zone.ErrNoSuchZone), errors.Is(err, zone.ErrNoSuchServer):
 		return err.Error(), xmlrpc.NoExistsError
+	case errors.Is(err, ErrZoneDisabled):
+		// OpenNebula's code for a disabled zone; the message tells it
+		// apart from "no leader found".
+		return err.Error(), xmlrpc.InternalError
 	case errors.Is(err, raftlog.ErrUnknownOutcome):
 		return "outcome unknown: leadership changed after the request was logged; it may or may not have been applied: " + err.Error(), xmlrpc.InternalError
 	}
@@ -268,6 +273,25 @@ func (s *Server) history(ctx context.Context, p []any) (any, error) {
 			"OLD_LEADER": int64(c.OldLeader), "NEW_LEADER": int64(c.NewLeader), "REASON": c.Reason})
 	}
 	return out, nil
+}
+
+// zoneEnable is OpenNebula's one.zone.enable(session, zone id, enable):
+// false disables the zone (maintenance mode: one.sql.exec is refused with
+// ErrZoneDisabled), true enables it. It answers the zone id, as OpenNebula
+// does. Same authorization as the other zone calls (oneadmin's session).
+func (s *Server) zoneEnable(ctx context.Context, p []any) (any, error) {
+	id, err := xmlrpc.ParamInt(p, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(p) < 2 {
+		return nil, badParam("param[1]: missing boolean enable")
+	}
+	enable, err := xmlrpc.ParamBool(p, 1, false)
+	if err != nil {
+		return nil, err
+	}
+	return id, s.zone.SetState(ctx, int(id), enable)
 }
 
 // serverAction reads (zone id, server id) and runs act; it answers the zone

@@ -61,7 +61,8 @@ type Server struct {
 	vip     *vip.VIP      // nil without VIP config
 	hooks   *hooks.Runner // nil when solo
 	metrics *metrics
-	auditW  *auditWatch // the leader's divergence audit of its followers
+	auditW  *auditWatch  // the leader's divergence audit of its followers
+	backups *backupStats // scheduled backups (backup.go)
 	// followers: what each follower last reported to the leader (lag)
 	followers *followerWatch
 
@@ -164,6 +165,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	s.rpc = xmlrpc.NewServer(s.log)
 	s.auditW = newAuditWatch()
 	s.followers = newFollowerWatch()
+	s.backups = &backupStats{}
 	s.metrics = s.newMetrics()
 	s.registerAPI()
 	httpMux := http.NewServeMux()
@@ -184,6 +186,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 			srv.log.Error("xmlrpc server stopped", "err", err)
 		}
 	}()
+	s.bg.Add(1)
+	go func() { defer srv.bg.Done(); srv.backupLoop(bgCtx) }()
 	if !cfg.Solo() {
 		if err = s.startLeadership(bgCtx); err != nil {
 			return nil, err

@@ -8,6 +8,7 @@
 // that runs unchanged on MySQL/MariaDB and SQLite:
 //
 //	oneha_zone   (id, name, state, endpoint)              PRIMARY KEY (id)
+//	             state: StateEnabled 0, StateDisabled 1 (SetState, one.zone.enable)
 //	oneha_server (zone_id, id, name, endpoint)            PRIMARY KEY (zone_id, id)
 //	                                                      UNIQUE (zone_id, name), UNIQUE (zone_id, endpoint)
 //	oneha_server_reset (zone_id, server_id, token_sha256, expires_unix)
