@@ -10,10 +10,8 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -530,21 +528,3 @@ func (s *Server) close() error {
 	return errors.Join(errs...)
 }
 
-// LockFile is the file under DATA_DIR that a running oned holds an
-// exclusive flock on.
-const LockFile = "oned.lock"
-
-// LockDataDir takes an exclusive, non-blocking lock on DATA_DIR/LockFile,
-// held for the life of the returned file. onedb restore flocks the same
-// file (its own LockOned) to refuse restoring under a running oned.
-func LockDataDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", dir, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
-	}
-	return f, nil
-}
