@@ -527,4 +527,3 @@ func (s *Server) close() error {
 	}
 	return errors.Join(errs...)
 }
-
