@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
 
@@ -41,10 +40,7 @@ the same --servers on each before starting any of them.`,
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-			if err := oned.Recover(cmd.Context(), cfg, oned.RecoverOptions{Servers: ids, Yes: yes}, stdout, log); err != nil {
-				return fmt.Errorf("recover: %w", err)
-			}
-			return nil
+			return oned.Recover(cmd.Context(), cfg, oned.RecoverOptions{Servers: ids, Yes: yes}, stdout, log)
 		},
 	}
 	cmd.Flags().StringVar(&servers, "servers", "", "comma-separated IDs of the surviving servers (default: this server)")
