@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/oneha/oneha/internal/harness"
+	"github.com/oneha/oneha/oned"
 )
 
 // runOned runs the oned binary of z with args and returns its combined
@@ -188,5 +189,77 @@ func TestRecoverAfterMajorityLoss(t *testing.T) {
 	}
 	if s := zoneServers(t, survivor); len(s) != 3 {
 		t.Fatalf("zone table after adding two servers: %v", s)
+	}
+}
+
+// deadVoters is the leader's DEAD list (dead-server cleanup): server ID →
+// removed from the voters (false: kept by MIN_QUORUM).
+func deadVoters(t *testing.T, leader *harness.Oned) map[int]bool {
+	t.Helper()
+	var st oned.RaftStatus
+	if err := xml.Unmarshal([]byte(call(t, leader, "one.zone.raftstatus").(string)), &st); err != nil {
+		t.Fatalf("raftstatus: %v", err)
+	}
+	out := map[int]bool{}
+	for _, d := range st.Dead {
+		out[d.ServerID] = d.Removed
+	}
+	return out
+}
+
+func voterCount(v map[int]bool) int {
+	n := 0
+	for _, voter := range v {
+		if voter {
+			n++
+		}
+	}
+	return n
+}
+
+// TestDeadServerCleanupKeepsMinQuorumAndRejoins: RAFT
+// {DEAD_SERVER_TIMEOUT_S: 3, MIN_QUORUM: 3} on 4 servers. A killed
+// follower is removed from the voters after 3 s but stays in the zone
+// table (DEAD in raftstatus); a second killed follower is kept a voter
+// (removing it would leave 2 < MIN_QUORUM voters) and the zone keeps
+// writing. The first one, restarted, is promoted again and gets every row;
+// the voters are 4 again, so the second dead one is then removed.
+func TestDeadServerCleanupKeepsMinQuorumAndRejoins(t *testing.T) {
+	t.Parallel()
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 4, Raft: "DEAD_SERVER_TIMEOUT_S: 3, MIN_QUORUM: 3"})
+	z.FormZone()
+	leader := z.Leader(20 * time.Second)
+	seedRows(t, leader, 5)
+	fs := followers(z, leader)
+	a, b := fs[0], fs[1]
+
+	a.Kill()
+	waitFor(t, 30*time.Second, "the dead server was never removed from the voters", func() bool {
+		v := memberVoters(t, leader)
+		return !v[a.ID] && voterCount(v) == 3 && deadVoters(t, leader)[a.ID]
+	})
+	if _, ok := zoneServers(t, leader)[a.ID]; !ok {
+		t.Fatalf("dead server %d removed from the zone table; it must stay", a.ID)
+	}
+	call(t, leader, "one.sql.exec", []any{[]any{"INSERT INTO vm (id, name) VALUES (?, 'x')", int64(5)}})
+
+	b.Kill()
+	waitFor(t, 30*time.Second, "the second dead server was never reported kept by MIN_QUORUM", func() bool {
+		removed, ok := deadVoters(t, leader)[b.ID]
+		return ok && !removed
+	})
+	if v := memberVoters(t, leader); voterCount(v) != 3 || !v[b.ID] {
+		t.Fatalf("voters %v after the second death, want 3 with server %d kept (MIN_QUORUM 3)", v, b.ID)
+	}
+	call(t, leader, "one.sql.exec", []any{[]any{"INSERT INTO vm (id, name) VALUES (?, 'x')", int64(6)}})
+
+	a.Start()
+	waitFor(t, 60*time.Second, "the returning server was never promoted and the other dead one removed", func() bool {
+		v := memberVoters(t, leader)
+		return v[a.ID] && !v[b.ID] && voterCount(v) == 3
+	})
+	waitCount(t, a, 7, 20*time.Second, "returning server did not receive every row")
+	if d := deadVoters(t, leader); len(d) != 1 || !d[b.ID] {
+		t.Fatalf("DEAD after the return: %v, want only server %d, removed", d, b.ID)
 	}
 }
