@@ -15,6 +15,7 @@ import (
 
 	"github.com/oneha/oneha/internal/harness"
 	"github.com/oneha/oneha/oned"
+	"github.com/oneha/oneha/sqlcheck"
 )
 
 // runOned runs the oned binary of z with args and returns its combined
@@ -107,7 +108,13 @@ func addFresh(t *testing.T, leader, o *harness.Oned) {
 // the usual server-add and replicate everything.
 func TestRecoverAfterMajorityLoss(t *testing.T) {
 	t.Parallel()
-	z := harness.NewProcZone(t, harness.ZoneOptions{N: 5})
+	for _, d := range harness.Dialects {
+		t.Run(string(d), func(t *testing.T) { testRecoverAfterMajorityLoss(t, d) })
+	}
+}
+
+func testRecoverAfterMajorityLoss(t *testing.T, d sqlcheck.Dialect) {
+	z := harness.NewProcZone(t, harness.ZoneOptions{N: 5, Dialect: d})
 	z.FormFirst()
 	z.AddServer(z.Servers[1])
 	z.AddServer(z.Servers[2])

@@ -14,6 +14,11 @@ import (
 	"github.com/oneha/oneha/sqlfsm"
 )
 
+// demoteTimeout bounds one demotion of a dead voter (a configuration
+// change that cannot commit, e.g. the leader is losing its quorum, must not
+// hold m.mu for long).
+const demoteTimeout = 10 * time.Second
+
 // deadServer is a voter the leader has seen unreachable this term.
 type deadServer struct {
 	since   time.Time // first failed Status since the last answer
@@ -124,7 +129,10 @@ func (m *Manager) cleanupDeadLocked(ctx context.Context, log *slog.Logger) {
 			d.held = true
 			continue
 		}
-		if err := m.node.DemoteVoter(ctx, raftID(id)); err != nil {
+		dctx, cancel := context.WithTimeout(ctx, demoteTimeout)
+		err := m.node.DemoteVoter(dctx, raftID(id))
+		cancel()
+		if err != nil {
 			log.Warn("zone: removing a dead server from the voters failed, retrying", "server", id, "error", err)
 			continue
 		}
