@@ -161,7 +161,8 @@ func NewProcZone(tb testing.TB, opts ZoneOptions) *ProcZone {
 					m = p
 				}
 			}
-			o.DSN = m.CreateDatabase(tb, fmt.Sprintf("%s_s%d", strings.ToLower(sanitize(tb.Name())), i))
+			// Unique per instance, so -count=2 does not meet the first run's databases.
+			o.DSN = m.CreateDatabase(tb, m.uniqueName(fmt.Sprintf("%s_s%d", sanitize(tb.Name()), i)))
 		}
 		z.Servers = append(z.Servers, o)
 	}
