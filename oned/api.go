@@ -44,6 +44,8 @@ func (s *Server) registerAPI() {
 		{"one.zone.delserver", always(leader), s.delServer},
 		{"one.zone.resetserver", always(leader), s.resetServer},
 		{"one.zone.leadertransfer", always(leader), s.leaderTransfer},
+		{"one.zone.history", always(local), s.history},
+		{"one.zone.enable", always(leader), s.zoneEnable},
 		{"one.sql.exec", always(leader), s.sqlExec},
 		{"one.sql.query", queryRoute, s.sqlQuery},
 	} {
@@ -98,6 +100,10 @@ func describe(err error) (string, int) {
 		return err.Error(), xmlrpc.AuthorizationError
 	case errors.Is(err, zone.ErrNoSuchZone), errors.Is(err, zone.ErrNoSuchServer):
 		return err.Error(), xmlrpc.NoExistsError
+	case errors.Is(err, ErrZoneDisabled):
+		// OpenNebula's code for a disabled zone; the message tells it
+		// apart from "no leader found".
+		return err.Error(), xmlrpc.InternalError
 	case errors.Is(err, raftlog.ErrUnknownOutcome):
 		return "outcome unknown: leadership changed after the request was logged; it may or may not have been applied: " + err.Error(), xmlrpc.InternalError
 	}
@@ -203,19 +209,22 @@ func (s *Server) resetServer(ctx context.Context, p []any) (any, error) {
 // leaderTransfer hands leadership to the server (-1: the most up-to-date
 // voter); OneHA's own method, for maintenance without an election timeout.
 func (s *Server) leaderTransfer(ctx context.Context, p []any) (any, error) {
-	return serverAction(ctx, p, s.transferWithHandover)
+	return serverAction(ctx, p, func(ctx context.Context, zoneID, serverID int) error {
+		return s.transferWithHandover(ctx, zoneID, serverID, zone.ReasonTransfer)
+	})
 }
 
 // transferWithHandover is zone.TransferLeadership; with a built-in VIP it is
 // a handover: this server keeps the VIP (forwarding what still reaches it)
 // until the new leader reports holding it (at most handoverMax) plus
 // handoverGrace, so clients lose no connection attempt.
-func (s *Server) transferWithHandover(ctx context.Context, zoneID, serverID int) error {
+// reason goes to the leadership history (zone.TransferLeadershipFor).
+func (s *Server) transferWithHandover(ctx context.Context, zoneID, serverID int, reason string) error {
 	disarm := func() {}
 	if s.vip != nil && s.hooks != nil {
 		disarm = s.hooks.HandOver(s.newLeaderHoldsVIP, handoverMax, handoverGrace, handoverTTL)
 	}
-	err := s.zone.TransferLeadership(ctx, zoneID, serverID)
+	err := s.zone.TransferLeadershipFor(ctx, zoneID, serverID, reason)
 	if err != nil || s.node.IsLeader() { // failed, or a no-op: no step-down to hand over
 		disarm()
 	}
@@ -243,6 +252,46 @@ func (s *Server) newLeaderHoldsVIP(ctx context.Context) bool {
 	}
 	ep := s.endpointAddr(ctx, id, addr)
 	return ep != "" && s.getStatus(ctx, "http://"+ep, 500*time.Millisecond, &st) == nil && st.Held
+}
+
+// history (ours: one.zone.history(session, zone_id)) lists the zone's
+// leadership changes, oldest first, from this server's replicated copy:
+// [ {TERM, TIME (Unix ms), OLD_LEADER (-1: none recorded), NEW_LEADER,
+// REASON}, … ], at most zone.HistoryKeep of them.
+func (s *Server) history(ctx context.Context, p []any) (any, error) {
+	id, err := xmlrpc.ParamInt(p, 0)
+	if err != nil {
+		return nil, err
+	}
+	changes, err := s.zone.History(ctx, int(id))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, 0, len(changes))
+	for _, c := range changes {
+		out = append(out, map[string]any{"TERM": int64(c.Term), "TIME": c.Time.UnixMilli(),
+			"OLD_LEADER": int64(c.OldLeader), "NEW_LEADER": int64(c.NewLeader), "REASON": c.Reason})
+	}
+	return out, nil
+}
+
+// zoneEnable is OpenNebula's one.zone.enable(session, zone id, enable):
+// false disables the zone (maintenance mode: one.sql.exec is refused with
+// ErrZoneDisabled), true enables it. It answers the zone id, as OpenNebula
+// does. Same authorization as the other zone calls (oneadmin's session).
+func (s *Server) zoneEnable(ctx context.Context, p []any) (any, error) {
+	id, err := xmlrpc.ParamInt(p, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(p) < 2 {
+		return nil, badParam("param[1]: missing boolean enable")
+	}
+	enable, err := xmlrpc.ParamBool(p, 1, false)
+	if err != nil {
+		return nil, err
+	}
+	return id, s.zone.SetState(ctx, int(id), enable)
 }
 
 // serverAction reads (zone id, server id) and runs act; it answers the zone

@@ -204,6 +204,7 @@ func (s *Server) auditLoop(ctx context.Context) {
 		if !s.node.IsLeader() {
 			if leading {
 				s.auditW.forget()
+				s.followers.forget()
 			}
 			leading = false
 			continue
@@ -222,6 +223,7 @@ func (s *Server) auditLoop(ctx context.Context) {
 			s.auditServer(ctx, sv.ID, sv.Endpoint)
 		}
 		s.auditW.keepOnly(ids)
+		s.followers.keepOnly(ids)
 	}
 }
 
@@ -239,6 +241,7 @@ func (s *Server) auditServer(ctx context.Context, id int, endpoint string) {
 		s.log.Debug("audit: cannot read a follower's records", "server", id, "err", err)
 		return
 	}
+	s.followers.saw(id, rep.AppliedIndex)
 	// Outcomes: merge by index with the leader's own.
 	var found *Divergence
 	next := from

@@ -56,8 +56,29 @@ type Config struct {
 	// KeepaliveTimeout is KEEPALIVE_TIMEOUT (s, default 15, as
 	// OpenNebula's): an idle keep-alive connection is closed after it.
 	KeepaliveTimeout int
-	Audit            AuditConfig // AUDIT: the divergence audit
+	Audit            AuditConfig  // AUDIT: the divergence audit
+	Backup           BackupConfig // BACKUP: scheduled dumps
 }
+
+// BackupConfig is the BACKUP section (OneHA's): scheduled consistent dumps
+// named as onedb backup names them (see backupLoop for who takes them).
+type BackupConfig struct {
+	// Dir is DIR: where this server writes its dumps; "" (default) turns
+	// scheduled backups off. Created 0700 if missing.
+	Dir string
+	// IntervalS is INTERVAL_S (default 3600, at least MinBackupIntervalS).
+	IntervalS int
+	// Keep is KEEP (default 7, 1..MaxBackupKeep): the newest dumps kept in
+	// Dir; older ones are deleted after a new one is verified.
+	Keep int
+}
+
+// Bounds of the BACKUP section.
+const (
+	MinBackupIntervalS = 5
+	MaxBackupIntervalS = 30 * 24 * 3600
+	MaxBackupKeep      = 1000
+)
 
 // AuditConfig is the AUDIT section (OneHA's): the divergence audit.
 type AuditConfig struct {
@@ -163,6 +184,7 @@ func DefaultConfig() Config {
 		HookTimeoutMS: 10000,
 		Timeout:       15, KeepaliveTimeout: 15,
 		Audit:      AuditConfig{Interval: 10000},
+		Backup:     BackupConfig{IntervalS: 3600, Keep: 7},
 		DB:         DBConfig{Backend: "sqlite", Server: "localhost", User: "oneadmin", Name: "opennebula", Connections: 25},
 		Federation: FederationConfig{Mode: "STANDALONE", ServerID: -1},
 		Raft: RaftConfig{ElectionTimeoutMS: 500, BroadcastTimeoutMS: 500, XMLRPCTimeoutMS: 1000,
@@ -226,6 +248,7 @@ func ParseConfig(b []byte) (Config, error) {
 		"TIMEOUT":           &c.Timeout,
 		"KEEPALIVE_TIMEOUT": &c.KeepaliveTimeout,
 		"AUDIT":             section{"INTERVAL": &c.Audit.Interval, "AUTO_REPAIR": &c.Audit.AutoRepair},
+		"BACKUP":            section{"DIR": &c.Backup.Dir, "INTERVAL_S": &c.Backup.IntervalS, "KEEP": &c.Backup.Keep},
 	}
 	if err := top.decode("", doc.Content[0]); err != nil {
 		return c, err
@@ -338,6 +361,15 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return bad("DATA_DIR", "must be set")
+	}
+	if c.Backup.IntervalS < MinBackupIntervalS || c.Backup.IntervalS > MaxBackupIntervalS {
+		return bad("BACKUP.INTERVAL_S", "%d: want %d..%d seconds", c.Backup.IntervalS, MinBackupIntervalS, MaxBackupIntervalS)
+	}
+	if c.Backup.Keep < 1 || c.Backup.Keep > MaxBackupKeep {
+		return bad("BACKUP.KEEP", "%d: want 1..%d", c.Backup.Keep, MaxBackupKeep)
+	}
+	if c.Backup.Dir != "" && !filepath.IsAbs(c.Backup.Dir) {
+		return bad("BACKUP.DIR", "%q: want an absolute path", c.Backup.Dir)
 	}
 	switch strings.ToLower(c.DB.Backend) {
 	case "sqlite", "mysql":

@@ -194,3 +194,23 @@ func TestParseConfigTLSDefaults(t *testing.T) {
 		t.Fatalf("parsed %+v", c)
 	}
 }
+
+// TestBackupConfigBounds: BACKUP's values are bounded and errors name the key.
+func TestBackupConfigBounds(t *testing.T) {
+	for doc, key := range map[string]string{
+		"BACKUP: {DIR: /b, INTERVAL_S: 4}":       "BACKUP.INTERVAL_S",
+		"BACKUP: {DIR: /b, INTERVAL_S: 9999999}": "BACKUP.INTERVAL_S",
+		"BACKUP: {DIR: /b, KEEP: 0}":             "BACKUP.KEEP",
+		"BACKUP: {DIR: /b, KEEP: 1001}":          "BACKUP.KEEP",
+		"BACKUP: {DIR: relative/dir}":            "BACKUP.DIR",
+		"BACKUP: {DIR: /b, EVERY: 3}":            "BACKUP.EVERY",
+	} {
+		if _, err := ParseConfig([]byte(doc)); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s: %v, want an error naming %s", doc, err, key)
+		}
+	}
+	c, err := ParseConfig([]byte("BACKUP: {DIR: /b, INTERVAL_S: 5, KEEP: 1}"))
+	if err != nil || c.Backup.Dir != "/b" || c.Backup.IntervalS != 5 || c.Backup.Keep != 1 {
+		t.Fatalf("BACKUP parsed as %+v, %v", c.Backup, err)
+	}
+}

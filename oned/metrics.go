@@ -31,6 +31,7 @@ func (s *Server) newMetrics() *metrics {
 	}, []string{"outcome"})
 	m.reg.MustRegister(m.writeLatency)
 	m.reg.MustRegister(s.auditW.divergent, s.auditW.mismatches)
+	m.reg.MustRegister(newFollowerCollector(s))
 	gauge := func(name, help string, f func() float64) {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
 	}
@@ -49,6 +50,25 @@ func (s *Server) newMetrics() *metrics {
 			return max(st.commit-float64(s.fsm.AppliedIndex()), 0)
 		}),
 	}})
+	gauge("oneha_backup_last_success_timestamp_seconds", "Unix time of this server's last scheduled backup (0: none yet).", func() float64 {
+		last, _, _, _ := s.backups.snapshot()
+		if last.IsZero() {
+			return 0
+		}
+		return float64(last.Unix())
+	})
+	gauge("oneha_backup_last_applied_index", "Applied index held by this server's last scheduled backup.", func() float64 {
+		_, idx, _, _ := s.backups.snapshot()
+		return float64(idx)
+	})
+	counter("oneha_backups_total", "Scheduled backups this server wrote.", func() float64 {
+		_, _, n, _ := s.backups.snapshot()
+		return float64(n)
+	})
+	counter("oneha_backup_failures_total", "Scheduled backups this server attempted and failed (logged at Error).", func() float64 {
+		_, _, _, n := s.backups.snapshot()
+		return float64(n)
+	})
 	gauge("oneha_applied_index", "Index of the last entry applied to the local database.", func() float64 { return float64(s.fsm.AppliedIndex()) })
 	gauge("oneha_apply_degraded", "1 while the local database cannot apply (a transient fault being retried) or one batch has run for over 10 s.", func() float64 {
 		if s.fsm.Degraded() != nil || s.fsm.Stalled() != nil {

@@ -61,7 +61,10 @@ type Server struct {
 	vip     *vip.VIP      // nil without VIP config
 	hooks   *hooks.Runner // nil when solo
 	metrics *metrics
-	auditW  *auditWatch // the leader's divergence audit of its followers
+	auditW  *auditWatch  // the leader's divergence audit of its followers
+	backups *backupStats // scheduled backups (backup.go)
+	// followers: what each follower last reported to the leader (lag)
+	followers *followerWatch
 
 	leaderMu   sync.Mutex // guards the leader ID → endpoint cache
 	leaderID   string
@@ -161,12 +164,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	}
 	s.rpc = xmlrpc.NewServer(s.log)
 	s.auditW = newAuditWatch()
+	s.followers = newFollowerWatch()
+	s.backups = &backupStats{}
 	s.metrics = s.newMetrics()
 	s.registerAPI()
 	httpMux := http.NewServeMux()
 	httpMux.Handle("/RPC2", withRemote(withTLSPeer(s.rpc)))
 	httpMux.Handle("/metrics", s.metrics.handler())
 	httpMux.HandleFunc("/ready", s.ready)
+	httpMux.HandleFunc("/leader", s.leaderCheck)
+	httpMux.HandleFunc("/follower", s.followerCheck)
+	httpMux.HandleFunc("/health", s.healthJSON)
 	httpMux.HandleFunc("/status", s.statusJSON)
 	httpMux.HandleFunc("/audit", s.auditHTTP)
 	s.http = newHTTPServer(cfg, httpMux, s.log)
@@ -178,6 +186,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 			srv.log.Error("xmlrpc server stopped", "err", err)
 		}
 	}()
+	s.bg.Add(1)
+	go func() { defer srv.bg.Done(); srv.backupLoop(bgCtx) }()
 	if !cfg.Solo() {
 		if err = s.startLeadership(bgCtx); err != nil {
 			return nil, err
@@ -280,6 +290,11 @@ func (s *Server) startRaft(ctx context.Context) error {
 	rc := s.cfg.RaftNodeConfig()
 	rc.Logger = s.log
 	rc.BootstrapGuard = func(ctx context.Context) error { return s.zone.BootstrapGuard(ctx) } // s.zone is set below, before Bootstrap
+	rc.BeforeStepDown = func(ctx context.Context, reason string) {
+		if err := s.zone.MarkStepDown(ctx, reason); err != nil {
+			s.log.Warn("leadership history: could not record the reason of this step-down", "reason", reason, "err", err)
+		}
+	}
 	node, err := raftlog.New(ctx, rc, s.fsm, raftlog.NewTransport(s.mux.RaftLayer(), rc))
 	if err != nil {
 		return err
@@ -384,7 +399,8 @@ func (s *Server) primaryIPv4() string {
 }
 
 // leaderDuties ensures the zone schema each time this server becomes a
-// ready leader (idempotent), so a fresh zone gets its tables.
+// ready leader (idempotent), so a fresh zone gets its tables, and records
+// the leadership change in the zone's history (zone.RecordLeadership).
 func (s *Server) leaderDuties(ctx context.Context) {
 	ch, cancel := s.node.Subscribe()
 	defer cancel()
@@ -399,6 +415,10 @@ func (s *Server) leaderDuties(ctx context.Context) {
 		}
 		if err := s.zone.EnsureSchema(wctx); err != nil {
 			s.log.Warn("zone schema", "err", err)
+			return
+		}
+		if err := s.zone.RecordLeadership(wctx); err != nil {
+			s.log.Warn("leadership history", "err", err)
 		}
 	}
 	check()
@@ -486,7 +506,7 @@ func (s *Server) handOverBeforeStop(ctx context.Context) {
 	tctx, cancel := context.WithTimeout(ctx, handoverMax+handoverGrace+5*time.Second)
 	defer cancel()
 	start := time.Now()
-	if err := s.transferWithHandover(tctx, s.cfg.Federation.ZoneID, zone.AnyServer); err != nil {
+	if err := s.transferWithHandover(tctx, s.cfg.Federation.ZoneID, zone.AnyServer, zone.ReasonGracefulStop); err != nil {
 		s.log.Info("handover before stop: no transfer; stopping as is", "error", err)
 		return
 	}

@@ -2,6 +2,7 @@ package oned
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -50,6 +51,9 @@ func (s *Server) sqlExec(ctx context.Context, p []any) (any, error) {
 	if err := refuseReservedTables(s.fsm.Dialect(), stmts); err != nil {
 		return nil, err
 	}
+	if err := s.refuseIfDisabled(ctx); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	res, err := s.sql.Exec(ctx, stmts)
 	outcome := "ok"
@@ -65,6 +69,30 @@ func (s *Server) sqlExec(ctx context.Context, p []any) (any, error) {
 		out[i] = map[string]any{"ROWS_AFFECTED": r.RowsAffected, "LAST_INSERT_ID": r.LastInsertID}
 	}
 	return out, nil
+}
+
+// ErrZoneDisabled: the zone is disabled (onezone disable, maintenance
+// mode); one.sql.exec is refused until onezone enable.
+var ErrZoneDisabled = errors.New("Cannot process request, zone is disabled")
+
+// refuseIfDisabled refuses a write while the zone is disabled. It runs on
+// the leader (or solo server), which serves one.sql.exec, before the entry
+// is appended, against the leader's own applied state: a one.zone.enable
+// call returns only once applied there, so every exec that starts after
+// `onezone disable` returned is refused. An exec that passed this check
+// just before the disable entry was applied is still appended after it
+// (the window is one in-flight write per client), as in OpenNebula. A new
+// leader applies every earlier entry before it serves (raftlog readiness),
+// so a leadership change does not reopen the zone.
+func (s *Server) refuseIfDisabled(ctx context.Context) error {
+	disabled, err := s.zone.Disabled(ctx)
+	if err != nil {
+		return err
+	}
+	if disabled {
+		return fmt.Errorf("%w (onezone enable %d allows writes again)", ErrZoneDisabled, s.cfg.Federation.ZoneID)
+	}
+	return nil
 }
 
 // refuseReservedTables refuses client statements that name any of OneHA's

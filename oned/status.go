@@ -48,6 +48,16 @@ type RaftStatus struct {
 	// dead-server cleanup (RAFT DEAD_SERVER_TIMEOUT_S) removed from the
 	// voters, or kept because of MIN_QUORUM, with the reason.
 	Dead []DeadVoter `xml:"DEAD,omitempty" json:"DEAD,omitempty"`
+	// LastContactMS (OneHA's; followers only) is the time since this
+	// server last heard from the leader; StaleContact (absent unless true)
+	// says it is older than two election timeouts.
+	LastContactMS *int64 `xml:"LAST_CONTACT_MS,omitempty" json:"LAST_CONTACT_MS,omitempty"`
+	StaleContact  bool   `xml:"STALE_CONTACT,omitempty" json:"STALE_CONTACT,omitempty"`
+	// LogRetention and Followers (OneHA's; leader only): RAFT
+	// LOG_RETENTION, and each follower's lag and last contact as the
+	// leader measures them (FollowerHealth).
+	LogRetention int              `xml:"LOG_RETENTION,omitempty" json:"LOG_RETENTION,omitempty"`
+	Followers    []FollowerHealth `xml:"FOLLOWER,omitempty" json:"FOLLOWER,omitempty"`
 }
 
 // DeadVoter is one voter the leader found unreachable for
@@ -89,7 +99,14 @@ func (s *Server) status(ctx context.Context) (RaftStatus, error) {
 			st.Degraded = d.Error()
 		}
 	}
+	if ns.State != raft.Leader && !ns.LastContact.IsZero() {
+		age := time.Since(ns.LastContact)
+		ms := age.Milliseconds()
+		st.LastContactMS, st.StaleContact = &ms, age > s.staleAfter()
+	}
 	if ns.State == raft.Leader {
+		st.LogRetention = s.cfg.Raft.LogRetention
+		st.Followers = s.followersHealth(ctx)
 		st.Diverged = s.auditW.Diverged()
 		if s.zone != nil {
 			for id, reason := range s.zone.PromotionBlocked() {

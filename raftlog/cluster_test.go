@@ -47,6 +47,8 @@ type clusterOpts struct {
 	logStore    string // "" = default
 	noBootstrap bool
 	configure   func(*Config)
+	// wrap, if set, wraps node i's transport (e.g. a test fault injector).
+	wrap func(i int, t raft.Transport) raft.Transport
 }
 
 // testCluster is an in-process raft cluster of Nodes with testFSMs.
@@ -107,6 +109,11 @@ func MakeCluster(t testing.TB, opts clusterOpts) *testCluster {
 		}
 	}
 	t.Cleanup(c.Close)
+	if opts.wrap != nil {
+		for i := range trans {
+			trans[i] = opts.wrap(i, trans[i])
+		}
+	}
 	for i := 0; i < opts.n; i++ {
 		n, err := New(context.Background(), c.cfgs[i], c.fsms[i], trans[i])
 		if err != nil {

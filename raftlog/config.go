@@ -67,9 +67,27 @@ type Config struct {
 	// table lists other servers (invariant I7).
 	BootstrapGuard func(ctx context.Context) error
 
+	// BeforeStepDown, if set, is called on the leader just before a
+	// leadership transfer the node starts by itself: at Shutdown
+	// (StepDownGracefulStop) and when its FSM is degraded
+	// (StepDownDegraded). ctx bounds it (stepDownHookTimeout); the transfer
+	// follows whatever it returns. The zone records the reason there.
+	BeforeStepDown func(ctx context.Context, reason string)
+
 	// Logger receives the node's and raft's logs. nil means slog.Default().
 	Logger *slog.Logger
 }
+
+// Reasons a leader hands leadership away for (Config.BeforeStepDown and
+// the zone's leadership history).
+const (
+	StepDownTransfer     = "transfer"           // one.zone.leadertransfer
+	StepDownGracefulStop = "graceful stop"      // SIGTERM / systemctl stop of the leader
+	StepDownDegraded     = "degraded step-down" // the leader's database could not apply
+)
+
+// stepDownHookTimeout bounds one BeforeStepDown call.
+const stepDownHookTimeout = 2 * time.Second
 
 // DefaultConfig returns the defaults. ID and Dir must still be set.
 func DefaultConfig() Config {

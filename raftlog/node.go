@@ -22,6 +22,8 @@ type Node struct {
 	tracked *trackedFSM
 	st      *stores
 	trans   raft.Transport
+	acks    *ackClock         // AppendEntries answered per peer, for ReadIndex
+	watch   *watchedTransport // trans, seen from the inside (watch.go)
 
 	hub   *hub
 	ready *readiness
@@ -59,6 +61,8 @@ func New(ctx context.Context, cfg Config, fsm FSM, trans raft.Transport) (*Node,
 		return nil, fmt.Errorf("raftlog: new: %T: %w", trans, ErrPreVoteUnsupported)
 	}
 	logger := cfg.Logger.With("raft_id", cfg.ID)
+	watch := newWatchedTransport(trans)
+	trans = watch
 
 	st, err := openStores(cfg)
 	if err != nil {
@@ -66,6 +70,7 @@ func New(ctx context.Context, cfg Config, fsm FSM, trans raft.Transport) (*Node,
 	}
 	if err := restoreOnStart(ctx, logger, fsm, st); err != nil {
 		_ = st.Close()
+		watch.Close()
 		return nil, err
 	}
 
@@ -75,15 +80,18 @@ func New(ctx context.Context, cfg Config, fsm FSM, trans raft.Transport) (*Node,
 		fsm:      fsm,
 		st:       st,
 		trans:    trans,
+		acks:     newAckClock(),
+		watch:    watch,
 		stopCh:   make(chan struct{}),
 		raftDone: make(chan struct{}),
 	}
 	n.tracked = &trackedFSM{FSM: fsm, applied: newIndexNotifier(fsm.AppliedIndex())}
 	n.ready = newReadiness()
 
-	r, err := raft.NewRaft(cfg.raftConfig(cfg.Logger), n.tracked, st.log, st.stable, st.snaps, trans)
+	r, err := raft.NewRaft(cfg.raftConfig(cfg.Logger), n.tracked, st.log, st.stable, st.snaps, &ackTransport{Transport: trans, clock: n.acks})
 	if err != nil {
 		_ = st.Close()
+		watch.Close()
 		return nil, fmt.Errorf("raftlog: start raft: %w", err)
 	}
 	n.raft = r
@@ -355,6 +363,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 
 func (n *Node) shutdown(ctx context.Context) error {
 	if n.raft.State() == raft.Leader && n.hasOtherVoters(ctx) {
+		n.beforeStepDown(ctx, StepDownGracefulStop)
 		start := time.Now()
 		if err := n.LeadershipTransfer(ctx); err != nil {
 			n.log.Warn("leadership transfer before shutdown failed", "error", err)
@@ -385,6 +394,16 @@ func (n *Node) shutdown(ctx context.Context) error {
 	}
 	n.log.Info("raft node stopped")
 	return errors.Join(errs...)
+}
+
+// beforeStepDown calls Config.BeforeStepDown, bounded.
+func (n *Node) beforeStepDown(ctx context.Context, reason string) {
+	if n.cfg.BeforeStepDown == nil {
+		return
+	}
+	hctx, cancel := context.WithTimeout(ctx, stepDownHookTimeout)
+	defer cancel()
+	n.cfg.BeforeStepDown(hctx, reason)
 }
 
 func (n *Node) hasOtherVoters(ctx context.Context) bool {

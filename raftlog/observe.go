@@ -39,6 +39,9 @@ type hub struct {
 	last   Transition
 	subs   map[*subscriber]struct{}
 	closed bool
+	// contacts: followers whose heartbeats fail now (leader only); see
+	// Node.PeerContacts.
+	contacts map[string]PeerContact
 }
 
 func newHub(n *Node) *hub {
@@ -47,12 +50,13 @@ func newHub(n *Node) *hub {
 		obsCh:    make(chan raft.Observation, 64),
 		pumpDone: make(chan struct{}),
 		subs:     make(map[*subscriber]struct{}),
+		contacts: make(map[string]PeerContact),
 	}
 	h.last = h.current()
 	h.state = h.last.State
 	h.observer = raft.NewObserver(h.obsCh, true, func(o *raft.Observation) bool {
 		switch o.Data.(type) {
-		case raft.RaftState, raft.LeaderObservation:
+		case raft.RaftState, raft.LeaderObservation, raft.FailedHeartbeatObservation, raft.ResumedHeartbeatObservation:
 			return true
 		}
 		return false
@@ -76,16 +80,42 @@ func (h *hub) pump() {
 		// State comes only from RaftState observations, in raft's order:
 		// reading raft.State() here could run ahead of observations still
 		// queued and replay an older state after a newer one.
+		switch d := o.Data.(type) {
+		case raft.FailedHeartbeatObservation:
+			h.mu.Lock()
+			h.contacts[string(d.PeerID)] = PeerContact{Failing: true, LastContact: d.LastContact}
+			h.mu.Unlock()
+			continue
+		case raft.ResumedHeartbeatObservation:
+			h.mu.Lock()
+			delete(h.contacts, string(d.PeerID))
+			h.mu.Unlock()
+			continue
+		}
 		t := h.current()
 		switch d := o.Data.(type) {
 		case raft.RaftState:
 			h.state = d
+			h.mu.Lock()
+			clear(h.contacts)
+			h.mu.Unlock()
 		case raft.LeaderObservation:
 			t.Leader, t.LeaderAddr = string(d.LeaderID), string(d.LeaderAddr)
 		}
 		t.State = h.state
 		h.publish(t)
 	}
+}
+
+// peerContacts copies the followers whose heartbeats fail now.
+func (h *hub) peerContacts() map[string]PeerContact {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make(map[string]PeerContact, len(h.contacts))
+	for id, c := range h.contacts {
+		out[id] = c
+	}
+	return out
 }
 
 func (h *hub) publish(t Transition) {
@@ -367,6 +397,7 @@ func (n *Node) degradedWatcher() {
 		}
 		n.log.Warn("FSM degraded on the leader: transferring leadership",
 			"degraded_for", time.Since(since), "fsm_error", derr, "term", n.raft.CurrentTerm())
+		n.beforeStepDown(context.Background(), StepDownDegraded)
 		if err := n.wait(context.Background(), n.raft.LeadershipTransfer()); err != nil {
 			n.log.Error("leadership transfer for degraded FSM failed", "error", err)
 		} else {

@@ -3,6 +3,7 @@ package raftlog
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/raft"
 )
@@ -46,17 +47,41 @@ func (n *Node) LeaseRead(ctx context.Context) error {
 	return n.WaitReady(ctx)
 }
 
-// ReadIndex admits a strong read (raft §6.4 read index): the leader is ready,
-// takes idx = commit index, confirms it is still leader with a quorum
-// round-trip (VerifyLeader), then waits until the FSM has applied idx. It
-// wakes on each FSM apply; no polling.
+// ReadIndex admits a strong read (raft §6.4 read index): the leader is
+// ready, takes idx = commit index, confirms it is still leader, then waits
+// until the FSM has applied idx. It wakes on each FSM apply; no polling.
+//
+// Invariant: the confirmation is a quorum of voters (self included) that
+// answered an AppendEntries of the current term sent after the read began
+// (ackClock). VerifyLeader alone is not enough: it also counts the answer to
+// a heartbeat sent before the read, which a leader that was paused
+// meanwhile receives late (see ackclock.go). So each round of VerifyLeader,
+// which makes raft send fresh heartbeats, is followed by the ack clock's
+// check, and another round runs until it holds or leadership is lost.
 func (n *Node) ReadIndex(ctx context.Context) error {
 	if err := n.WaitReady(ctx); err != nil {
 		return err
 	}
+	start := time.Now()
+	term := n.raft.CurrentTerm()
 	idx := n.raft.CommitIndex()
-	if err := n.wait(ctx, n.raft.VerifyLeader()); err != nil {
-		return n.leaderErr("read index: verify leader", err)
+	for {
+		if err := n.wait(ctx, n.raft.VerifyLeader()); err != nil {
+			return n.leaderErr("read index: verify leader", err)
+		}
+		conf := n.raft.GetConfiguration()
+		if err := conf.Error(); err != nil {
+			return n.leaderErr("read index: configuration", err)
+		}
+		if n.acks.quorumSince(conf.Configuration(), raft.ServerID(n.cfg.ID), term, start) {
+			break
+		}
+		if n.raft.CurrentTerm() != term {
+			return n.leaderErr("read index: verify leader", raft.ErrLeadershipLost)
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("raftlog: read index: confirm leadership: %w", err)
+		}
 	}
 	return n.waitApplied(ctx, idx)
 }

@@ -8,10 +8,19 @@
 // that runs unchanged on MySQL/MariaDB and SQLite:
 //
 //	oneha_zone   (id, name, state, endpoint)              PRIMARY KEY (id)
+//	             state: StateEnabled 0, StateDisabled 1 (SetState, one.zone.enable)
 //	oneha_server (zone_id, id, name, endpoint)            PRIMARY KEY (zone_id, id)
 //	                                                      UNIQUE (zone_id, name), UNIQUE (zone_id, endpoint)
 //	oneha_server_reset (zone_id, server_id, token_sha256, expires_unix)
 //	                                                      PRIMARY KEY (zone_id, server_id)
+//
+//	oneha_leader_history (zone_id, term, changed_ms, old_leader, new_leader, reason, end_reason)
+//	                                                      PRIMARY KEY (zone_id, term)
+//
+// oneha_leader_history is the leadership history (history.go): one row per
+// term, written by that term's leader once ready, bounded to HistoryKeep
+// rows by a delete in the same entry whose cut-off is a parameter.
+// end_reason is the intent the row's leader wrote before a transfer.
 //
 // oneha_server_reset holds the one-time tokens of server-reset (SHA-256
 // only); it is not part of OpenNebula's zone formats.

@@ -89,7 +89,7 @@ func (m *Manager) EnsureSchema(ctx context.Context) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, t := range []struct{ table, ddl string }{{ZoneTable, sqlCreateZone}, {ServerTable, sqlCreateServer}, {ResetTable, sqlCreateReset}} {
+	for _, t := range []struct{ table, ddl string }{{ZoneTable, sqlCreateZone}, {ServerTable, sqlCreateServer}, {ResetTable, sqlCreateReset}, {HistoryTable, sqlCreateHistory}} {
 		table := t.table
 		ok, err := m.tableExists(ctx, table)
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/oneha/oneha/oned"
 	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
+	"github.com/oneha/oneha/zone"
 )
 
 // DefaultConfigPath is oned's configuration file.
@@ -214,13 +215,10 @@ func VarDir(env func(string) string) string {
 }
 
 // DefaultBackupFile is OpenNebula's backup file name: fields of the local
-// time not zero-padded.
+// time not zero-padded (backup.FileName, which oned's scheduled backups
+// use too).
 func DefaultBackupFile(t Target, now time.Time, varDir string) string {
-	stamp := fmt.Sprintf("%d-%d-%d_%d:%d:%d", now.Year(), int(now.Month()), now.Day(), now.Hour(), now.Minute(), now.Second())
-	if t.Dialect == sqlcheck.MySQL {
-		return filepath.Join(varDir, fmt.Sprintf("mysql_%s_%s_%s.sql", t.Server, t.Name, stamp))
-	}
-	return filepath.Join(varDir, "sqlite_"+stamp+".sql")
+	return filepath.Join(varDir, backup.FileName(t.Dialect, t.Server, t.Name, now))
 }
 
 func backupOptions() backup.Options { return backup.Options{Last: sqlfsm.AppliedTable} }
@@ -308,8 +306,9 @@ func LockOned(path string) (release func(), err error) {
 
 // Restore replaces the target's contents with the dump in file. lockPath,
 // when set, is the oned lock file checked (and held) first. A non-empty
-// database needs force.
-func Restore(ctx context.Context, t Target, file string, force bool, lockPath string) error {
+// database needs force. With newZone the restored database then becomes
+// the seed of a new zone (ForgetZone).
+func Restore(ctx context.Context, t Target, file string, force, newZone bool, lockPath string) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
@@ -347,5 +346,63 @@ func Restore(ctx context.Context, t Target, file string, force bool, lockPath st
 	if _, err := backup.Load(ctx, db, t.Dialect, f, backupOptions()); err != nil {
 		return fmt.Errorf("restore %s: %w", t.Describe(), err)
 	}
+	if newZone {
+		return ForgetZone(ctx, db, t.Dialect)
+	}
 	return nil
+}
+
+// ForgetZone turns a restored database into the seed of a new zone (the
+// "every host is lost" procedure): the applied index goes back to 0, so the
+// new zone's Raft log applies from its first entry and the server may
+// bootstrap (a database with an applied index above 0 refuses to), and the
+// zone's server list and pending reset tokens are emptied, so the operator
+// registers the new hosts with onezone server-add as for any new zone. The
+// data, the zone row (name, endpoint, enabled state) stay. One
+// transaction.
+func ForgetZone(ctx context.Context, db *sql.DB, d sqlcheck.Dialect) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("new zone: %w", err)
+	}
+	defer tx.Rollback()
+	r, err := tx.ExecContext(ctx, `UPDATE `+sqlfsm.AppliedTable+` SET applied_index = 0, applied_term = 0, ddl_index = 0, ddl_fingerprint = '' WHERE id = 1`)
+	if err != nil {
+		return fmt.Errorf("new zone: %w", err)
+	}
+	if n, err := r.RowsAffected(); err == nil && n == 0 {
+		// MySQL counts changed rows only: 0 is also "already 0".
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM `+sqlfsm.AppliedTable+` WHERE id = 1`).Scan(&one); err != nil {
+			return fmt.Errorf("new zone: the dump has no applied-index row: %w", err)
+		}
+	}
+	for _, table := range []string{zone.ServerTable, zone.ResetTable} {
+		ok, err := tableExists(ctx, tx, d, table)
+		if err != nil {
+			return fmt.Errorf("new zone: %w", err)
+		}
+		if !ok {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {
+			return fmt.Errorf("new zone: empty %s: %w", table, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("new zone: %w", err)
+	}
+	return nil
+}
+
+func tableExists(ctx context.Context, tx *sql.Tx, d sqlcheck.Dialect, table string) (bool, error) {
+	q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
+	if d == sqlcheck.MySQL {
+		q = `SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, q, table).Scan(&n); err != nil {
+		return false, fmt.Errorf("look up table %s: %w", table, err)
+	}
+	return n > 0, nil
 }

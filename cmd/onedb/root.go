@@ -99,6 +99,7 @@ func (a *app) backupCmd() *cobra.Command {
 
 func (a *app) restoreCmd() *cobra.Command {
 	o := &dbOptions{}
+	var newZone bool
 	cmd := &cobra.Command{
 		Use:   "restore FILE",
 		Short: "Replace the database's contents with the dump in FILE (oned must be stopped)",
@@ -108,13 +109,14 @@ func (a *app) restoreCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := Restore(cmd.Context(), t, args[0], o.force, lock); err != nil {
+			if err := Restore(cmd.Context(), t, args[0], o.force, newZone, lock); err != nil {
 				return err
 			}
 			_, err = fmt.Fprintf(a.stdout, "%s restored.\n", t.Describe())
 			return err
 		},
 	}
+	cmd.Flags().BoolVar(&newZone, "new-zone", false, "make the restored database the seed of a NEW zone (every host lost): applied index 0, no servers; then start solo, server-add, restart with SERVER_ID")
 	o.register(cmd)
 	return cmd
 }

@@ -45,7 +45,8 @@ func newRootCmd(stdout, stderr io.Writer, env func(string) string) *cobra.Comman
 	root.SetErr(stderr)
 	a := &app{stdout: stdout, env: env, conn: cli.AddConnectionFlags(root)}
 	a.conn.Warn = stderr
-	root.AddCommand(a.listCmd(), a.showCmd(), a.serverAddCmd(), a.serverDelCmd(), a.serverResetCmd(), a.leaderTransferCmd(), a.membersCmd())
+	root.AddCommand(a.listCmd(), a.showCmd(), a.serverAddCmd(), a.serverDelCmd(), a.serverResetCmd(), a.leaderTransferCmd(), a.membersCmd(),
+		a.historyCmd(), a.enableCmd(true), a.enableCmd(false))
 	return root
 }
 
@@ -193,6 +194,34 @@ func (a *app) leaderTransferCmd() *cobra.Command {
 				return err
 			}
 			return a.verbose(verbose, id, "leadership transferred to "+to)
+		},
+	}
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "say what was done")
+	return cmd
+}
+
+// enableCmd is OpenNebula's onezone enable / disable: one.zone.enable(id,
+// bool). A disabled zone refuses one.sql.exec and serves everything else.
+func (a *app) enableCmd(enable bool) *cobra.Command {
+	use, short, done := "enable", "Enable the zone: writes (one.sql.exec) are accepted again", "enabled"
+	if !enable {
+		use, short, done = "disable", "Disable the zone (maintenance): one.sql.exec is refused, reads, zone management and replication go on", "disabled"
+	}
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   use + " ZONEID",
+		Short: short,
+		Args:  cli.ExactArgs(1, "ZONEID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			s, id, err := a.zoneSession(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if _, err := s.Call(ctx, "one.zone.enable", id, enable); err != nil {
+				return err
+			}
+			return a.verbose(verbose, id, done)
 		},
 	}
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "say what was done")

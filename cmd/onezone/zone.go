@@ -56,6 +56,14 @@ type Raft struct {
 	Degraded string `xml:"DEGRADED" json:"degraded,omitempty"`
 	// NotPromoted: joiners the leader keeps non-voters, and why (OneHA's).
 	NotPromoted []NotPromoted `xml:"NOT_PROMOTED" json:"not_promoted,omitempty"`
+	// LastContactMS, StaleContact: a follower's own time since it last
+	// heard from the leader (OneHA's; absent on the leader).
+	LastContactMS *int64 `xml:"LAST_CONTACT_MS" json:"last_contact_ms,omitempty"`
+	StaleContact  bool   `xml:"STALE_CONTACT" json:"stale_contact,omitempty"`
+	// LogRetention and Followers: the leader's RAFT LOG_RETENTION and its
+	// view of each follower (OneHA's; leader only).
+	LogRetention int64      `xml:"LOG_RETENTION" json:"log_retention,omitempty"`
+	Followers    []Follower `xml:"FOLLOWER" json:"followers,omitempty"`
 	// Dead: voters the leader's dead-server cleanup removed from the
 	// voters, or kept for MIN_QUORUM, and why (OneHA's).
 	Dead []NotPromoted `xml:"DEAD" json:"dead,omitempty"`
@@ -316,6 +324,9 @@ func RenderShow(z Zone, status []ServerStatus) string {
 		}
 		if h := healthLines(status); h != "" {
 			b.WriteString(h + "\n")
+		}
+		if l := lagLines(status); l != "" {
+			b.WriteString(l + "\n")
 		}
 		if w := insecureWarning(status); w != "" {
 			b.WriteString(w + "\n\n")

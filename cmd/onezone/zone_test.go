@@ -351,3 +351,45 @@ func TestShowFlagsDegradedAndNotPromotedServers(t *testing.T) {
 		t.Fatalf("health lines without a problem:\n%s", got)
 	}
 }
+
+// TestShowMarksLaggingFollowers: from the leader's FOLLOWER elements, show
+// marks a non-voter, a follower beyond LOG_RETENTION and a stale one; a
+// follower the leader does not list is marked stale from its own report;
+// a healthy zone gets no mark.
+func TestShowMarksLaggingFollowers(t *testing.T) {
+	leaderDoc := `<RAFT><SERVER_ID>0</SERVER_ID><STATE>3</STATE><TERM>4</TERM><VOTEDFOR>0</VOTEDFOR><COMMIT>300100</COMMIT>
+<LOG_INDEX>300100</LOG_INDEX><LOG_TERM>4</LOG_TERM><FEDLOG_INDEX>-1</FEDLOG_INDEX><LOG_RETENTION>250000</LOG_RETENTION>
+<FOLLOWER><SERVER_ID>1</SERVER_ID><VOTER>true</VOTER><LAG>0</LAG><LAST_CONTACT_MS>0</LAST_CONTACT_MS><STALE>false</STALE></FOLLOWER>
+<FOLLOWER><SERVER_ID>2</SERVER_ID><VOTER>true</VOTER><LAG>300000</LAG><LAST_CONTACT_MS>12300</LAST_CONTACT_MS><STALE>true</STALE></FOLLOWER>
+<FOLLOWER><SERVER_ID>3</SERVER_ID><VOTER>false</VOTER><LAG>10</LAG><LAST_CONTACT_MS>0</LAST_CONTACT_MS><STALE>false</STALE></FOLLOWER>
+</RAFT>`
+	lr, err := ParseRaft(leaderDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := int64(4000)
+	lonely := &Raft{ServerID: 4, State: 2, LastContactMS: &ms, StaleContact: true}
+	z := Zone{ID: 0, Name: "OpenNebula", Servers: []Server{{ID: 0, Name: "a"}, {ID: 1, Name: "b"}, {ID: 2, Name: "c"}, {ID: 3, Name: "d"}, {ID: 4, Name: "e"}}}
+	status := []ServerStatus{{Server: z.Servers[0], Raft: &lr}, {Server: z.Servers[1], Raft: &Raft{State: 2}},
+		{Server: z.Servers[2], Err: fmt.Errorf("down")}, {Server: z.Servers[3], Raft: &Raft{State: 2}}, {Server: z.Servers[4], Raft: lonely}}
+	out := RenderShow(z, status)
+	for _, want := range []string{
+		"NON-VOTER: server 3: receives the log but does not vote",
+		"BEHIND: server 2: 300000 entries behind the leader's commit, more than LOG_RETENTION (250000)",
+		"STALE: server 2: no contact with the leader for 12.3s",
+		"STALE: server 4: has not heard from a leader for 4s",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "server 1:") {
+		t.Errorf("healthy follower 1 marked:\n%s", out)
+	}
+	healthy := `<RAFT><SERVER_ID>0</SERVER_ID><STATE>3</STATE><LOG_RETENTION>250000</LOG_RETENTION>
+<FOLLOWER><SERVER_ID>1</SERVER_ID><VOTER>true</VOTER><LAG>3</LAG><LAST_CONTACT_MS>0</LAST_CONTACT_MS><STALE>false</STALE></FOLLOWER></RAFT>`
+	hr, _ := ParseRaft(healthy)
+	if got := lagLines([]ServerStatus{{Server: z.Servers[0], Raft: &hr}, {Server: z.Servers[1], Raft: &Raft{State: 2}}}); got != "" {
+		t.Errorf("healthy zone marked: %q", got)
+	}
+}
