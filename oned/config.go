@@ -19,6 +19,9 @@ import (
 	"github.com/oneha/oneha/sqlcheck"
 )
 
+// maxDeadServerTimeoutS bounds RAFT.DEAD_SERVER_TIMEOUT_S (30 days).
+const maxDeadServerTimeoutS = 30 * 24 * 3600
+
 // ErrConfig wraps every configuration error; the message names the key.
 var ErrConfig = errors.New("config")
 
@@ -150,6 +153,14 @@ type RaftConfig struct {
 	LogRetention       int // LOG_RETENTION, default 250000: entries kept after a snapshot
 	LogPurgeTimeout    int // LOG_PURGE_TIMEOUT (s), default 60: how often a snapshot is considered
 	LimitPurge         int // LIMIT_PURGE, default 100000: new entries that trigger a snapshot
+	// DeadServerTimeoutS is DEAD_SERVER_TIMEOUT_S (OneHA's, default 0 =
+	// off): the leader removes from the voters a voter that has not
+	// answered for this long (it stays in the zone table and is promoted
+	// again once back and caught up).
+	DeadServerTimeoutS int
+	// MinQuorum is MIN_QUORUM (OneHA's, default 3): dead-server cleanup
+	// never leaves fewer voters than this.
+	MinQuorum int
 }
 
 // HookConfig is RAFT_LEADER_HOOK / RAFT_FOLLOWER_HOOK.
@@ -177,7 +188,7 @@ func DefaultConfig() Config {
 		DB:         DBConfig{Backend: "sqlite", Server: "localhost", User: "oneadmin", Name: "opennebula", Connections: 25},
 		Federation: FederationConfig{Mode: "STANDALONE", ServerID: -1},
 		Raft: RaftConfig{ElectionTimeoutMS: 500, BroadcastTimeoutMS: 500, XMLRPCTimeoutMS: 1000,
-			LogRetention: 250000, LogPurgeTimeout: 60, LimitPurge: 100000},
+			LogRetention: 250000, LogPurgeTimeout: 60, LimitPurge: 100000, MinQuorum: 3},
 	}
 }
 
@@ -223,7 +234,8 @@ func ParseConfig(b []byte) (Config, error) {
 			"SERVER_ID": &c.Federation.ServerID, "MASTER_ONED": &c.Federation.MasterOned},
 		"RAFT": section{"ELECTION_TIMEOUT_MS": &c.Raft.ElectionTimeoutMS, "BROADCAST_TIMEOUT_MS": &c.Raft.BroadcastTimeoutMS,
 			"XMLRPC_TIMEOUT_MS": &c.Raft.XMLRPCTimeoutMS, "LOG_RETENTION": &c.Raft.LogRetention,
-			"LOG_PURGE_TIMEOUT": &c.Raft.LogPurgeTimeout, "LIMIT_PURGE": &c.Raft.LimitPurge},
+			"LOG_PURGE_TIMEOUT": &c.Raft.LogPurgeTimeout, "LIMIT_PURGE": &c.Raft.LimitPurge,
+			"DEAD_SERVER_TIMEOUT_S": &c.Raft.DeadServerTimeoutS, "MIN_QUORUM": &c.Raft.MinQuorum},
 		"RAFT_LEADER_HOOK":   hook(&c.LeaderHook),
 		"RAFT_FOLLOWER_HOOK": hook(&c.FollowerHook),
 		"HOOKS_DIR":          &c.HooksDir,
@@ -396,12 +408,17 @@ func (c Config) Validate() error {
 		{"RAFT.LOG_RETENTION", c.Raft.LogRetention, 0},
 		{"RAFT.LOG_PURGE_TIMEOUT", c.Raft.LogPurgeTimeout, 1},
 		{"RAFT.LIMIT_PURGE", c.Raft.LimitPurge, 1},
+		{"RAFT.DEAD_SERVER_TIMEOUT_S", c.Raft.DeadServerTimeoutS, 0},
+		{"RAFT.MIN_QUORUM", c.Raft.MinQuorum, 1},
 		{"TIMEOUT", c.Timeout, 1},
 		{"KEEPALIVE_TIMEOUT", c.KeepaliveTimeout, 1},
 	} {
 		if d.v < d.min {
 			return bad(d.key, "%d must be >= %d", d.v, d.min)
 		}
+	}
+	if c.Raft.DeadServerTimeoutS > maxDeadServerTimeoutS {
+		return bad("RAFT.DEAD_SERVER_TIMEOUT_S", "%d must be <= %d (30 days); 0 turns dead-server cleanup off", c.Raft.DeadServerTimeoutS, maxDeadServerTimeoutS)
 	}
 	if c.HookTimeoutMS < 10 {
 		return bad("HOOK_TIMEOUT_MS", "%d must be >= 10", c.HookTimeoutMS)

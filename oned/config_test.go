@@ -48,6 +48,21 @@ RAFT_FOLLOWER_HOOK: {COMMAND: raft/vip.sh, ARGUMENTS: follower eth0 10.0.1.100/2
 	}
 }
 
+// TestParseConfigDeadServerCleanup: off by default with MIN_QUORUM 3;
+// both keys parse.
+func TestParseConfigDeadServerCleanup(t *testing.T) {
+	if d := DefaultConfig().Raft; d.DeadServerTimeoutS != 0 || d.MinQuorum != 3 {
+		t.Fatalf("defaults DEAD_SERVER_TIMEOUT_S %d MIN_QUORUM %d, want 0 (off) and 3", d.DeadServerTimeoutS, d.MinQuorum)
+	}
+	c, err := ParseConfig([]byte("RAFT: {DEAD_SERVER_TIMEOUT_S: 30, MIN_QUORUM: 5}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Raft.DeadServerTimeoutS != 30 || c.Raft.MinQuorum != 5 {
+		t.Fatalf("parsed %+v", c.Raft)
+	}
+}
+
 func TestParseConfigAudit(t *testing.T) {
 	c, err := ParseConfig([]byte("AUDIT: {INTERVAL: 0, AUTO_REPAIR: true}\n"))
 	if err != nil {
@@ -80,6 +95,9 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		{"DB: {NAME: x}", "DB.NAME"},
 		{"DB: mysql", "DB"},
 		{"RAFT: {ELECTION_TIMEOUT_MS: -5}", "RAFT.ELECTION_TIMEOUT_MS"},
+		{"RAFT: {DEAD_SERVER_TIMEOUT_S: -1}", "RAFT.DEAD_SERVER_TIMEOUT_S"},
+		{"RAFT: {DEAD_SERVER_TIMEOUT_S: 9999999999}", "RAFT.DEAD_SERVER_TIMEOUT_S"},
+		{"RAFT: {MIN_QUORUM: 0}", "RAFT.MIN_QUORUM"},
 		{"RAFT: {ELECTION_TIMEOUT_MS: [1, 2]}", "RAFT.ELECTION_TIMEOUT_MS"},
 		{"FEDERATION: {SERVER_ID: -2}", "FEDERATION.SERVER_ID"},
 		{"FEDERATION: {MODE: MASTER}", "FEDERATION.MODE"},

@@ -203,11 +203,26 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 }
 
 // newZone creates the zone manager on s.sql and s.node.
+// A recovery marker (RecoveredFile, left by `oned recover`) is handed to
+// the zone manager, which finishes it when this server leads.
 func (s *Server) newZone() (err error) {
-	s.zone, err = zone.New(zone.Config{
+	zc := zone.Config{
 		ZoneID: s.cfg.Federation.ZoneID, ZoneName: s.cfg.ZoneName, ServerID: s.cfg.Federation.ServerID,
 		DB: s.sql, Node: s.node, Status: s.remoteStatus, Resync: s.remoteResync, Logger: s.log,
-	})
+		DeadServerTimeout: time.Duration(s.cfg.Raft.DeadServerTimeoutS) * time.Second,
+		MinQuorum:         s.cfg.Raft.MinQuorum,
+	}
+	if s.node != nil {
+		if zc.Recovery, err = readRecovered(s.cfg.DataDir); err != nil {
+			return err
+		}
+		if zc.Recovery != nil {
+			s.log.Warn("recovered after a majority loss: the lost servers' zone rows are deleted once this configuration leads",
+				"servers", zc.Recovery.Servers, "lost", len(zc.Recovery.Removed))
+			zc.RecoveryDone = func() error { return os.Remove(recoveredPath(s.cfg.DataDir)) }
+		}
+	}
+	s.zone, err = zone.New(zc)
 	return err
 }
 

@@ -44,6 +44,10 @@ type RaftStatus struct {
 	// NotPromoted (OneHA's; leader only, absent when none) lists the
 	// joiners it will not promote, with the reason (DB settings that differ).
 	NotPromoted []NotPromoted `xml:"NOT_PROMOTED,omitempty" json:"NOT_PROMOTED,omitempty"`
+	// Dead (OneHA's; leader only, absent when none) lists the voters its
+	// dead-server cleanup (RAFT DEAD_SERVER_TIMEOUT_S) removed from the
+	// voters, or kept because of MIN_QUORUM, with the reason.
+	Dead []DeadVoter `xml:"DEAD,omitempty" json:"DEAD,omitempty"`
 	// LastContactMS (OneHA's; followers only) is the time since this
 	// server last heard from the leader; StaleContact (absent unless true)
 	// says it is older than two election timeouts.
@@ -54,6 +58,14 @@ type RaftStatus struct {
 	// leader measures them (FollowerHealth).
 	LogRetention int              `xml:"LOG_RETENTION,omitempty" json:"LOG_RETENTION,omitempty"`
 	Followers    []FollowerHealth `xml:"FOLLOWER,omitempty" json:"FOLLOWER,omitempty"`
+}
+
+// DeadVoter is one voter the leader found unreachable for
+// DEAD_SERVER_TIMEOUT_S.
+type DeadVoter struct {
+	ServerID int    `xml:"SERVER_ID" json:"SERVER_ID"`
+	Removed  bool   `xml:"REMOVED" json:"REMOVED"` // false: kept a voter by MIN_QUORUM
+	Reason   string `xml:"REASON" json:"REASON"`
 }
 
 // NotPromoted is one joiner the leader keeps a non-voter, and why.
@@ -101,6 +113,9 @@ func (s *Server) status(ctx context.Context) (RaftStatus, error) {
 				st.NotPromoted = append(st.NotPromoted, NotPromoted{ServerID: id, Reason: reason})
 			}
 			slices.SortFunc(st.NotPromoted, func(a, b NotPromoted) int { return cmp.Compare(a.ServerID, b.ServerID) })
+			for _, d := range s.zone.DeadServers() {
+				st.Dead = append(st.Dead, DeadVoter{ServerID: d.ID, Removed: d.Demoted, Reason: d.Reason})
+			}
 		}
 	}
 	st.State = stateNumber(ns.State)

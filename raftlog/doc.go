@@ -44,7 +44,8 @@
 //   - A leader whose FSM reports Degraded for one ElectionTimeout transfers
 //     leadership (I5). Shutdown of a leader transfers leadership first.
 //   - Majority loss: Recover (offline) rewrites the configuration with
-//     raft.RecoverCluster under the same persistent-FSM rule.
+//     raft.RecoverCluster under the same persistent-FSM rule; ReadOffline
+//     reads the configuration and log extent without touching the FSM.
 //
 // # Timeouts (defaults)
 //

@@ -161,9 +161,16 @@ func TestRecoverAfterMajorityLoss(t *testing.T) {
 			if tt.wipeDB {
 				fsm = newTestFSM()
 			}
+			before, err := ReadOffline(ctx, c.cfgs[s])
+			if err != nil || !before.HasState || len(before.Servers) != 3 || before.LastIndex < c.fsms[s].AppliedIndex() {
+				t.Fatalf("offline read before recovery: %+v, %v; want 3 servers up to index %d", before, err, c.fsms[s].AppliedIndex())
+			}
 			servers := []raft.Server{{Suffrage: raft.Voter, ID: raft.ServerID(c.cfgs[s].ID), Address: c.addrs[s]}}
 			if err := Recover(ctx, c.cfgs[s], fsm, servers); err != nil {
 				t.Fatalf("recover: %v", err)
+			}
+			if after, err := ReadOffline(ctx, c.cfgs[s]); err != nil || !slices.Equal(after.Servers, servers) {
+				t.Fatalf("offline read after recovery: %+v, %v; want %v", after, err, servers)
 			}
 			c.Restart(s, fsm)
 			if got := c.WaitReadyLeader(5 * time.Second); got != s {

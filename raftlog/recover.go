@@ -67,3 +67,62 @@ type readCloser struct {
 	io.Reader
 	io.Closer
 }
+
+// Offline is what an offline look at a stopped server's raft state finds.
+type Offline struct {
+	Servers       []raft.Server // the latest configuration (committed or not)
+	LastIndex     uint64        // last index in the log or the newest snapshot
+	SnapshotIndex uint64        // last index of the newest snapshot (0: none)
+	HasState      bool          // false: this server never was in a cluster
+}
+
+// ReadOffline reads the latest raft configuration and log extent in cfg.Dir
+// without starting raft or touching any FSM (raft.GetConfiguration with
+// NoSnapshotRestoreOnStart). Like Recover, the Node must not be running.
+func ReadOffline(ctx context.Context, cfg Config) (Offline, error) {
+	if err := cfg.Validate(); err != nil {
+		return Offline{}, err
+	}
+	cfg = cfg.withDefaults()
+	st, err := openStores(cfg)
+	if err != nil {
+		return Offline{}, err
+	}
+	defer st.Close()
+	if err := ctx.Err(); err != nil {
+		return Offline{}, fmt.Errorf("raftlog: read offline: %w", err)
+	}
+	var out Offline
+	if out.HasState, err = raft.HasExistingState(st.log, st.stable, st.snaps); err != nil {
+		return out, fmt.Errorf("raftlog: read offline: %w", err)
+	}
+	if !out.HasState {
+		return out, nil
+	}
+	if metas, err := st.snaps.List(); err == nil && len(metas) > 0 {
+		out.SnapshotIndex = metas[0].Index
+	}
+	last, err := st.log.LastIndex()
+	if err != nil {
+		return out, fmt.Errorf("raftlog: read offline: last index: %w", err)
+	}
+	out.LastIndex = max(last, out.SnapshotIndex)
+	_, trans := raft.NewInmemTransport(raft.ServerAddress("offline-" + cfg.ID))
+	defer trans.Close()
+	conf, err := raft.GetConfiguration(cfg.raftConfig(cfg.Logger), noFSM{}, st.log, st.stable, st.snaps, trans)
+	if err != nil {
+		return out, fmt.Errorf("raftlog: read configuration in %s: %w", cfg.Dir, err)
+	}
+	out.Servers = conf.Servers
+	return out, nil
+}
+
+// noFSM is handed to raft.GetConfiguration, which never starts the FSM
+// (NoSnapshotRestoreOnStart, no run loop); any call is a bug.
+type noFSM struct{}
+
+func (noFSM) Apply(*raft.Log) any { panic("raftlog: offline read applied a log entry") }
+func (noFSM) Snapshot() (raft.FSMSnapshot, error) {
+	return nil, fmt.Errorf("raftlog: offline read has no FSM")
+}
+func (noFSM) Restore(io.ReadCloser) error { return fmt.Errorf("raftlog: offline read has no FSM") }

@@ -60,6 +60,15 @@
 //   - Membership changes made by one Manager are serialised by its mutex; two
 //     leaders' writes cannot both win because IDs come from the same
 //     transaction that inserts them and names/endpoints are unique keys.
+//   - Majority loss (`oned recover`): with Config.Recovery the leader, before
+//     its first reconciliation, deletes through the log the rows of the
+//     servers left out of the recovered configuration, only while the Raft
+//     configuration is still exactly the recovered one and only rows whose
+//     ID, name and endpoint match; reconciliation waits for it.
+//   - Dead-server cleanup (Config.DeadServerTimeout > 0): the leader demotes
+//     a voter whose Status failed for that long, oldest first, never below
+//     MinQuorum voters; the row stays, and promotion makes it a voter again
+//     once it answers and is caught up. The clock restarts every term.
 //   - There is no package-level mutable state.
 //
 // # Server reset

@@ -19,6 +19,10 @@ const (
 	DefaultPromoteAfter = 2 * time.Second
 	DefaultMaxLag       = 64
 	DefaultTick         = 500 * time.Millisecond
+	// DefaultMinQuorum is Config.MinQuorum when left zero: dead-server
+	// cleanup never leaves fewer than 3 voters, so a 3-server zone never
+	// loses a voter to it (autopilot's min_quorum).
+	DefaultMinQuorum = 3
 	// statusTimeout bounds one Config.Status call of the promotion loop.
 	statusTimeout = 2 * time.Second
 )
@@ -53,6 +57,21 @@ type Config struct {
 	MaxLag uint64
 	// Tick is the period of Run's reconcile-and-promote loop (default 500ms).
 	Tick time.Duration
+	// DeadServerTimeout (RAFT DEAD_SERVER_TIMEOUT_S; 0 = off): a voter
+	// whose Status has failed for this long is demoted to a non-voter by
+	// the leader, never below MinQuorum voters. Its zone table row stays;
+	// once it answers and is caught up, promotion makes it a voter again.
+	DeadServerTimeout time.Duration
+	// MinQuorum (RAFT MIN_QUORUM, default DefaultMinQuorum): dead-server
+	// cleanup never leaves fewer voters than this.
+	MinQuorum int
+	// Recovery, if set, is what `oned recover` left for this server after
+	// a majority loss: the first time it leads with the recovered
+	// configuration it deletes the lost servers' rows through the log,
+	// before reconciling, then calls RecoveryDone (which removes the
+	// marker). See FinishRecovery.
+	Recovery     *Recovery
+	RecoveryDone func() error
 }
 
 // RemoteStatus is a server's raft progress as its one.zone.raftstatus
@@ -85,6 +104,11 @@ type Manager struct {
 	// blocked: why each non-voter is not promoted (its database settings
 	// differ from the leader's); guarded by mu.
 	blocked map[int]string
+	// dead: voters seen unreachable this term (and those demoted for it),
+	// for dead-server cleanup; guarded by mu.
+	dead map[int]*deadServer
+	// recovery: the pending recovery marker (nil when none); guarded by mu.
+	recovery *Recovery
 }
 
 // New validates cfg, fills defaults and returns a Manager. SERVER_ID -1
@@ -126,8 +150,14 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Tick == 0 {
 		cfg.Tick = DefaultTick
 	}
-	if cfg.PromoteAfter < 0 || cfg.Tick < 0 {
-		return nil, bad("PromoteAfter and Tick must not be negative")
+	if cfg.PromoteAfter < 0 || cfg.Tick < 0 || cfg.DeadServerTimeout < 0 {
+		return nil, bad("PromoteAfter, Tick and DeadServerTimeout must not be negative")
+	}
+	if cfg.MinQuorum == 0 {
+		cfg.MinQuorum = DefaultMinQuorum
+	}
+	if cfg.MinQuorum < 1 {
+		return nil, bad("MinQuorum %d must be at least 1", cfg.MinQuorum)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -139,6 +169,8 @@ func New(cfg Config) (*Manager, error) {
 		node:     cfg.Node,
 		caughtUp: map[int]time.Time{},
 		blocked:  map[int]string{},
+		dead:     map[int]*deadServer{},
+		recovery: cfg.Recovery,
 	}, nil
 }
 

@@ -63,6 +63,9 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 }
 
 func (m *Manager) reconcileLocked(ctx context.Context) error {
+	if m.recovery != nil {
+		return nil // the lost servers' rows are still listed: finishRecoveryLocked first
+	}
 	z, err := m.servers(ctx, sqlfsm.Stale, m.cfg.ZoneID)
 	if errors.Is(err, ErrNoSuchZone) {
 		return nil

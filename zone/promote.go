@@ -96,6 +96,7 @@ func (m *Manager) lead(ctx context.Context, term uint64) {
 	m.mu.Lock()
 	clear(m.caughtUp) // progress seen by an earlier term is not evidence now
 	clear(m.blocked)
+	clear(m.dead)
 	m.mu.Unlock()
 	tick := time.NewTicker(m.cfg.Tick)
 	defer tick.Stop()
@@ -112,10 +113,13 @@ func (m *Manager) lead(ctx context.Context, term uint64) {
 		}
 		if schemaOK {
 			m.mu.Lock()
-			if err := m.reconcileLocked(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("zone: reconcile failed, retrying", "error", err)
+			if m.finishRecoveryLocked(ctx, log) {
+				if err := m.reconcileLocked(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("zone: reconcile failed, retrying", "error", err)
+				}
 			}
 			m.promoteLocked(ctx, log)
+			m.cleanupDeadLocked(ctx, log)
 			m.expireResetsLocked(ctx)
 			m.mu.Unlock()
 		}
@@ -170,6 +174,9 @@ func (m *Manager) promoteLocked(ctx context.Context, log *slog.Logger) {
 		sctx, cancel := context.WithTimeout(ctx, min(statusTimeout, m.cfg.Tick*2))
 		rst, err := m.cfg.Status(sctx, s.Endpoint)
 		cancel()
+		if err == nil {
+			delete(m.dead, id) // a demoted dead server answers again: it is a joiner now
+		}
 		if err != nil {
 			if _, seen := m.caughtUp[id]; seen {
 				log.Info("zone: joining server unreachable, restarting its catch-up clock", "server", id, "error", err)

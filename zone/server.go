@@ -57,7 +57,7 @@ func (m *Manager) AddServer(ctx context.Context, zoneID int, name, endpoint stri
 			return -1, fmt.Errorf("zone: add server: %w", err)
 		}
 		if why, ok := pendingJoin(z, conf, m.cfg.ServerID); ok {
-			return -1, fmt.Errorf("zone: add server %q: %w: %s; add servers one at a time", name, ErrJoinInProgress, why)
+			return -1, fmt.Errorf("zone: add server %q: %w: %s; add servers one at a time%s", name, ErrJoinInProgress, why, m.deadHintLocked())
 		}
 		if rs, ok := memberOf(conf, addr); ok {
 			return m.register(ctx, z, rs, name, endpoint)

@@ -75,5 +75,6 @@ func newRootCmd(stderr io.Writer) *cobra.Command {
 	cmd.PersistentFlags().StringVar(&configPath, "config", "/etc/one/oned.yaml", "configuration file (YAML, oned.conf attribute names)")
 	cmd.AddCommand(newVIPCmd(stderr, &configPath))
 	cmd.AddCommand(newZoneCACmd(os.Stdout, &configPath))
+	cmd.AddCommand(newRecoverCmd(os.Stdout, stderr, &configPath))
 	return cmd
 }

@@ -64,6 +64,9 @@ type Raft struct {
 	// view of each follower (OneHA's; leader only).
 	LogRetention int64      `xml:"LOG_RETENTION" json:"log_retention,omitempty"`
 	Followers    []Follower `xml:"FOLLOWER" json:"followers,omitempty"`
+	// Dead: voters the leader's dead-server cleanup removed from the
+	// voters, or kept for MIN_QUORUM, and why (OneHA's).
+	Dead []NotPromoted `xml:"DEAD" json:"dead,omitempty"`
 }
 
 // NotPromoted is one NOT_PROMOTED element of the leader's RAFT document.
@@ -351,8 +354,9 @@ func divergedLines(status []ServerStatus) string {
 }
 
 // healthLines has one "DEGRADED: server N: …" line per server whose apply
-// is failing or stalled and one "NOT PROMOTED: server N: …" line per joiner
-// the (first answering) leader refuses to promote; "" when none.
+// is failing or stalled, one "NOT PROMOTED: server N: …" line per joiner
+// the (first answering) leader refuses to promote and one "DEAD: server N:
+// …" line per voter its dead-server cleanup removed or kept; "" when none.
 func healthLines(status []ServerStatus) string {
 	var lines []string
 	for _, s := range status {
@@ -366,6 +370,15 @@ func healthLines(status []ServerStatus) string {
 		}
 		for _, n := range s.Raft.NotPromoted {
 			lines = append(lines, fmt.Sprintf("NOT PROMOTED: server %d: %s", n.ServerID, n.Reason))
+		}
+		break
+	}
+	for _, s := range status {
+		if s.Raft == nil || len(s.Raft.Dead) == 0 {
+			continue
+		}
+		for _, n := range s.Raft.Dead {
+			lines = append(lines, fmt.Sprintf("DEAD: server %d: %s", n.ServerID, n.Reason))
 		}
 		break
 	}

@@ -321,8 +321,9 @@ func TestShowNamesDivergedServers(t *testing.T) {
 }
 
 // TestShowFlagsDegradedAndNotPromotedServers: a server whose RAFT document
-// says DEGRADED (apply failing or stalled) and the leader's NOT_PROMOTED
-// joiners (DB settings that differ) get one line each after the HA table;
+// says DEGRADED (apply failing or stalled), the leader's NOT_PROMOTED
+// joiners (DB settings that differ) and its DEAD voters (dead-server
+// cleanup) get one line each after the HA table;
 // healthy documents add nothing.
 func TestShowFlagsDegradedAndNotPromotedServers(t *testing.T) {
 	servers := []Server{{ID: 0, Name: "a", Endpoint: "http://10.0.0.1:2633/RPC2"}, {ID: 2, Name: "b", Endpoint: "http://10.0.0.2:2633/RPC2"}}
@@ -332,19 +333,21 @@ func TestShowFlagsDegradedAndNotPromotedServers(t *testing.T) {
 	}
 	plainLeader, plainFollower := raftDoc(0, 3, 1, -1, 19, 21, 1, -1), raftDoc(2, 2, 1, -1, 19, 21, 1, -1)
 	docs := map[string]string{
-		servers[0].Endpoint: strings.Replace(plainLeader, "</RAFT>", "<NOT_PROMOTED><SERVER_ID>3</SERVER_ID><REASON>character_set_server: utf8mb4 here, latin1 there</REASON></NOT_PROMOTED></RAFT>", 1),
+		servers[0].Endpoint: strings.Replace(plainLeader, "</RAFT>", "<NOT_PROMOTED><SERVER_ID>3</SERVER_ID><REASON>character_set_server: utf8mb4 here, latin1 there</REASON></NOT_PROMOTED>"+
+			"<DEAD><SERVER_ID>4</SERVER_ID><REMOVED>true</REMOVED><REASON>unreachable since 2026-01-02T03:04:05Z: removed from the voters</REASON></DEAD></RAFT>", 1),
 		servers[1].Endpoint: strings.Replace(plainFollower, "</RAFT>", "<DEGRADED>apply stalled: entries 20-21 running for 12s</DEGRADED></RAFT>", 1),
 	}
 	fetch := func(_ context.Context, ep string) (string, error) { return docs[ep], nil }
 	got := RenderShow(z, FetchStatus(context.Background(), z.Servers, time.Second, fetch))
 	for _, want := range []string{"DEGRADED: server 2: apply stalled: entries 20-21 running for 12s\n",
-		"NOT PROMOTED: server 3: character_set_server: utf8mb4 here, latin1 there\n"} {
+		"NOT PROMOTED: server 3: character_set_server: utf8mb4 here, latin1 there\n",
+		"DEAD: server 4: unreachable since 2026-01-02T03:04:05Z: removed from the voters\n"} {
 		if !strings.Contains(got, want) {
 			t.Fatalf("show lacks %q:\n%s", want, got)
 		}
 	}
 	docs[servers[0].Endpoint], docs[servers[1].Endpoint] = plainLeader, plainFollower
-	if got := RenderShow(z, FetchStatus(context.Background(), z.Servers, time.Second, fetch)); strings.Contains(got, "DEGRADED") || strings.Contains(got, "NOT PROMOTED") {
+	if got := RenderShow(z, FetchStatus(context.Background(), z.Servers, time.Second, fetch)); strings.Contains(got, "DEGRADED") || strings.Contains(got, "NOT PROMOTED") || strings.Contains(got, "DEAD") {
 		t.Fatalf("health lines without a problem:\n%s", got)
 	}
 }

@@ -83,6 +83,9 @@ type ZoneOptions struct {
 	VIP string
 	// Extra is appended to every server's config (e.g. hook keys).
 	Extra string
+	// Raft is added inside every server's RAFT mapping, e.g.
+	// "DEAD_SERVER_TIMEOUT_S: 3, MIN_QUORUM: 3".
+	Raft string
 	// MariaDBFor, with MySQL, may return a private instance for server i
 	// (e.g. one started with other server defaults); nil: the shared one.
 	MariaDBFor func(i int) *MariaDB
@@ -158,7 +161,8 @@ func NewProcZone(tb testing.TB, opts ZoneOptions) *ProcZone {
 					m = p
 				}
 			}
-			o.DSN = m.CreateDatabase(tb, fmt.Sprintf("%s_s%d", strings.ToLower(sanitize(tb.Name())), i))
+			// Unique per instance, so -count=2 does not meet the first run's databases.
+			o.DSN = m.CreateDatabase(tb, m.uniqueName(fmt.Sprintf("%s_s%d", sanitize(tb.Name()), i)))
 		}
 		z.Servers = append(z.Servers, o)
 	}
@@ -193,8 +197,12 @@ func (o *Oned) WriteConfig(serverID int) {
 			db += fmt.Sprintf("VIP: [{INTERFACE: %s, ADDRESS: %s}]\n", o.Host.Iface, o.z.opts.VIP)
 		}
 	}
-	cfg := fmt.Sprintf("LISTEN_ADDRESS: %s\nPORT: %d\nDATA_DIR: %s\nONE_AUTH: %s\nLOG_LEVEL: debug\n%sFEDERATION: {SERVER_ID: %d}\nRAFT: {ELECTION_TIMEOUT_MS: %d}\n%s",
-		listen, o.Port, filepath.Join(o.Dir, "data"), o.z.Auth, db, serverID, o.z.opts.ElectionTimeoutMS, o.z.opts.Extra+o.Extra)
+	raftExtra := ""
+	if o.z.opts.Raft != "" {
+		raftExtra = ", " + o.z.opts.Raft
+	}
+	cfg := fmt.Sprintf("LISTEN_ADDRESS: %s\nPORT: %d\nDATA_DIR: %s\nONE_AUTH: %s\nLOG_LEVEL: debug\n%sFEDERATION: {SERVER_ID: %d}\nRAFT: {ELECTION_TIMEOUT_MS: %d%s}\n%s",
+		listen, o.Port, filepath.Join(o.Dir, "data"), o.z.Auth, db, serverID, o.z.opts.ElectionTimeoutMS, raftExtra, o.z.opts.Extra+o.Extra)
 	if err := os.WriteFile(o.Config, []byte(cfg), 0o600); err != nil {
 		o.z.tb.Fatal(err)
 	}
