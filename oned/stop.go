@@ -6,7 +6,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/coreos/go-systemd/daemon"
+	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/oneha/oneha/hooks"
 	"github.com/oneha/oneha/zone"
 )
