@@ -34,9 +34,11 @@
 //   - A new leader serves nothing until it has applied every earlier-term
 //     entry: after each election won a Barrier runs; WaitReady, LeaseRead
 //     and ReadIndex wait for it in the current term.
-//   - Strong reads (ReadIndex): commit index → VerifyLeader → wait until the
-//     FSM (not merely raft's dispatch counter) has applied it, woken by each
-//     apply. Default reads (LeaseRead): leader and ready; raft steps a
+//   - Strong reads (ReadIndex): commit index → leadership confirmed by a
+//     quorum that answered AppendEntries sent after the read began (the ack
+//     clock; VerifyLeader alone also counts answers to earlier sends, which
+//     a paused leader receives late) → wait until the FSM (not merely raft's
+//     dispatch counter) has applied it, woken by each apply. Default reads (LeaseRead): leader and ready; raft steps a
 //     leader down after LeaderLease without quorum contact.
 //   - Apply never reports "failed" for an entry that may commit: leadership
 //     loss, shutdown or a caller deadline after enqueueing yield
