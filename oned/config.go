@@ -17,7 +17,13 @@ import (
 
 	"github.com/oneha/oneha/raftlog"
 	"github.com/oneha/oneha/sqlcheck"
+	"github.com/oneha/oneha/sqlfsm"
 )
+
+// maxRequestIDs bounds REQUEST_ID.MAX: each kept id costs a row of at most
+// about 1 KiB (ids and scopes are bounded, results are a few numbers per
+// statement), so 10 million ids stay within a few GiB.
+const maxRequestIDs = 10_000_000
 
 // ErrConfig wraps every configuration error; the message names the key.
 var ErrConfig = errors.New("config")
@@ -54,6 +60,21 @@ type Config struct {
 	// OpenNebula's): an idle keep-alive connection is closed after it.
 	KeepaliveTimeout int
 	Audit            AuditConfig // AUDIT: the divergence audit
+	// RequestID is REQUEST_ID: how long one.sql.exec remembers request ids.
+	RequestID RequestIDConfig
+}
+
+// RequestIDConfig is the REQUEST_ID section: the retention of the request
+// ids one.sql.exec deduplicates. The leader stamps both values into every
+// entry carrying an id, so all servers prune alike; a change takes effect
+// with the next such entry.
+type RequestIDConfig struct {
+	// WindowS is WINDOW_S (s, default 86400): an id is forgotten once an
+	// entry stamped this much later than its first entry applies.
+	WindowS int
+	// Max is MAX (default 100000): an id is also forgotten once this many
+	// log entries followed its first, so at most Max ids are kept.
+	Max int
 }
 
 // AuditConfig is the AUDIT section (OneHA's): the divergence audit.
@@ -152,6 +173,7 @@ func DefaultConfig() Config {
 		HookTimeoutMS: 10000,
 		Timeout:       15, KeepaliveTimeout: 15,
 		Audit:      AuditConfig{Interval: 10000},
+		RequestID:  RequestIDConfig{WindowS: sqlfsm.DefaultRequestWindow, Max: sqlfsm.DefaultRequestKeep},
 		DB:         DBConfig{Backend: "sqlite", Server: "localhost", User: "oneadmin", Name: "opennebula", Connections: 25},
 		Federation: FederationConfig{Mode: "STANDALONE", ServerID: -1},
 		Raft: RaftConfig{ElectionTimeoutMS: 500, BroadcastTimeoutMS: 500, XMLRPCTimeoutMS: 1000,
@@ -214,6 +236,7 @@ func ParseConfig(b []byte) (Config, error) {
 		"TIMEOUT":           &c.Timeout,
 		"KEEPALIVE_TIMEOUT": &c.KeepaliveTimeout,
 		"AUDIT":             section{"INTERVAL": &c.Audit.Interval, "AUTO_REPAIR": &c.Audit.AutoRepair},
+		"REQUEST_ID":        section{"WINDOW_S": &c.RequestID.WindowS, "MAX": &c.RequestID.Max},
 	}
 	if err := top.decode("", doc.Content[0]); err != nil {
 		return c, err
@@ -366,10 +389,15 @@ func (c Config) Validate() error {
 		{"RAFT.LIMIT_PURGE", c.Raft.LimitPurge, 1},
 		{"TIMEOUT", c.Timeout, 1},
 		{"KEEPALIVE_TIMEOUT", c.KeepaliveTimeout, 1},
+		{"REQUEST_ID.WINDOW_S", c.RequestID.WindowS, 1},
+		{"REQUEST_ID.MAX", c.RequestID.Max, 1},
 	} {
 		if d.v < d.min {
 			return bad(d.key, "%d must be >= %d", d.v, d.min)
 		}
+	}
+	if c.RequestID.Max > maxRequestIDs {
+		return bad("REQUEST_ID.MAX", "%d must be <= %d", c.RequestID.Max, maxRequestIDs)
 	}
 	if c.HookTimeoutMS < 10 {
 		return bad("HOOK_TIMEOUT_MS", "%d must be >= 10", c.HookTimeoutMS)

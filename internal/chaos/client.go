@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -47,7 +46,9 @@ func (c *client) call(ctx context.Context, endpoint, method string, params ...an
 }
 
 // classifyWrite decides whether a failed write definitely did not happen
-// (stFail) or may have happened (stUnknown).
+// (stFail) or may have happened (stUnknown), from the answer's code and
+// retry-safety prefix alone (oned/api.go: describe, forward; README "Error
+// codes and retries"), as a client without request ids would.
 func classifyWrite(sent bool, err error) status {
 	if !sent {
 		return stFail // never reached a server
@@ -58,18 +59,10 @@ func classifyWrite(sent bool, err error) status {
 		case xmlrpc.ActionError, xmlrpc.AuthenticationError, xmlrpc.AuthorizationError, xmlrpc.XMLRPCAPIError:
 			return stFail // refused before it was appended (unsafe SQL, SQL error, bad params)
 		}
-		// "no leader found" is answered only when the request was never
-		// forwarded or appended.
-		if strings.Contains(oe.Message, "no leader found") && !strings.Contains(oe.Message, "forwarding") {
-			return stFail
+		if xmlrpc.RetrySafe(err) {
+			return stFail // NOT APPLIED: no leader, leader unreachable, given up before appending
 		}
-		// A follower that could not even connect to the leader forwarded
-		// nothing.
-		if strings.Contains(oe.Message, "forwarding to leader") &&
-			(strings.Contains(oe.Message, "connect: connection refused") || strings.Contains(oe.Message, "connect: no route to host")) {
-			return stFail
-		}
-		return stUnknown // outcome unknown, forwarding failure, anything else
+		return stUnknown // OUTCOME_UNKNOWN, or an unclassified failure
 	}
 	return stUnknown // timeout, reset, EOF after sending
 }
