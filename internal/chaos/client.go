@@ -126,21 +126,45 @@ func (c *client) read(ctx context.Context, endpoint string, k int) (int64, error
 }
 
 // write sets k to val (cas: only if it holds old) and records id in audit,
-// in one transaction. It returns whether the update changed the row.
-func (c *client) write(ctx context.Context, endpoint string, id int64, k int, val int64, cas bool, old int64) (swapped bool, st status, err error) {
+// in one transaction. It returns whether the update changed the row and the
+// LAST_INSERT_ID of the audit row. reqID, when not "", is sent as
+// one.sql.exec's request id.
+func (c *client) write(ctx context.Context, endpoint string, id int64, k int, val int64, cas bool, old int64, reqID string) (swapped bool, seq int64, st status, err error) {
 	upd := []any{"UPDATE reg SET v = ? WHERE k = ?", val, int64(k)}
 	if cas {
 		upd = []any{"UPDATE reg SET v = ? WHERE k = ? AND v = ?", val, int64(k), old}
 	}
-	v, sent, err := c.call(ctx, endpoint, "one.sql.exec", []any{upd, []any{"INSERT INTO audit (id, k) VALUES (?, ?)", id, int64(k)}})
+	params := []any{[]any{upd, []any{"INSERT INTO audit (id, k) VALUES (?, ?)", id, int64(k)}}}
+	if reqID != "" {
+		params = append(params, reqID)
+	}
+	v, sent, err := c.call(ctx, endpoint, "one.sql.exec", params...)
 	if err != nil {
-		return false, classifyWrite(sent, err), err
+		return false, 0, classifyWrite(sent, err), err
 	}
 	n, err := rowsAffected(v, 0)
 	if err != nil {
-		return false, stUnknown, err
+		return false, 0, stUnknown, err
 	}
-	return n == 1, stOK, nil
+	seq, err = lastInsertID(v, 1)
+	if err != nil {
+		return false, 0, stUnknown, err
+	}
+	return n == 1, seq, stOK, nil
+}
+
+// lastInsertID returns LAST_INSERT_ID of statement i of an exec answer.
+func lastInsertID(v any, i int) (int64, error) {
+	a, ok := v.([]any)
+	if !ok || len(a) <= i {
+		return 0, fmt.Errorf("exec answer %#v: want %d results", v, i+1)
+	}
+	m, _ := a[i].(map[string]any)
+	n, ok := m["LAST_INSERT_ID"].(int64)
+	if !ok {
+		return 0, fmt.Errorf("LAST_INSERT_ID %#v: want int", m["LAST_INSERT_ID"])
+	}
+	return n, nil
 }
 
 // stale returns rows of q answered by endpoint's local copy.
