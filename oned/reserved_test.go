@@ -31,6 +31,7 @@ func TestClientCannotWriteOneHATables(t *testing.T) {
 		{"UPDATE `Oneha_Applied` SET applied_index = 99999999 WHERE id = 1", "oneha_applied"},
 		{"DELETE FROM oneha_server", "oneha_server"},
 		{"UPDATE oneha_server SET endpoint = 'http://127.0.0.9:2633'", "oneha_server"},
+		{"DELETE FROM oneha_requests", "oneha_requests"}, // would make retries apply again
 	} {
 		for _, o := range []*harness.Oned{leader, f} {
 			e := callFails(t, o, "one.sql.exec", []any{c.sql})
