@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -104,13 +105,39 @@ func describe(err error) (string, int) {
 		// OpenNebula's code for a disabled zone; the message tells it
 		// apart from "no leader found".
 		return err.Error(), xmlrpc.InternalError
+	case errors.Is(err, sqlfsm.ErrRequestMismatch):
+		return err.Error(), xmlrpc.ActionError
+	case errors.Is(err, sqlfsm.ErrRequestID):
+		return err.Error(), xmlrpc.XMLRPCAPIError
 	case errors.Is(err, raftlog.ErrUnknownOutcome):
-		return "outcome unknown: leadership changed after the request was logged; it may or may not have been applied: " + err.Error(), xmlrpc.InternalError
+		return xmlrpc.OutcomeUnknownPrefix + "the request was logged but no answer came (leadership changed, shutdown or timeout); it may or may not be applied: " + err.Error(), xmlrpc.OutcomeUnknownError
+	case errors.Is(err, sqlfsm.ErrClosed):
+		// The FSM closed under a committed entry (it applies on restart),
+		// or a solo server closed before applying: not known here.
+		return xmlrpc.OutcomeUnknownPrefix + err.Error(), xmlrpc.OutcomeUnknownError
+	case errors.Is(err, errNotApplied):
+		return xmlrpc.NotAppliedPrefix + err.Error(), xmlrpc.InternalError
 	}
 	return err.Error(), xmlrpc.InternalError
 }
 
-var errNoLeader = errors.New("Cannot process request, no leader found")
+// errNotApplied marks a write given up before its entry was appended.
+var errNotApplied = errors.New("not logged")
+
+// errNoLeader is OpenNebula's answer when no leader can take a request,
+// after NotAppliedPrefix (nothing was forwarded or logged).
+var errNoLeader = errors.New(xmlrpc.NotAppliedPrefix + "Cannot process request, no leader found")
+
+// forwardFailure answers a call the leader at addr did not answer. A
+// request that never reached it (the connection was not established) was
+// not applied; one that was sent may have been.
+func forwardFailure(method, addr string, err error) []any {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return xmlrpc.Failure(method, fmt.Sprintf("%sforwarding to leader %s: %v", xmlrpc.NotAppliedPrefix, addr, err), xmlrpc.InternalError)
+	}
+	return xmlrpc.Failure(method, fmt.Sprintf("%sforwarding to leader %s: %v", xmlrpc.OutcomeUnknownPrefix, addr, err), xmlrpc.OutcomeUnknownError)
+}
 
 // forward relays a call to the leader's ENDPOINT in the zone table (never
 // to the address Raft merely reports), over the zone's verified channel
@@ -130,12 +157,12 @@ func (s *Server) forward(ctx context.Context, method string, params []any) (any,
 			defer cancel()
 			v, err := s.peerClient("http://"+addr+"/RPC2", 10*time.Second).Call(fctx, method, params...)
 			if err != nil {
-				return xmlrpc.Failure(method, fmt.Sprintf("forwarding to leader %s: %v", addr, err), xmlrpc.InternalError), nil
+				return forwardFailure(method, addr, err), nil
 			}
 			return v, nil
 		}
 		if s.node.IsLeader() {
-			return xmlrpc.Failure(method, "leadership changed during the call; retry", xmlrpc.InternalError), nil
+			return xmlrpc.Failure(method, xmlrpc.NotAppliedPrefix+"leadership changed during the call; retry", xmlrpc.InternalError), nil
 		}
 		if time.Now().After(deadline) {
 			return xmlrpc.Failure(method, errNoLeader.Error(), xmlrpc.InternalError), nil

@@ -17,10 +17,16 @@ import (
 
 	"github.com/oneha/oneha/raftlog"
 	"github.com/oneha/oneha/sqlcheck"
+	"github.com/oneha/oneha/sqlfsm"
 )
 
 // maxDeadServerTimeoutS bounds RAFT.DEAD_SERVER_TIMEOUT_S (30 days).
 const maxDeadServerTimeoutS = 30 * 24 * 3600
+
+// maxRequestIDs bounds REQUEST_ID.MAX: each kept id costs a row of at most
+// about 1 KiB (ids and scopes are bounded, results are a few numbers per
+// statement), so 10 million ids stay within a few GiB.
+const maxRequestIDs = 10_000_000
 
 // ErrConfig wraps every configuration error; the message names the key.
 var ErrConfig = errors.New("config")
@@ -58,6 +64,21 @@ type Config struct {
 	KeepaliveTimeout int
 	Audit            AuditConfig  // AUDIT: the divergence audit
 	Backup           BackupConfig // BACKUP: scheduled dumps
+	// RequestID is REQUEST_ID: how long one.sql.exec remembers request ids.
+	RequestID RequestIDConfig
+}
+
+// RequestIDConfig is the REQUEST_ID section: the retention of the request
+// ids one.sql.exec deduplicates. The leader stamps both values into every
+// entry carrying an id, so all servers prune alike; a change takes effect
+// with the next such entry.
+type RequestIDConfig struct {
+	// WindowS is WINDOW_S (s, default 86400): an id is forgotten once an
+	// entry stamped this much later than its first entry applies.
+	WindowS int
+	// Max is MAX (default 100000): an id is also forgotten once this many
+	// log entries followed its first, so at most Max ids are kept.
+	Max int
 }
 
 // BackupConfig is the BACKUP section (OneHA's): scheduled consistent dumps
@@ -185,6 +206,7 @@ func DefaultConfig() Config {
 		Timeout:       15, KeepaliveTimeout: 15,
 		Audit:      AuditConfig{Interval: 10000},
 		Backup:     BackupConfig{IntervalS: 3600, Keep: 7},
+		RequestID:  RequestIDConfig{WindowS: sqlfsm.DefaultRequestWindow, Max: sqlfsm.DefaultRequestKeep},
 		DB:         DBConfig{Backend: "sqlite", Server: "localhost", User: "oneadmin", Name: "opennebula", Connections: 25},
 		Federation: FederationConfig{Mode: "STANDALONE", ServerID: -1},
 		Raft: RaftConfig{ElectionTimeoutMS: 500, BroadcastTimeoutMS: 500, XMLRPCTimeoutMS: 1000,
@@ -249,6 +271,7 @@ func ParseConfig(b []byte) (Config, error) {
 		"KEEPALIVE_TIMEOUT": &c.KeepaliveTimeout,
 		"AUDIT":             section{"INTERVAL": &c.Audit.Interval, "AUTO_REPAIR": &c.Audit.AutoRepair},
 		"BACKUP":            section{"DIR": &c.Backup.Dir, "INTERVAL_S": &c.Backup.IntervalS, "KEEP": &c.Backup.Keep},
+		"REQUEST_ID":        section{"WINDOW_S": &c.RequestID.WindowS, "MAX": &c.RequestID.Max},
 	}
 	if err := top.decode("", doc.Content[0]); err != nil {
 		return c, err
@@ -412,6 +435,8 @@ func (c Config) Validate() error {
 		{"RAFT.MIN_QUORUM", c.Raft.MinQuorum, 1},
 		{"TIMEOUT", c.Timeout, 1},
 		{"KEEPALIVE_TIMEOUT", c.KeepaliveTimeout, 1},
+		{"REQUEST_ID.WINDOW_S", c.RequestID.WindowS, 1},
+		{"REQUEST_ID.MAX", c.RequestID.Max, 1},
 	} {
 		if d.v < d.min {
 			return bad(d.key, "%d must be >= %d", d.v, d.min)
@@ -419,6 +444,9 @@ func (c Config) Validate() error {
 	}
 	if c.Raft.DeadServerTimeoutS > maxDeadServerTimeoutS {
 		return bad("RAFT.DEAD_SERVER_TIMEOUT_S", "%d must be <= %d (30 days); 0 turns dead-server cleanup off", c.Raft.DeadServerTimeoutS, maxDeadServerTimeoutS)
+	}
+	if c.RequestID.Max > maxRequestIDs {
+		return bad("REQUEST_ID.MAX", "%d must be <= %d", c.RequestID.Max, maxRequestIDs)
 	}
 	if c.HookTimeoutMS < 10 {
 		return bad("HOOK_TIMEOUT_MS", "%d must be >= 10", c.HookTimeoutMS)

@@ -73,10 +73,27 @@ func TestParseConfigAudit(t *testing.T) {
 	}
 }
 
+func TestParseConfigRequestID(t *testing.T) {
+	c, err := ParseConfig([]byte("PORT: 2633\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RequestID != (RequestIDConfig{WindowS: 86400, Max: 100000}) {
+		t.Fatalf("REQUEST_ID defaults %+v, want 24 h and 100000", c.RequestID)
+	}
+	c, err = ParseConfig([]byte("REQUEST_ID: {WINDOW_S: 600, MAX: 5000}\n"))
+	if err != nil || c.RequestID != (RequestIDConfig{WindowS: 600, Max: 5000}) {
+		t.Fatalf("REQUEST_ID parsed as %+v, %v", c.RequestID, err)
+	}
+}
+
 func TestParseConfigErrorsNameTheKey(t *testing.T) {
 	tests := []struct {
 		yaml, key string
 	}{
+		{"REQUEST_ID: {WINDOW_S: 0}", "REQUEST_ID.WINDOW_S"},
+		{"REQUEST_ID: {MAX: 0}", "REQUEST_ID.MAX"},
+		{"REQUEST_ID: {MAX: 10000001}", "REQUEST_ID.MAX"},
 		{"PROT: 1", "PROT"},
 		{"DB: {TLS: {CA: /x}}", "DB.TLS"},
 		{"DB: {BACKEND: mysql, TLS: {CERT: /c}}", "DB.TLS.KEY"},

@@ -26,7 +26,7 @@ func (s *Server) newMetrics() *metrics {
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.writeLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "oneha_write_duration_seconds",
-		Help:    "Latency of one.sql.exec calls answered by this server, by outcome.",
+		Help:    "Latency of one.sql.exec calls answered by this server, by outcome (ok, error, replayed: a request id seen before).",
 		Buckets: prometheus.ExponentialBuckets(0.0002, 2, 16),
 	}, []string{"outcome"})
 	m.reg.MustRegister(m.writeLatency)

@@ -180,7 +180,8 @@ func testLeaderKilled(t *testing.T, d sqlcheck.Dialect) {
 }
 
 // TestNoLeaderIsAnErrorNotAHang: with the majority gone, a write on the
-// survivor answers "no leader" (INTERNAL) instead of hanging.
+// survivor answers "no leader" (INTERNAL, NOT APPLIED: safe to retry)
+// instead of hanging.
 func TestNoLeaderIsAnErrorNotAHang(t *testing.T) {
 	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
@@ -199,8 +200,8 @@ func TestNoLeaderIsAnErrorNotAHang(t *testing.T) {
 	defer cancel()
 	_, err := s.Call(ctx, "one.sql.exec", []any{"CREATE TABLE t (id INT)"})
 	var oe *xmlrpc.Error
-	if !errors.As(err, &oe) || oe.Code != xmlrpc.InternalError || !strings.Contains(oe.Message, "no leader") {
-		t.Fatalf("write without a quorum: %v, want INTERNAL no leader", err)
+	if !errors.As(err, &oe) || oe.Code != xmlrpc.InternalError || !strings.Contains(oe.Message, "no leader") || !xmlrpc.RetrySafe(err) {
+		t.Fatalf("write without a quorum: %v, want INTERNAL NOT APPLIED: ... no leader", err)
 	}
 }
 

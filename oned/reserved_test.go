@@ -33,6 +33,7 @@ func TestClientCannotWriteOneHATables(t *testing.T) {
 		{"UPDATE oneha_server SET endpoint = 'http://127.0.0.9:2633'", "oneha_server"},
 		{"UPDATE oneha_leader_history SET reason = 'forged'", "oneha_leader_history"},
 		{"DELETE FROM oneha_leader_history", "oneha_leader_history"},
+		{"DELETE FROM oneha_requests", "oneha_requests"}, // would make retries apply again
 	} {
 		for _, o := range []*harness.Oned{leader, f} {
 			e := callFails(t, o, "one.sql.exec", []any{c.sql})

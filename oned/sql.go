@@ -6,14 +6,26 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/oneha/oneha/raftlog"
 	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 	"github.com/oneha/oneha/xmlrpc"
 )
 
-// one.sql.exec(session, statements): statements is an array whose items
-// are a SQL string or an array [sql, param, …]; all items are one
-// transaction. Result: [ {ROWS_AFFECTED, LAST_INSERT_ID}, … ].
+// one.sql.exec(session, statements[, request_id]): statements is an array
+// whose items are a SQL string or an array [sql, param, …]; all items are
+// one transaction. Result: [ {ROWS_AFFECTED, LAST_INSERT_ID}, … ].
+//
+// request_id (optional string, "" = none; 1..128 bytes of [A-Za-z0-9._:@-])
+// makes the call idempotent: the entry carries it, scoped to the
+// authenticated user, and every server applies it at most once within
+// REQUEST_ID's retention. A retry with the same id, to any server, after a
+// failover or a timeout, applies nothing and answers the first result
+// (an SQL error included); a retry with other statements is refused
+// (ACTION, sqlfsm.ErrRequestMismatch). Callers: authenticated clients only
+// (wrap), who hold oneadmin's credentials and so could read every result
+// anyway; the scope keeps ids of different users apart should more users
+// ever authenticate.
 //
 // Parameter types: <i4>/<i8> → integer, <double>, <string>, <boolean>,
 // <base64> → binary, <dateTime.iso8601> → DATETIME; an empty <struct/>
@@ -54,11 +66,20 @@ func (s *Server) sqlExec(ctx context.Context, p []any) (any, error) {
 	if err := s.refuseIfDisabled(ctx); err != nil {
 		return nil, err
 	}
+	req, err := s.requestParam(p)
+	if err != nil {
+		return nil, err
+	}
 	start := time.Now()
-	res, err := s.sql.Exec(ctx, stmts)
+	res, err := s.sql.ExecRequest(ctx, stmts, req)
 	outcome := "ok"
 	if err != nil {
 		outcome = "error"
+		err = markNotApplied(err)
+	}
+	if res != nil && res.Replayed {
+		outcome = "replayed"
+		s.log.Info("one.sql.exec: request id seen before; answered its first result, applied nothing", "request_id", req.ID)
 	}
 	s.metrics.writeLatency.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
 	if err != nil {
@@ -93,6 +114,39 @@ func (s *Server) refuseIfDisabled(ctx context.Context) error {
 		return fmt.Errorf("%w (onezone enable %d allows writes again)", ErrZoneDisabled, s.cfg.Federation.ZoneID)
 	}
 	return nil
+}
+
+// requestParam reads one.sql.exec's optional request_id (p[1]).
+func (s *Server) requestParam(p []any) (*sqlfsm.Request, error) {
+	if len(p) < 2 {
+		return nil, nil
+	}
+	id, err := xmlrpc.ParamString(p, 1)
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		return nil, nil
+	}
+	if err := sqlfsm.ValidRequestID(id); err != nil {
+		return nil, badParam("request_id: %v", err)
+	}
+	return &sqlfsm.Request{Scope: s.auth.user, ID: id,
+		Window: uint64(s.cfg.RequestID.WindowS), Keep: uint64(s.cfg.RequestID.Max)}, nil
+}
+
+// markNotApplied wraps errNotApplied around a write's error that is known
+// to have come before its entry was appended: the caller's deadline or
+// cancellation, or a shutdown, without raftlog.ErrUnknownOutcome (which
+// raftlog.Node.Apply adds once the entry is enqueued).
+func markNotApplied(err error) error {
+	if errors.Is(err, raftlog.ErrUnknownOutcome) || errors.Is(err, sqlfsm.ErrClosed) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, raftlog.ErrShutdown) {
+		return fmt.Errorf("%w: %w", errNotApplied, err)
+	}
+	return err
 }
 
 // refuseReservedTables refuses client statements that name any of OneHA's

@@ -95,6 +95,17 @@ func (f *FSM) applyOnce(ctx context.Context, logs []*raft.Log, resps []any, know
 		if err := b.begin(); err != nil {
 			return err
 		}
+		if e.Request != nil {
+			prior, err := requestPrior(ctx, b.tx, l.Index, e)
+			if err != nil {
+				return fmt.Errorf("entry %d: %w", l.Index, err)
+			}
+			if prior != nil { // a retry: apply nothing, answer the first result
+				resps[i] = prior
+				b.advance(l, e.Context.Time.UnixMicro())
+				continue
+			}
+		}
 		res, ok := known[l.Index]
 		if !ok {
 			res, err = f.applyEntry(ctx, b.tx, e)
@@ -105,6 +116,11 @@ func (f *FSM) applyOnce(ctx context.Context, logs []*raft.Log, resps []any, know
 		}
 		if err != nil {
 			return fmt.Errorf("entry %d: %w", l.Index, err)
+		}
+		if e.Request != nil {
+			if err := recordRequest(ctx, b.tx, l.Index, e, res); err != nil {
+				return fmt.Errorf("entry %d: %w", l.Index, err)
+			}
 		}
 		resps[i] = res
 		b.advance(l, e.Context.Time.UnixMicro())
@@ -253,6 +269,17 @@ func (f *FSM) execStatement(ctx context.Context, x execer, c Context, j int, st 
 // now. A DDL that changes no schema object is idempotent, so rerunning it is
 // harmless.
 func (f *FSM) applyDDL(ctx context.Context, l *raft.Log, e *Entry) (*Result, error) {
+	if e.Request != nil && f.applied.DDLIndex != l.Index {
+		// Pruning and the lookup run in autocommit: repeating them after a
+		// crash deletes and finds the same rows.
+		prior, err := requestPrior(ctx, f.conn, l.Index, e)
+		if err != nil {
+			return nil, err
+		}
+		if prior != nil {
+			return f.finishDDL(ctx, l, e, prior)
+		}
+	}
 	fp, err := f.b.schemaFingerprint(ctx, f.conn)
 	if err != nil {
 		return nil, err
@@ -289,7 +316,25 @@ func (f *FSM) applyDDL(ctx context.Context, l *raft.Log, e *Entry) (*Result, err
 }
 
 func (f *FSM) finishDDL(ctx context.Context, l *raft.Log, e *Entry, res *Result) (*Result, error) {
-	if err := writeApplied(ctx, f.conn, l.Index, l.Term); err != nil {
+	if e.Request != nil && !res.Replayed {
+		// The request row and the applied index commit together.
+		tx, err := f.conn.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, fmt.Errorf("begin: %w", err)
+		}
+		err = recordRequest(ctx, tx, l.Index, e, res)
+		if err == nil {
+			err = writeApplied(ctx, tx, l.Index, l.Term)
+		}
+		if err == nil {
+			err = tx.Commit()
+		} else {
+			tx.Rollback()
+		}
+		if err != nil {
+			return nil, err
+		}
+	} else if err := writeApplied(ctx, f.conn, l.Index, l.Term); err != nil {
 		return nil, err
 	}
 	f.setApplied(appliedState{Index: l.Index, Term: l.Term})

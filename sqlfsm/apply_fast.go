@@ -57,8 +57,8 @@ func (f *FSM) applyFast(ctx context.Context, logs []*raft.Log, resps []any) (boo
 		}
 		if l.Type == raft.LogCommand {
 			e, err := Decode(l.Data)
-			if err != nil || e.DDL {
-				return false, nil
+			if err != nil || e.DDL || e.Request != nil {
+				return false, nil // request ids: the per-entry path looks them up
 			}
 			sep()
 			script.Write(appendMySQLBind(bind[:0], e.Context))

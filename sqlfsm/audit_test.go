@@ -102,8 +102,8 @@ func TestAuditIdenticalReplicasNeverDiverge(t *testing.T) {
 				}
 			}
 			want := waitAudit(t, fsms[0], last)
-			if want.Error != "" || len(want.Tables) != 1 || want.Tables[0].Table != "au" {
-				t.Fatalf("audit at %d: %+v, want one checksum of table au", last, want)
+			if want.Error != "" || len(want.Tables) != 2 || want.Tables[0].Table != "au" || want.Tables[1].Table != sqlfsm.RequestTable {
+				t.Fatalf("audit at %d: %+v, want checksums of table au and of the (replicated) request ids", last, want)
 			}
 			common := 0
 			for _, a := range fsms[0].Audits() {

@@ -32,7 +32,19 @@ func (mysqlBackend) appliedDDL() []string {
   ddl_index BIGINT UNSIGNED NOT NULL DEFAULT 0,
   ddl_fingerprint VARCHAR(64) NOT NULL DEFAULT ''
 ) ENGINE=InnoDB`,
-		`INSERT IGNORE INTO ` + AppliedTable + ` (id, applied_index, applied_term) VALUES (1, 0, 0)`}
+		`INSERT IGNORE INTO ` + AppliedTable + ` (id, applied_index, applied_term) VALUES (1, 0, 0)`,
+		// Ids compare byte for byte (ascii_bin), as on SQLite.
+		`CREATE TABLE IF NOT EXISTS ` + RequestTable + ` (
+  scope VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  request_id VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  log_index BIGINT NOT NULL,
+  micros BIGINT NOT NULL,
+  stmt_hash CHAR(64) CHARACTER SET ascii NOT NULL,
+  result TEXT CHARACTER SET ascii NOT NULL,
+  PRIMARY KEY (scope, request_id),
+  KEY ` + RequestTable + `_index (log_index),
+  KEY ` + RequestTable + `_micros (micros)
+) ENGINE=InnoDB`}
 }
 
 func (mysqlBackend) bind(ctx context.Context, x execer, c Context) error {

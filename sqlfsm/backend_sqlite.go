@@ -25,7 +25,18 @@ func (sqliteBackend) appliedDDL() []string {
   ddl_index INTEGER NOT NULL DEFAULT 0,
   ddl_fingerprint TEXT NOT NULL DEFAULT ''
 )`,
-		`INSERT OR IGNORE INTO ` + AppliedTable + ` (id, applied_index, applied_term) VALUES (1, 0, 0)`}
+		`INSERT OR IGNORE INTO ` + AppliedTable + ` (id, applied_index, applied_term) VALUES (1, 0, 0)`,
+		`CREATE TABLE IF NOT EXISTS ` + RequestTable + ` (
+  scope TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  log_index INTEGER NOT NULL,
+  micros INTEGER NOT NULL,
+  stmt_hash TEXT NOT NULL,
+  result TEXT NOT NULL,
+  PRIMARY KEY (scope, request_id)
+)`,
+		`CREATE INDEX IF NOT EXISTS ` + RequestTable + `_index ON ` + RequestTable + ` (log_index)`,
+		`CREATE INDEX IF NOT EXISTS ` + RequestTable + `_micros ON ` + RequestTable + ` (micros)`}
 }
 
 func (b sqliteBackend) bind(_ context.Context, _ execer, c Context) error {

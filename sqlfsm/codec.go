@@ -13,22 +13,31 @@ import (
 // Entry wire format, version 1:
 //
 //	byte 0   format version (codecV1)
-//	byte 1   flags: flagCompressed (body is raw DEFLATE), flagDDL
+//	byte 1   flags: flagCompressed (body is raw DEFLATE), flagDDL,
+//	         flagRequest (the body ends with a Request)
 //	body     varint  context time, Unix microseconds (UTC)
 //	         uvarint seed1, uvarint seed2
 //	         uvarint statement count, then per statement:
 //	           uvarint len, SQL bytes, uvarint param count, params
+//	         with flagRequest: uvarint len, scope, uvarint len, id,
+//	         uvarint window (s), uvarint keep (entries)
 //	param    one tag byte, then: int64 varint | float64 8 bytes LE |
 //	         string/bytes uvarint len + bytes | time varint Unix micros
 //
 // Decoding never trusts a length: every length is checked against the bytes
 // that remain, and a compressed body may not inflate past MaxEntrySize, so a
 // hostile entry costs at most its own size in allocations.
+//
+// flagRequest was added after version 1 shipped: entries without it encode
+// and decode exactly as before, so logs written earlier replay unchanged. A
+// server too old to know the flag refuses such an entry (ErrBadEntry);
+// upgrade every server before clients send request ids.
 const (
 	codecV1 byte = 1
 
 	flagCompressed byte = 1 << 0
 	flagDDL        byte = 1 << 1
+	flagRequest    byte = 1 << 2
 
 	// compressAbove is the body size from which the encoder tries DEFLATE.
 	compressAbove = 4 << 10
@@ -65,12 +74,21 @@ func Encode(e *Entry) ([]byte, error) {
 			}
 		}
 	}
+	if rq := e.Request; rq != nil {
+		body = appendBytes(body, []byte(rq.Scope))
+		body = appendBytes(body, []byte(rq.ID))
+		body = binary.AppendUvarint(body, rq.Window)
+		body = binary.AppendUvarint(body, rq.Keep)
+	}
 	if len(body) > MaxEntrySize {
 		return nil, fmt.Errorf("%w: entry of %d bytes exceeds %d", ErrBadEntry, len(body), MaxEntrySize)
 	}
 	var flags byte
 	if e.DDL {
 		flags |= flagDDL
+	}
+	if e.Request != nil {
+		flags |= flagRequest
 	}
 	if len(body) >= compressAbove {
 		if c, ok := deflate(body); ok {
@@ -92,7 +110,7 @@ func Decode(b []byte) (*Entry, error) {
 		return nil, fmt.Errorf("%w: unknown format version %d", ErrBadEntry, b[0])
 	}
 	flags, body := b[1], b[2:]
-	if flags&^(flagCompressed|flagDDL) != 0 {
+	if flags&^(flagCompressed|flagDDL|flagRequest) != 0 {
 		return nil, fmt.Errorf("%w: unknown flags %#x", ErrBadEntry, flags)
 	}
 	if flags&flagCompressed != 0 {
@@ -121,6 +139,15 @@ func Decode(b []byte) (*Entry, error) {
 			st.Params = append(st.Params, d.param())
 		}
 		e.Statements = append(e.Statements, st)
+	}
+	if flags&flagRequest != 0 && d.err == nil {
+		rq := &Request{Scope: string(d.bytes()), ID: string(d.bytes()), Window: d.uvarint(), Keep: d.uvarint()}
+		if d.err == nil {
+			if err := rq.validate(); err != nil {
+				d.fail("%v", err)
+			}
+		}
+		e.Request = rq
 	}
 	if d.err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadEntry, d.err)

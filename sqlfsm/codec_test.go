@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +28,8 @@ func TestCodecRoundTrip(t *testing.T) {
 		{"ddl flag", Entry{Context: Context{Time: ts}, DDL: true, Statements: []Statement{{SQL: "CREATE TABLE t (id INT)"}}}},
 		{"large compressible", Entry{Context: Context{Time: ts}, Statements: []Statement{
 			{SQL: "INSERT INTO t VALUES (?)", Params: []any{strings.Repeat("abc", 10000)}}}}},
+		{"request id", Entry{Context: Context{Time: ts}, Statements: []Statement{{SQL: "UPDATE t SET a = 1"}},
+			Request: &Request{Scope: "oneadmin", ID: "job-42:step.1", Window: 86400, Keep: 100000}}},
 		{"pre-epoch time", Entry{Context: Context{Time: time.Date(1960, 1, 1, 0, 0, 0, 1000, time.UTC)}}},
 	}
 	for _, tt := range tests {
@@ -74,6 +79,10 @@ func TestDecodeRejectsMalformed(t *testing.T) {
 		{"huge statement count", []byte{codecV1, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}},
 		{"bad compressed body", []byte{codecV1, flagCompressed, 1, 2, 3}},
 		{"unknown tag", []byte{codecV1, 0, 0, 0, 0, 1, 1, 'x', 1, 99}},
+		{"request without its fields", []byte{codecV1, flagRequest, 2, 0, 0, 1, 1, 'x', 0}},
+		{"request id with a space", []byte{codecV1, flagRequest, 2, 0, 0, 1, 1, 'x', 0, 1, 'u', 2, 'a', ' ', 1, 1}},
+		{"request id empty", []byte{codecV1, flagRequest, 2, 0, 0, 1, 1, 'x', 0, 1, 'u', 0, 1, 1}},
+		{"request window 0", []byte{codecV1, flagRequest, 2, 0, 0, 1, 1, 'x', 0, 1, 'u', 1, 'a', 0, 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,6 +90,51 @@ func TestDecodeRejectsMalformed(t *testing.T) {
 				t.Fatalf("Decode = %v, want ErrBadEntry", err)
 			}
 		})
+	}
+}
+
+// TestDecodeEntriesWrittenBeforeRequestIDs: the bytes of a version-1 entry
+// from before request ids (no flagRequest) decode as before and re-encode to
+// the same bytes, and so does every entry of the fuzz corpus.
+func TestDecodeEntriesWrittenBeforeRequestIDs(t *testing.T) {
+	old := []byte{codecV1, 0, 2, 7, 9, 1, 1, 'x', 1, tagInt, 4}
+	e, err := Decode(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Entry{Context: Context{Time: time.UnixMicro(1).UTC(), Seed1: 7, Seed2: 9},
+		Statements: []Statement{{SQL: "x", Params: []any{int64(2)}}}}
+	if !reflect.DeepEqual(*e, want) {
+		t.Fatalf("decoded %#v, want %#v", *e, want)
+	}
+	if b, _ := Encode(e); !bytes.Equal(b, old) {
+		t.Fatalf("re-encoded to % x, want % x", b, old)
+	}
+	files, _ := filepath.Glob("testdata/fuzz/FuzzDecode/*")
+	if len(files) == 0 {
+		t.Fatal("no fuzz corpus")
+	}
+	for _, name := range files {
+		raw, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := strings.TrimSpace(strings.TrimPrefix(string(raw), "go test fuzz v1\n"))
+		q, ok := strings.CutPrefix(body, "[]byte(")
+		if !ok {
+			t.Fatalf("%s: unexpected corpus format", name)
+		}
+		s, err := strconv.Unquote(strings.TrimSuffix(q, ")"))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		e, err := Decode([]byte(s))
+		if err != nil || e.Request != nil {
+			t.Fatalf("%s: %+v, %v: want an entry without request", name, e, err)
+		}
+		if b, _ := Encode(e); !bytes.Equal(b, []byte(s)) {
+			t.Fatalf("%s: re-encodes differently", name)
+		}
 	}
 }
 
@@ -97,6 +151,7 @@ func FuzzDecode(f *testing.F) {
 		{DDL: true, Statements: []Statement{{SQL: "CREATE TABLE t (a INT)"}}},
 		{Statements: []Statement{{SQL: "INSERT INTO t VALUES (?,?,?)", Params: []any{int64(-1), 2.5, []byte("b")}}}},
 		{Statements: []Statement{{SQL: strings.Repeat("y", 5000)}}},
+		{Statements: []Statement{{SQL: "x"}}, Request: &Request{Scope: "u", ID: "r-1", Window: 60, Keep: 10}},
 	} {
 		b, _ := Encode(&e)
 		f.Add(b)

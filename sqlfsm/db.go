@@ -45,6 +45,21 @@ func (d *DB) FSM() *FSM { return d.fsm }
 // outcome (leadership lost after appending), that error is returned as is:
 // the transaction may or may not have been applied.
 func (d *DB) Exec(ctx context.Context, stmts []Statement) (*Result, error) {
+	return d.ExecRequest(ctx, stmts, nil)
+}
+
+// ExecRequest is Exec with an optional request id (req may be nil): the
+// entry carries it, and the FSM applies it at most once per (Scope, ID)
+// within the retention req states (see Request). A retry of a request whose
+// outcome was unknown, sent to any server, applies nothing and returns the
+// first result (Result.Replayed); a retry with other statements returns
+// ErrRequestMismatch. An invalid id returns ErrRequestID before appending.
+func (d *DB) ExecRequest(ctx context.Context, stmts []Statement, req *Request) (*Result, error) {
+	if req != nil {
+		if err := req.validate(); err != nil {
+			return nil, err
+		}
+	}
 	norm := make([]Statement, len(stmts))
 	for i, st := range stmts {
 		norm[i] = Statement{SQL: st.SQL}
@@ -63,7 +78,7 @@ func (d *DB) Exec(ctx context.Context, stmts []Statement) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Entry{Context: d.context(), DDL: ddl, Statements: norm}
+	e := &Entry{Context: d.context(), DDL: ddl, Statements: norm, Request: req}
 	if err := d.trial(ctx, e); err != nil {
 		return nil, err
 	}

@@ -22,7 +22,11 @@
 //   - audited: every applied entry's outcome is recorded (Outcomes) and
 //     every Config.AuditInterval entries the tables are checksummed at
 //     exactly that index on every server (Audits), so oned's leader can
-//     name a replica that diverged, the entry or the table (audit.go).
+//     name a replica that diverged, the entry or the table (audit.go);
+//   - idempotent on request: an entry carrying a Request (scope, id) is
+//     looked up in RequestTable in its own transaction; a repeat applies
+//     nothing and answers the first result, pruning by the entry's time
+//     and index only (request.go).
 //
 // Reads run at three consistency levels (stale, default, strong); see read.go.
 package sqlfsm

@@ -21,4 +21,6 @@ type Entry struct {
 	Context    Context
 	DDL        bool // the single statement is DDL (MySQL commits it implicitly)
 	Statements []Statement
+	// Request, when set, makes the entry idempotent (see Request).
+	Request *Request
 }

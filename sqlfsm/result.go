@@ -12,4 +12,7 @@ type StmtResult struct {
 type Result struct {
 	Statements []StmtResult
 	Err        error
+	// Replayed: the entry carried a request id that an earlier entry had
+	// already applied; this is that entry's result, and nothing ran.
+	Replayed bool
 }

@@ -1,6 +1,10 @@
 package xmlrpc
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
 
 // OpenNebula error codes, the third element of a failure response.
 const (
@@ -13,7 +17,42 @@ const (
 	AllocateError       = 0x4000
 	LockedError         = 0x8000
 	ReplicationError    = 0x10000
+
+	// OutcomeUnknownError is OneHA's own code: a write was logged (or may
+	// have been) but no answer came (leadership lost after appending, the
+	// leader unreachable after the request was sent, a timeout): it may or
+	// may not be applied. Retry it only with the same request id
+	// (one.sql.exec), or read to find out. Its message begins with
+	// OutcomeUnknownPrefix (after "[method] ").
+	OutcomeUnknownError = 0x20000
 )
+
+// Message prefixes (after "[method] ") that classify a failure for retries.
+const (
+	// NotAppliedPrefix: nothing was logged (no leader, the leader could not
+	// be reached, refused before appending): retrying cannot apply twice.
+	// Such failures keep OpenNebula's code, InternalError.
+	NotAppliedPrefix = "NOT APPLIED: "
+	// OutcomeUnknownPrefix starts every OutcomeUnknownError message.
+	OutcomeUnknownPrefix = "OUTCOME UNKNOWN: "
+)
+
+// RetrySafe reports whether err is a failure response saying the request
+// was not applied (NotAppliedPrefix), so that sending it again is safe.
+func RetrySafe(err error) bool {
+	e, ok := errors.AsType[*Error](err)
+	if !ok || e.Code != InternalError {
+		return false
+	}
+	_, msg, found := strings.Cut(e.Message, "] ") // after "[method] "
+	return found && strings.HasPrefix(msg, NotAppliedPrefix)
+}
+
+// OutcomeUnknown reports whether err is an OutcomeUnknownError response.
+func OutcomeUnknown(err error) bool {
+	e, ok := errors.AsType[*Error](err)
+	return ok && e.Code == OutcomeUnknownError
+}
 
 // CodeName returns the name OpenNebula gives an error code
 // ("AUTHENTICATION", …), or the code in hex if it has none.
@@ -39,6 +78,8 @@ func CodeName(code int) string {
 		return "LOCKED"
 	case ReplicationError:
 		return "REPLICATION"
+	case OutcomeUnknownError:
+		return "OUTCOME_UNKNOWN"
 	}
 	return fmt.Sprintf("%#x", code)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/oneha/oneha/internal/cli"
+	"github.com/oneha/oneha/xmlrpc"
 )
 
 type app struct {
@@ -85,13 +86,15 @@ func BuildExec(args, exprs []string, script string, haveScript bool, params []st
 
 func (a *app) execCmd() *cobra.Command {
 	var exprs, params []string
-	var file string
+	var file, requestID string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   `exec ["SQL" [PARAM...]] [-e SQL]... [--file FILE]`,
+		Use:   `exec ["SQL" [PARAM...]] [-e SQL]... [--file FILE] [--request-id ID]`,
 		Short: "Run statements as one replicated transaction",
 		Long: "Run one statement (with ? parameters), or several (-e flags, or a script with --file, - for stdin)\n" +
-			"as a single transaction through one.sql.exec. Prints ROWS_AFFECTED and LAST_INSERT_ID per statement.",
+			"as a single transaction through one.sql.exec. Prints ROWS_AFFECTED and LAST_INSERT_ID per statement.\n" +
+			"With --request-id the zone applies the transaction at most once: running the same command again\n" +
+			"(after an OUTCOME UNKNOWN answer, a timeout, to any server) applies nothing and prints the first result.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var script string
 			haveScript := cmd.Flags().Changed("file")
@@ -110,9 +113,13 @@ func (a *app) execCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			v, err := s.Call(cmd.Context(), "one.sql.exec", req.Statements)
+			callParams := []any{req.Statements}
+			if requestID != "" {
+				callParams = append(callParams, requestID)
+			}
+			v, err := s.Call(cmd.Context(), "one.sql.exec", callParams...)
 			if err != nil {
-				return err
+				return execHint(err, requestID)
 			}
 			res, err := ParseExec(v)
 			if err != nil {
@@ -133,7 +140,22 @@ func (a *app) execCmd() *cobra.Command {
 	f.StringVarP(&file, "file", "f", "", "read the transaction's statements from FILE (- for stdin), separated by ;")
 	f.StringArrayVarP(&params, "param", "p", nil, "a parameter of the single statement (repeatable): TEXT, int:N, float:X, bool:B, null:, hex:HEX, str:TEXT")
 	f.BoolVarP(&asJSON, "json", "j", false, "print JSON")
+	f.StringVar(&requestID, "request-id", "", "make the transaction idempotent under this id (1-128 of A-Z a-z 0-9 . _ : @ -)")
 	return cmd
+}
+
+// execHint adds what to do next to an exec failure whose outcome is
+// unknown, and says when retrying is safe.
+func execHint(err error, requestID string) error {
+	switch {
+	case xmlrpc.OutcomeUnknown(err) && requestID != "":
+		return fmt.Errorf("%w\nrun the same command again (same --request-id %s): it applies the transaction at most once and prints its result", err, requestID)
+	case xmlrpc.OutcomeUnknown(err):
+		return fmt.Errorf("%w\nthe transaction may or may not be applied: check before running it again, or use --request-id next time", err)
+	case xmlrpc.RetrySafe(err):
+		return fmt.Errorf("%w\nnothing was applied: running the command again is safe", err)
+	}
+	return err
 }
 
 func (a *app) queryCmd() *cobra.Command {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/oneha/oneha/internal/cli"
@@ -215,6 +216,51 @@ func TestErrors(t *testing.T) {
 			}
 			if tc.noCalls && len(fe.Calls()) != before {
 				t.Errorf("a call was made")
+			}
+		})
+	}
+}
+
+// TestExecRequestID: --request-id is sent as one.sql.exec's third
+// parameter (absent without the flag), and failures say whether running the
+// command again is safe.
+func TestExecRequestID(t *testing.T) {
+	var answer atomic.Value // the handler runs on the server's goroutine
+	answer.Store(execResult(1))
+	fe := clitest.NewServer(t, map[string]clitest.Handler{
+		"one.sql.exec": func([]any) any { return answer.Load() },
+	})
+	env := authEnv(t, fe.URL)
+	r := run(t, "", env, "exec", "UPDATE t SET a = 1", "--request-id", "job-7:step.2")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	want := []clitest.Call{{Method: "one.sql.exec", Params: []any{"oneadmin:pw", []any{"UPDATE t SET a = 1"}, "job-7:step.2"}}}
+	if got := fe.Calls(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("calls\n%#v\nwant\n%#v", got, want)
+	}
+	for _, tc := range []struct {
+		name, msg string
+		code      int64
+		args      []string
+		stderr    string
+	}{
+		{"unknown with id", "[one.sql.exec] OUTCOME UNKNOWN: leadership lost", 0x20000,
+			[]string{"--request-id", "r1"}, "same --request-id r1"},
+		{"unknown without id", "[one.sql.exec] OUTCOME UNKNOWN: leadership lost", 0x20000,
+			nil, "may or may not be applied"},
+		{"not applied", "[one.sql.exec] NOT APPLIED: Cannot process request, no leader found", 0x2000,
+			nil, "running the command again is safe"},
+		{"other internal error", "[one.sql.exec] disk full", 0x2000, nil, "disk full"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			answer.Store(clitest.Fail(tc.msg, tc.code))
+			r := run(t, "", env, append([]string{"exec", "UPDATE t SET a = 1"}, tc.args...)...)
+			if r.code != 255 || !strings.Contains(r.stderr, tc.stderr) {
+				t.Fatalf("exit %d, stderr %q; want 255 and %q", r.code, r.stderr, tc.stderr)
+			}
+			if tc.name == "other internal error" && strings.Contains(r.stderr, "safe") {
+				t.Fatalf("an unclassified error was called safe: %q", r.stderr)
 			}
 		})
 	}

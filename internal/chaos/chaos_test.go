@@ -27,6 +27,25 @@ func TestChaosShort(t *testing.T) {
 	report(t, intro, table("3 servers, SQLite", rows))
 }
 
+// TestChaosRetry: the retrying workload (every write carries a request id;
+// an unknown outcome is sent again with it until a definite answer) under
+// the faults that leave writes unknown, 3 servers on SQLite, about 40 s.
+// Every write must be applied exactly once, and its answer must name the
+// audit row that was applied (checkExactlyOnce). Runs in make test (root).
+func TestChaosRetry(t *testing.T) {
+	if testing.Short() {
+		t.Skip("nemesis suite: not in -short")
+	}
+	rows := runSuite(t, config{
+		Name: "3xSQLite-retry", N: 3, Subnet: "198.18.44.0/24", Retry: true,
+		Faults:  []fault{faultKillLeader, faultIsolateLeader, faultPauseLeader},
+		Clients: 4, KeysPer: 3, Settle: time.Second, Hold: 4 * time.Second,
+		Timeout: 2 * time.Second, Check: 60 * time.Second,
+	})
+	report(t, "Retrying workload: writes carry request ids and unknown outcomes are retried with them until definite; "+
+		"each write must be applied exactly once.", table("3 servers, SQLite, retries with request ids", rows))
+}
+
 // TestChaosLong: every fault type on 3 servers with a mariadbd per host,
 // then on 5 servers with SQLite. make chaos (ONEHA_CHAOS_LONG=1).
 func TestChaosLong(t *testing.T) {

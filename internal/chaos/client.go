@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -47,7 +46,9 @@ func (c *client) call(ctx context.Context, endpoint, method string, params ...an
 }
 
 // classifyWrite decides whether a failed write definitely did not happen
-// (stFail) or may have happened (stUnknown).
+// (stFail) or may have happened (stUnknown), from the answer's code and
+// retry-safety prefix alone (oned/api.go: describe, forward; README "Error
+// codes and retries"), as a client without request ids would.
 func classifyWrite(sent bool, err error) status {
 	if !sent {
 		return stFail // never reached a server
@@ -58,18 +59,10 @@ func classifyWrite(sent bool, err error) status {
 		case xmlrpc.ActionError, xmlrpc.AuthenticationError, xmlrpc.AuthorizationError, xmlrpc.XMLRPCAPIError:
 			return stFail // refused before it was appended (unsafe SQL, SQL error, bad params)
 		}
-		// "no leader found" is answered only when the request was never
-		// forwarded or appended.
-		if strings.Contains(oe.Message, "no leader found") && !strings.Contains(oe.Message, "forwarding") {
-			return stFail
+		if xmlrpc.RetrySafe(err) {
+			return stFail // NOT APPLIED: no leader, leader unreachable, given up before appending
 		}
-		// A follower that could not even connect to the leader forwarded
-		// nothing.
-		if strings.Contains(oe.Message, "forwarding to leader") &&
-			(strings.Contains(oe.Message, "connect: connection refused") || strings.Contains(oe.Message, "connect: no route to host")) {
-			return stFail
-		}
-		return stUnknown // outcome unknown, forwarding failure, anything else
+		return stUnknown // OUTCOME_UNKNOWN, or an unclassified failure
 	}
 	return stUnknown // timeout, reset, EOF after sending
 }
@@ -133,21 +126,45 @@ func (c *client) read(ctx context.Context, endpoint string, k int) (int64, error
 }
 
 // write sets k to val (cas: only if it holds old) and records id in audit,
-// in one transaction. It returns whether the update changed the row.
-func (c *client) write(ctx context.Context, endpoint string, id int64, k int, val int64, cas bool, old int64) (swapped bool, st status, err error) {
+// in one transaction. It returns whether the update changed the row and the
+// LAST_INSERT_ID of the audit row. reqID, when not "", is sent as
+// one.sql.exec's request id.
+func (c *client) write(ctx context.Context, endpoint string, id int64, k int, val int64, cas bool, old int64, reqID string) (swapped bool, seq int64, st status, err error) {
 	upd := []any{"UPDATE reg SET v = ? WHERE k = ?", val, int64(k)}
 	if cas {
 		upd = []any{"UPDATE reg SET v = ? WHERE k = ? AND v = ?", val, int64(k), old}
 	}
-	v, sent, err := c.call(ctx, endpoint, "one.sql.exec", []any{upd, []any{"INSERT INTO audit (id, k) VALUES (?, ?)", id, int64(k)}})
+	params := []any{[]any{upd, []any{"INSERT INTO audit (id, k) VALUES (?, ?)", id, int64(k)}}}
+	if reqID != "" {
+		params = append(params, reqID)
+	}
+	v, sent, err := c.call(ctx, endpoint, "one.sql.exec", params...)
 	if err != nil {
-		return false, classifyWrite(sent, err), err
+		return false, 0, classifyWrite(sent, err), err
 	}
 	n, err := rowsAffected(v, 0)
 	if err != nil {
-		return false, stUnknown, err
+		return false, 0, stUnknown, err
 	}
-	return n == 1, stOK, nil
+	seq, err = lastInsertID(v, 1)
+	if err != nil {
+		return false, 0, stUnknown, err
+	}
+	return n == 1, seq, stOK, nil
+}
+
+// lastInsertID returns LAST_INSERT_ID of statement i of an exec answer.
+func lastInsertID(v any, i int) (int64, error) {
+	a, ok := v.([]any)
+	if !ok || len(a) <= i {
+		return 0, fmt.Errorf("exec answer %#v: want %d results", v, i+1)
+	}
+	m, _ := a[i].(map[string]any)
+	n, ok := m["LAST_INSERT_ID"].(int64)
+	if !ok {
+		return 0, fmt.Errorf("LAST_INSERT_ID %#v: want int", m["LAST_INSERT_ID"])
+	}
+	return n, nil
 }
 
 // stale returns rows of q answered by endpoint's local copy.

@@ -56,6 +56,10 @@ type record struct {
 	Call, Ret int64 // ns since the start of the run
 	Server    int
 	Err       string
+	// Retry mode: how many attempts the write took, and the LAST_INSERT_ID
+	// of its audit row in the definite answer.
+	Attempts int
+	AuditSeq int64
 }
 
 // registerModel is a map of integer registers, partitioned by key.

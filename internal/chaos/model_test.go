@@ -78,17 +78,13 @@ func TestClassifyWrite(t *testing.T) {
 		{"XMLRPCAPIError (bad params)", true, one(xmlrpc.XMLRPCAPIError, "[one.sql.exec] session must be a string"), stFail},
 		{"ActionError wrapped", true, fmt.Errorf("exec: %w", one(xmlrpc.ActionError, "[one.sql.exec] unsafe")), stFail},
 
-		{"no leader found", true, one(xmlrpc.InternalError, "[one.sql.exec] Cannot process request, no leader found"), stFail},
-		{"no leader found while forwarding", true, one(xmlrpc.InternalError, "[one.sql.exec] forwarding to leader 198.18.0.3:2633: Cannot process request, no leader found"), stUnknown},
-
-		{"forwarding: connection refused", true, one(xmlrpc.InternalError, "[one.sql.exec] forwarding to leader 198.18.0.3:2633: Post \"http://198.18.0.3:2633/RPC2\": dial tcp 198.18.0.3:2633: connect: connection refused"), stFail},
-		{"forwarding: no route to host", true, one(xmlrpc.InternalError, "[one.sql.exec] forwarding to leader 198.18.0.3:2633: Post \"http://198.18.0.3:2633/RPC2\": dial tcp 198.18.0.3:2633: connect: no route to host"), stFail},
-		{"forwarding: timeout after connecting", true, one(xmlrpc.InternalError, "[one.sql.exec] forwarding to leader 198.18.0.3:2633: Post \"http://198.18.0.3:2633/RPC2\": context deadline exceeded"), stUnknown},
-		{"forwarding: reset after connecting", true, one(xmlrpc.InternalError, "[one.sql.exec] forwarding to leader 198.18.0.3:2633: read tcp: connection reset by peer"), stUnknown},
-		{"connection refused without forwarding", true, one(xmlrpc.InternalError, "[one.sql.exec] connect: connection refused"), stUnknown},
-
-		{"outcome unknown", true, one(xmlrpc.InternalError, "[one.sql.exec] outcome unknown: leadership changed after the request was logged; it may or may not have been applied: raftlog: outcome unknown"), stUnknown},
-		{"leadership changed during the call", true, one(xmlrpc.InternalError, "[one.sql.exec] leadership changed during the call; retry"), stUnknown},
+		{"no leader found", true, one(xmlrpc.InternalError, "[one.sql.exec] NOT APPLIED: Cannot process request, no leader found"), stFail},
+		{"no leader, old message without the prefix", true, one(xmlrpc.InternalError, "[one.sql.exec] Cannot process request, no leader found"), stUnknown},
+		{"forwarding: connection refused", true, one(xmlrpc.InternalError, "[one.sql.exec] NOT APPLIED: forwarding to leader 198.18.0.3:2633: Post \"http://198.18.0.3:2633/RPC2\": dial tcp 198.18.0.3:2633: connect: connection refused"), stFail},
+		{"forwarding: timeout after connecting", true, one(xmlrpc.OutcomeUnknownError, "[one.sql.exec] OUTCOME UNKNOWN: forwarding to leader 198.18.0.3:2633: Post \"http://198.18.0.3:2633/RPC2\": context deadline exceeded"), stUnknown},
+		{"prefix in the middle of a message", true, one(xmlrpc.InternalError, "[one.sql.exec] statement 0: NOT APPLIED: x"), stUnknown},
+		{"outcome unknown", true, one(xmlrpc.OutcomeUnknownError, "[one.sql.exec] OUTCOME UNKNOWN: the request was logged but no answer came: raftlog: outcome unknown"), stUnknown},
+		{"leadership changed during the call", true, one(xmlrpc.InternalError, "[one.sql.exec] NOT APPLIED: leadership changed during the call; retry"), stFail},
 		{"other InternalError", true, one(xmlrpc.InternalError, "[one.sql.exec] database degraded"), stUnknown},
 		{"NoExistsError", true, one(xmlrpc.NoExistsError, "[one.sql.exec] no such zone"), stUnknown},
 	}

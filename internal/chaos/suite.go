@@ -31,6 +31,10 @@ type config struct {
 	Hold    time.Duration // how long each fault lasts
 	Timeout time.Duration // per operation
 	Check   time.Duration // porcupine timeout per phase
+	// Retry: writes carry request ids and unknown outcomes are retried
+	// with them (workload.retry); audit rows get no key on id, so a write
+	// applied twice shows as two rows (checkExactlyOnce).
+	Retry bool
 }
 
 // env is what a fault acts on.
@@ -157,7 +161,7 @@ type row struct {
 }
 
 // setupSQL creates the register and audit tables and nkeys keys at 0.
-func setupSQL(t *testing.T, c *client, ep string, nkeys int) {
+func setupSQL(t *testing.T, c *client, ep string, nkeys int, retry, mariaDB bool) {
 	t.Helper()
 	exec := func(stmts ...any) {
 		t.Helper()
@@ -171,7 +175,14 @@ func setupSQL(t *testing.T, c *client, ep string, nkeys int) {
 		t.Fatalf("chaos: setup %v: %v", stmts, err)
 	}
 	exec("CREATE TABLE reg (k INT PRIMARY KEY, v BIGINT NOT NULL)")
-	exec("CREATE TABLE audit (id BIGINT PRIMARY KEY, k INT NOT NULL)")
+	switch {
+	case retry && mariaDB:
+		exec("CREATE TABLE audit (seq BIGINT PRIMARY KEY AUTO_INCREMENT, id BIGINT NOT NULL, k INT NOT NULL)")
+	case retry:
+		exec("CREATE TABLE audit (seq INTEGER PRIMARY KEY, id BIGINT NOT NULL, k INT NOT NULL)")
+	default:
+		exec("CREATE TABLE audit (id BIGINT PRIMARY KEY, k INT NOT NULL)")
+	}
 	var vals []string
 	for k := 0; k < nkeys; k++ {
 		vals = append(vals, fmt.Sprintf("(%d, 0)", k))
@@ -218,10 +229,11 @@ func runSuite(t *testing.T, cfg config) []row {
 	for i, o := range z.Servers {
 		endpoints[i] = o.Endpoint
 	}
-	setupSQL(t, c, e.leader().Endpoint, len(faults)*cfg.KeysPer)
+	setupSQL(t, c, e.leader().Endpoint, len(faults)*cfg.KeysPer, cfg.Retry, cfg.MariaDB)
 	e.waitHealthy(c, 30*time.Second)
 
 	w := newWorkload(c, endpoints, cfg.KeysPer)
+	w.retry = cfg.Retry
 	w.run(cfg.Clients, time.Now().UnixNano())
 	stopped := false
 	defer func() {
@@ -255,6 +267,10 @@ func runSuite(t *testing.T, cfg config) []row {
 
 	// Convergence: every replica's reg and audit tables the same.
 	audits := converge(t, e, c, 60*time.Second)
+
+	if cfg.Retry {
+		checkExactlyOnce(t, c, e.z.Servers[0].Endpoint, w.records())
+	}
 
 	rows := make([]row, len(faults))
 	for i, f := range faults {

@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"fmt"
 	"math/rand"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,10 @@ type workload struct {
 	endpoints []string
 	keysPer   int
 	start     time.Time
+	// retry: every write carries a request id, and a write whose outcome
+	// is unknown is sent again with it (to a random server) until a
+	// definite answer or the end of the run.
+	retry bool
 
 	// ctx bounds every operation; stop cancels it so that operations in
 	// flight end at once instead of waiting out the client's timeout.
@@ -109,7 +114,7 @@ func (w *workload) worker(id int, rnd *rand.Rand) {
 			if cas {
 				r.In = input{Kind: opCAS, Key: k, Val: r.ID, Old: seen[k]}
 			}
-			swapped, st, err := w.c.write(w.ctx, ep, r.ID, k, r.ID, cas, r.In.Old)
+			swapped, st, err := w.writeOp(rnd, ep, &r, k, cas)
 			r.St = st
 			if err != nil {
 				r.Err = err.Error()
@@ -132,5 +137,36 @@ func (w *workload) worker(id int, rnd *rand.Rand) {
 			return
 		case <-time.After(pause):
 		}
+	}
+}
+
+// writeOp sends r's write to ep; in retry mode it sends an unknown outcome
+// again, with the same request id, to random servers until the answer is
+// definite or the workload stops (then the write stays unknown).
+func (w *workload) writeOp(rnd *rand.Rand, ep string, r *record, k int, cas bool) (bool, status, error) {
+	reqID := ""
+	if w.retry {
+		reqID = fmt.Sprintf("chaos-%d", r.ID)
+	}
+	unknown := false // an earlier attempt may have been applied
+	for {
+		r.Attempts++
+		swapped, seq, st, err := w.c.write(w.ctx, ep, r.ID, k, r.In.Val, cas, r.In.Old, reqID)
+		if st == stOK {
+			r.AuditSeq = seq
+		}
+		if unknown && st == stFail {
+			st = stUnknown // this attempt was not logged; the first may have been
+		}
+		unknown = unknown || st == stUnknown
+		if !w.retry || st != stUnknown {
+			return swapped, st, err
+		}
+		select {
+		case <-w.ctx.Done():
+			return swapped, st, err
+		case <-time.After(50 * time.Millisecond):
+		}
+		ep = w.endpoints[rnd.Intn(len(w.endpoints))]
 	}
 }
