@@ -146,6 +146,9 @@ func (p *tparser) name() (string, error) {
 		}
 		return "", p.errf("unexpected %q, want an attribute name", p.peek())
 	}
+	if c := p.s[start]; c >= '0' && c <= '9' || c == '-' {
+		return "", p.errf("attribute name %q must start with a letter or '_'", p.s[start:p.i])
+	}
 	if p.i-start > maxAttrNameLen {
 		return "", p.errf("attribute name longer than %d characters", maxAttrNameLen)
 	}

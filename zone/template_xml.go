@@ -117,7 +117,7 @@ func parseTemplateXML(s string) (Template, error) {
 }
 
 func validName(n string) bool {
-	if n == "" {
+	if n == "" || n[0] >= '0' && n[0] <= '9' || n[0] == '-' {
 		return false
 	}
 	for i := 0; i < len(n); i++ {
