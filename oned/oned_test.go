@@ -539,7 +539,7 @@ func TestLeaderTransfer(t *testing.T) {
 			t.Errorf("leadertransfer %v: %v, want code %#x containing %q", params, err, code, substr)
 		}
 	}
-	wantFail(xmlrpc.NoExistsError, "no such server", 0, 9)
+	wantFail(xmlrpc.ActionError, "SERVER not found in zone", 0, 9) // oned's code and text (was NO_EXISTS)
 	port, err := harness.FreePort()
 	if err != nil {
 		t.Fatal(err)
