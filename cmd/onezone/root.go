@@ -48,6 +48,7 @@ func newRootCmd(stdout, stderr io.Writer, env func(string) string) *cobra.Comman
 	a.conn.Warn = stderr
 	root.AddCommand(a.listCmd(), a.showCmd(), a.serverAddCmd(), a.serverDelCmd(), a.serverResetCmd(), a.leaderTransferCmd(), a.membersCmd(),
 		a.historyCmd(), a.enableCmd(true), a.enableCmd(false))
+	root.AddCommand(a.zoneCRUDCmds()...)
 	return root
 }
 
