@@ -243,7 +243,7 @@ func TestIdleKeepAliveConnectionsAreClosed(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Close || !strings.Contains(string(b), "OneHA") {
+	if resp.StatusCode != 200 || resp.Close || !strings.Contains(string(b), "<boolean>1</boolean>") {
 		t.Fatalf("answer %d close=%v %s", resp.StatusCode, resp.Close, b)
 	}
 	waitClosedReader(t, conn, br, "an idle keep-alive connection")
@@ -253,8 +253,9 @@ func TestIdleKeepAliveConnectionsAreClosed(t *testing.T) {
 	waitClosed(t, silent, "a connection that never completes its request line")
 }
 
-// TestFaultEchoIsBounded: a 10 KB method name, template or SQL token comes
-// back in the answer cut to about 100 bytes.
+// TestFaultEchoIsBounded: a 10 KB method name or SQL token comes back in
+// the answer cut to about 100 bytes; a 10 KB template token at most so (the
+// template parser names the line, column and rule instead).
 func TestFaultEchoIsBounded(t *testing.T) {
 	z, o := oneServerZone(t, "")
 	long := strings.Repeat("Q", 10000)
@@ -268,7 +269,7 @@ func TestFaultEchoIsBounded(t *testing.T) {
 	} {
 		v, err := c.Call(ctx, name, params...)
 		msg := fmt.Sprint(v, err)
-		if !strings.Contains(msg, "QQQQ") {
+		if !strings.Contains(msg, "QQQQ") && name != "one.zone.addserver" {
 			t.Errorf("%.20s: the answer does not quote the input at all: %.300s", name, msg)
 		}
 		if n := strings.Count(msg, "Q"); n > 2*xmlrpc.MaxEcho {
