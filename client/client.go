@@ -39,10 +39,10 @@ var (
 	// ErrOutcomeUnknown marks a write that may or may not have been
 	// applied: send it again only with the same request id, or read to find
 	// out. The server's answer or transport error is wrapped too.
-	ErrOutcomeUnknown = errors.New("client: outcome unknown")
+	ErrOutcomeUnknown = errors.New("outcome unknown")
 	// ErrNotApplied marks a call given up after attempts that were all
 	// refused before anything was logged: nothing was applied.
-	ErrNotApplied = errors.New("client: not applied")
+	ErrNotApplied = errors.New("not applied")
 	// ErrHTTP marks an answer whose HTTP status is not 200 OK.
 	ErrHTTP = errors.New("client: unexpected HTTP status")
 	// ErrMalformed marks an answer that is not what the method returns.
@@ -238,14 +238,17 @@ func (c *Client) do(ctx context.Context, r route, k kind, method string, params 
 	if err := xmlrpc.EncodeCall(&body, method, append([]any{c.auth}, params...)...); err != nil {
 		return nil, fmt.Errorf("client: %s: %w", method, err)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("client: %s: %w", method, err) // nothing sent
+	}
 	maybeApplied := false
 	var last error
-	for attempt := 0; attempt < c.maxAttempts; attempt++ {
-		if attempt > 0 {
-			if err := c.sleep(ctx, attempt); err != nil {
-				break
-			}
+	attempts := 0
+	for attempts < c.maxAttempts {
+		if attempts > 0 && c.sleep(ctx, attempts) != nil {
+			break
 		}
+		attempts++
 		i := c.target(ctx, r)
 		v, err := c.post(ctx, c.eps[i].rpc, method, body.Bytes())
 		if err == nil {
@@ -256,7 +259,7 @@ func (c *Client) do(ctx context.Context, r route, k kind, method string, params 
 		last = err
 		switch classify(err) {
 		case fatal:
-			if maybeApplied {
+			if maybeApplied && k != read {
 				return nil, fmt.Errorf("%w (an earlier attempt may have been applied): %w", ErrOutcomeUnknown, err)
 			}
 			return nil, err
@@ -270,16 +273,15 @@ func (c *Client) do(ctx context.Context, r route, k kind, method string, params 
 			break
 		}
 	}
-	if maybeApplied && k != read {
-		return nil, fmt.Errorf("%w after %d attempt(s): %w", ErrOutcomeUnknown, c.maxAttempts, last)
+	switch {
+	case k == read && ctx.Err() != nil:
+		return nil, fmt.Errorf("%w after %d attempt(s): %w", ctx.Err(), attempts, last)
+	case k == read:
+		return nil, fmt.Errorf("gave up after %d attempt(s): %w", attempts, last)
+	case maybeApplied:
+		return nil, fmt.Errorf("%w (%d attempts): %w", ErrOutcomeUnknown, attempts, last)
 	}
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("client: %s: %w (last attempt: %w)", method, ctx.Err(), last)
-	}
-	if maybeApplied {
-		return nil, fmt.Errorf("client: %s: gave up after %d attempt(s): %w", method, c.maxAttempts, last)
-	}
-	return nil, fmt.Errorf("%w: gave up after %d attempt(s): %w", ErrNotApplied, c.maxAttempts, last)
+	return nil, fmt.Errorf("%w (%d attempts): %w", ErrNotApplied, attempts, last)
 }
 
 // post sends one attempt to url and unpacks the answer.

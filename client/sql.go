@@ -136,6 +136,11 @@ func params(in []any) ([]any, error) {
 		switch x := p.(type) {
 		case nil:
 			out[i] = map[string]any{}
+		case map[string]any: // NULL in its XML-RPC form
+			if len(x) != 0 {
+				return nil, fmt.Errorf("parameter %d: a struct parameter must be empty (NULL)", i)
+			}
+			out[i] = map[string]any{}
 		case int, int8, int16, int32, int64, uint8, uint16, uint32, float32, float64, string, bool, []byte, time.Time:
 			out[i] = x
 		case uint:
