@@ -45,10 +45,10 @@
 // # Invariants
 //
 //   - A write without a request id is sent again only after an answer that
-//     proves the previous attempt was not logged (TestClientExecWithoutIDNotRetriedWhenUnknown).
+//     proves the previous attempt was not logged (TestClientZone/unknown_outcome).
 //   - A write with a request id retried across a leader crash is applied
 //     exactly once, and a Strong read afterwards sees every acknowledged
-//     write (TestClientFailoverExactlyOnce).
+//     write (TestClientZone/failover_exactly_once).
 //   - Every attempt is bounded in time (Options.Timeout), every answer in
 //     size (Options.MaxBody), and the number of attempts and each backoff by
 //     Options.MaxAttempts and Options.MaxBackoff.
