@@ -65,7 +65,11 @@ func TestClientZone(t *testing.T) {
 	}
 	t.Run("discovery", func(t *testing.T) { discovery(ctx, t, z, c) })
 	t.Run("values", func(t *testing.T) { values(ctx, t, c) })
-	t.Run("unknown_outcome", func(t *testing.T) { unknownOutcome(ctx, t, z, c) })
+	t.Run("unknown_outcome", func(t *testing.T) {
+		// A second client, so that each meets the stopped leader first.
+		c2 := newClient(t, z, client.Options{Timeout: 2 * time.Second, MaxAttempts: 40})
+		unknownOutcome(ctx, t, z, c, c2)
+	})
 	t.Run("failover_exactly_once", func(t *testing.T) { failover(ctx, t, z, c) })
 	// Last: a failed login backs off its source address (authguard).
 	t.Run("bad_password", func(t *testing.T) {
@@ -161,14 +165,15 @@ func values(ctx context.Context, t *testing.T, c *client.Client) {
 }
 
 // unknownOutcome: the leader stops answering (SIGSTOP) after receiving the
-// call. A write without a request id fails with ErrOutcomeUnknown instead
-// of being resent elsewhere; the same write with a request id is resent
-// until a new leader takes it, and lands exactly once even though the
-// stopped leader still holds the first copy and forwards it when resumed.
-func unknownOutcome(ctx context.Context, t *testing.T, z *harness.ProcZone, c *client.Client) {
+// call. A write with a request id is resent until a new leader takes it,
+// and lands exactly once even though the stopped leader still holds the
+// first copy and forwards it when resumed; a write without one fails with
+// ErrOutcomeUnknown instead of being resent elsewhere. Both clients know
+// the old leader when it stops.
+func unknownOutcome(ctx context.Context, t *testing.T, z *harness.ProcZone, c, c2 *client.Client) {
 	old := z.Leader(20 * time.Second)
-	if c.LeaderEndpoint(ctx) != old.Endpoint {
-		t.Fatalf("client's leader is not %s", old.Endpoint)
+	if c.LeaderEndpoint(ctx) != old.Endpoint || c2.LeaderEndpoint(ctx) != old.Endpoint {
+		t.Fatalf("the clients' leader is not %s", old.Endpoint)
 	}
 	old.Signal(syscall.SIGSTOP)
 	resumed := false
@@ -179,16 +184,16 @@ func unknownOutcome(ctx context.Context, t *testing.T, z *harness.ProcZone, c *c
 		}
 	}
 	defer resume()
-	_, err := c.Exec(ctx, client.Stmt("INSERT INTO ev (tag) VALUES ('noid')"))
-	if !errors.Is(err, client.ErrOutcomeUnknown) {
-		t.Fatalf("write without request id to a stopped leader: %v, want ErrOutcomeUnknown", err)
-	}
 	id := client.NewRequestID()
 	if _, err := c.ExecRequest(ctx, id, client.Stmt("INSERT INTO ev (tag) VALUES ('withid')")); err != nil {
 		t.Fatalf("write with request id across the leader change: %v", err)
 	}
 	if k := count(ctx, t, c, "withid"); k != 1 {
 		t.Fatalf("after the retried write: %d rows, want 1", k)
+	}
+	_, err := c2.Exec(ctx, client.Stmt("INSERT INTO ev (tag) VALUES ('noid')"))
+	if !errors.Is(err, client.ErrOutcomeUnknown) || !strings.HasPrefix(err.Error(), "outcome unknown: ") { // the form of a first attempt
+		t.Fatalf("write without request id to a stopped leader: %v, want ErrOutcomeUnknown after one attempt", err)
 	}
 	resume()
 	old.WaitState(2, 30*time.Second) // back as a follower: its queued calls were handled
