@@ -224,6 +224,20 @@ const (
 	read                   // changes nothing
 )
 
+// CallServer calls method once on one server (any XML-RPC URL, e.g. a
+// zone server's ENDPOINT for one.zone.raftstatus), with the Client's
+// credentials, transport, Timeout and MaxBody, without retries or routing.
+func (c *Client) CallServer(ctx context.Context, rpcURL, method string, params ...any) (any, error) {
+	if _, err := parseEndpoint(rpcURL); err != nil {
+		return nil, err
+	}
+	var body bytes.Buffer
+	if err := xmlrpc.EncodeCall(&body, method, append([]any{c.auth}, params...)...); err != nil {
+		return nil, fmt.Errorf("client: %s: %w", method, err)
+	}
+	return c.post(ctx, rpcURL, method, body.Bytes())
+}
+
 // route is where an attempt goes.
 type route uint8
 

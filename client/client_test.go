@@ -91,6 +91,19 @@ func discovery(ctx context.Context, t *testing.T, z *harness.ProcZone, c *client
 	if got, want := c.LeaderEndpoint(ctx), z.Leader(20*time.Second).Endpoint; got != want {
 		t.Fatalf("LeaderEndpoint = %q, want %q", got, want)
 	}
+	leaders := 0
+	for _, o := range z.Servers {
+		v, err := c.CallServer(ctx, o.Endpoint, "one.zone.raftstatus")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(v.(string), "<STATE>3</STATE>") {
+			leaders++
+		}
+	}
+	if leaders != 1 {
+		t.Errorf("one.zone.raftstatus on each server: %d leaders", leaders)
+	}
 	var dialled, reused atomic.Int64
 	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
 		if i.Reused {
