@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/oneha/oneha/raftlog"
@@ -35,7 +34,12 @@ func always(r route) func([]any) route { return func([]any) route { return r } }
 // registerAPI installs every method behind authentication and routing.
 func (s *Server) registerAPI() {
 	for _, m := range []apiMethod{
-		{"one.system.version", always(local), func(context.Context, []any) (any, error) { return Version, nil }},
+		{"one.system.version", always(local), func(context.Context, []any) (any, error) { return OpenNebulaVersion, nil }},
+		{"one.system.config", always(local), s.systemConfig},
+		{"one.zone.allocate", always(leader), s.zoneAllocate},
+		{"one.zone.update", always(leader), s.zoneUpdate},
+		{"one.zone.rename", always(leader), s.zoneRename},
+		{"one.zone.delete", always(leader), s.zoneDelete},
 		{"one.zone.info", always(local), s.zoneInfo},
 		{"one.zonepool.info", always(local), s.zonePoolInfo},
 		{"one.zone.raftstatus", always(local), s.raftStatus},
@@ -88,7 +92,10 @@ func (s *Server) wrap(m apiMethod) xmlrpc.HandlerFunc {
 // describe maps an error to OpenNebula's message and code.
 func describe(err error) (string, int) {
 	var pe *paramError
+	var oe *oneError
 	switch {
+	case errors.As(err, &oe):
+		return oe.msg, oe.code
 	case errors.As(err, &pe), errors.Is(err, xmlrpc.ErrParam), errors.Is(err, sqlfsm.ErrBadParam):
 		return err.Error(), xmlrpc.XMLRPCAPIError
 	case errors.Is(err, sqlfsm.ErrSQL), errors.Is(err, sqlfsm.ErrUnsafe), errors.Is(err, sqlfsm.ErrNotReadOnly),
@@ -189,7 +196,7 @@ func (s *Server) zoneInfo(ctx context.Context, p []any) (any, error) {
 	}
 	z, err := s.zone.Info(ctx, int(id))
 	if err != nil {
-		return nil, err
+		return nil, zoneErr(id, err)
 	}
 	return z.XML(), nil
 }
@@ -211,18 +218,21 @@ func (s *Server) addServer(ctx context.Context, p []any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.ownZone(id, "added"); err != nil {
+		return nil, err
+	}
 	name, endpoint, err := parseServerTemplate(tmpl)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := s.zone.AddServer(ctx, int(id), name, endpoint); err != nil {
-		return nil, err
+		return nil, zoneErr(id, err)
 	}
 	return id, nil
 }
 
 func (s *Server) delServer(ctx context.Context, p []any) (any, error) {
-	id, err := serverAction(ctx, p, s.zone.DelServer)
+	id, err := s.serverAction(ctx, p, "deleted", s.zone.DelServer)
 	if err == nil {
 		s.kickReauth() // the removed server's open connections go now, not at the next tick
 	}
@@ -230,13 +240,13 @@ func (s *Server) delServer(ctx context.Context, p []any) (any, error) {
 }
 
 func (s *Server) resetServer(ctx context.Context, p []any) (any, error) {
-	return serverAction(ctx, p, s.zone.ResetServer)
+	return s.serverAction(ctx, p, "deleted", s.zone.ResetServer)
 }
 
 // leaderTransfer hands leadership to the server (-1: the most up-to-date
 // voter); OneHA's own method, for maintenance without an election timeout.
 func (s *Server) leaderTransfer(ctx context.Context, p []any) (any, error) {
-	return serverAction(ctx, p, func(ctx context.Context, zoneID, serverID int) error {
+	return s.serverAction(ctx, p, "", func(ctx context.Context, zoneID, serverID int) error {
 		return s.transferWithHandover(ctx, zoneID, serverID, zone.ReasonTransfer)
 	})
 }
@@ -318,12 +328,13 @@ func (s *Server) zoneEnable(ctx context.Context, p []any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return id, s.zone.SetState(ctx, int(id), enable)
+	return id, zoneErr(id, s.zone.SetState(ctx, int(id), enable))
 }
 
 // serverAction reads (zone id, server id) and runs act; it answers the zone
-// id, as OpenNebula does.
-func serverAction(ctx context.Context, p []any, act func(ctx context.Context, zoneID, serverID int) error) (any, error) {
+// id, as OpenNebula does. Another zone's ID is refused with oned's ACTION
+// text (verb "" skips that check: OneHA's own methods), a missing server with oned's "SERVER not found in zone" (ACTION).
+func (s *Server) serverAction(ctx context.Context, p []any, verb string, act func(ctx context.Context, zoneID, serverID int) error) (any, error) {
 	id, err := xmlrpc.ParamInt(p, 0)
 	if err != nil {
 		return nil, err
@@ -332,34 +343,31 @@ func serverAction(ctx context.Context, p []any, act func(ctx context.Context, zo
 	if err != nil {
 		return nil, err
 	}
-	return id, act(ctx, int(id), int(sid))
+	if verb != "" {
+		if err := s.ownZone(id, verb); err != nil {
+			return nil, err
+		}
+	}
+	return id, zoneErr(id, act(ctx, int(id), int(sid)))
 }
 
-// parseServerTemplate reads `SERVER = [ NAME = "n", ENDPOINT = "e" ]`.
-func parseServerTemplate(t string) (name, endpoint string, err error) {
-	body := strings.TrimSpace(t)
-	if i := strings.Index(body, "["); i >= 0 && strings.HasSuffix(body, "]") {
-		head := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(body[:i]), "="))
-		if !strings.EqualFold(head, "SERVER") {
-			return "", "", badParam("template must be SERVER = [ NAME = ..., ENDPOINT = ... ]")
-		}
-		body = body[i+1 : len(body)-1]
+// parseServerTemplate reads the SERVER vector of addserver's template,
+// KEY=VALUE (`SERVER = [ NAME = "n", ENDPOINT = "e" ]`, onezone) or XML
+// (`<TEMPLATE><SERVER><NAME>n</NAME>…`, pyone), with zone.ParseTemplate.
+// Errors are oned's ACTION answers.
+func parseServerTemplate(src string) (name, endpoint string, err error) {
+	t, err := zone.ParseTemplate(src)
+	if err != nil {
+		return "", "", oneErr(xmlrpc.ActionError, "%s", parseErr(err))
 	}
-	for _, part := range strings.Split(body, ",") {
-		k, v, ok := strings.Cut(part, "=")
-		if !ok {
-			continue
-		}
-		v = strings.Trim(strings.TrimSpace(v), `"`)
-		switch strings.ToUpper(strings.TrimSpace(k)) {
-		case "NAME":
-			name = v
-		case "ENDPOINT":
-			endpoint = v
-		}
+	servers := t.Vectors("SERVER")
+	if len(servers) != 1 {
+		return "", "", oneErr(xmlrpc.ActionError, "template needs exactly one SERVER = [ NAME = ..., ENDPOINT = ... ] vector, got %d: %s", len(servers), xmlrpc.Quote(src))
 	}
+	name, _ = servers[0].Get("NAME")
+	endpoint, _ = servers[0].Get("ENDPOINT")
 	if name == "" || endpoint == "" {
-		return "", "", badParam("template needs NAME and ENDPOINT: %s", xmlrpc.Quote(t))
+		return "", "", oneErr(xmlrpc.ActionError, "SERVER needs NAME and ENDPOINT: %s", xmlrpc.Quote(src))
 	}
 	return name, endpoint, nil
 }

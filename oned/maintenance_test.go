@@ -128,7 +128,7 @@ func TestZoneDisableIsMaintenanceMode(t *testing.T) {
 	if _, err := leader.Call(context.Background(), "one.zone.enable", 0, 1); err != nil {
 		t.Fatalf("one.zone.enable(0, 1): %v", err)
 	}
-	if out, err := onezone(t, z, z.Servers[2], "enable", "0", "-v"); err != nil || !strings.Contains(out, "ZONE 0: enabled") {
+	if out, err := onezone(t, z, z.Servers[2], "enable", "0", "-v"); err != nil || !strings.Contains(out, "ZONE 0: enable zone") {
 		t.Fatalf("onezone enable 0 -v: %v\n%s", err, out)
 	}
 	call(t, f, "one.sql.exec", []any{"INSERT INTO vm (id, name) VALUES (100, 'x')"})

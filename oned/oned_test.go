@@ -251,7 +251,7 @@ func testBadInput(t *testing.T, d sqlcheck.Dialect) {
 		{"no session", "one.zone.info", nil, xmlrpc.XMLRPCAPIError},
 		{"wrong type", "one.zone.info", []any{z.Session, "zero"}, xmlrpc.XMLRPCAPIError},
 		{"missing zone", "one.zone.info", []any{z.Session, 7}, xmlrpc.NoExistsError},
-		{"bad template", "one.zone.addserver", []any{z.Session, 0, "NAME=x"}, xmlrpc.XMLRPCAPIError},
+		{"bad template", "one.zone.addserver", []any{z.Session, 0, "NAME=x"}, xmlrpc.ActionError}, // oned: ACTION (was XML_RPC_API)
 		{"bad endpoint", "one.zone.addserver", []any{z.Session, 0, `SERVER = [ NAME = "a", ENDPOINT = "ftp://x" ]`}, xmlrpc.ActionError},
 		{"unsafe sql", "one.sql.exec", []any{z.Session, []any{"INSERT INTO t VALUES (UUID())"}}, xmlrpc.ActionError},
 		{"sql error", "one.sql.exec", []any{z.Session, []any{"INSERT INTO nope VALUES (1)"}}, xmlrpc.ActionError},
@@ -540,7 +540,7 @@ func TestLeaderTransfer(t *testing.T) {
 			t.Errorf("leadertransfer %v: %v, want code %#x containing %q", params, err, code, substr)
 		}
 	}
-	wantFail(xmlrpc.NoExistsError, "no such server", 0, 9)
+	wantFail(xmlrpc.ActionError, "SERVER not found in zone", 0, 9) // oned's code and text (was NO_EXISTS)
 	port, err := harness.FreePort()
 	if err != nil {
 		t.Fatal(err)

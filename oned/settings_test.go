@@ -6,12 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/oneha/oneha/internal/harness"
 	"github.com/oneha/oneha/sqlcheck"
+	"github.com/oneha/oneha/sqlfsm"
 )
 
 // TestJoinerWithDifferentServerSettingsIsNotPromoted: a joining server whose
@@ -63,7 +65,10 @@ func TestJoinerWithDifferentServerSettingsIsNotPromoted(t *testing.T) {
 	if err := json.Unmarshal([]byte(httpGet(t, z, leader, "/status")), &st); err != nil {
 		t.Fatal(err)
 	}
-	if st.Settings["version"] == "" || !strings.Contains(st.Mismatch["1"], "character_set_server") {
+	// Its apply semantics are part of the fingerprint: a build that would
+	// apply the same entries differently is not promoted either.
+	if st.Settings["version"] == "" || st.Settings[sqlfsm.ApplySemanticsKey] != strconv.Itoa(sqlfsm.ApplySemantics) ||
+		!strings.Contains(st.Mismatch["1"], "character_set_server") {
 		t.Fatalf("leader /status DB_SETTINGS = %v, DB_SETTINGS_MISMATCH = %v", st.Settings, st.Mismatch)
 	}
 	if !strings.Contains(leader.LogTail(200), "not promoted") {

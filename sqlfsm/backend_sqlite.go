@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/oneha/oneha/sqlcheck"
 )
@@ -45,7 +46,34 @@ func (b sqliteBackend) bind(_ context.Context, _ execer, c Context) error {
 }
 
 func (sqliteBackend) prepare(st Statement, _ Context, _ int) (string, []any, error) {
-	return st.SQL, st.Params, nil
+	return st.SQL, sqliteArgs(st.Params), nil
+}
+
+// SQLDateTime is how a time.Time parameter is bound as SQL: UTC,
+// 'YYYY-MM-DD HH:MM:SS' with a fraction only when it has one (µs at most,
+// trailing zeros dropped). It is what MySQL's DATETIME and SQLite's
+// datetime() print, so it compares with DATETIME columns on both backends,
+// and it depends on nothing but the value (no local time zone), so every
+// replica binds the same text. (The SQLite driver on its own would bind
+// Go's time.String(), '2026-01-01 00:00:00 +0000 UTC'.)
+const SQLDateTime = "2006-01-02 15:04:05.999999"
+
+// sqliteArgs binds time.Time parameters as SQLDateTime text (MySQL's
+// inlining does the same, inline.go); other values pass unchanged.
+func sqliteArgs(params []any) []any {
+	var out []any
+	for i, p := range params {
+		if t, ok := p.(time.Time); ok {
+			if out == nil {
+				out = append([]any(nil), params...)
+			}
+			out[i] = t.UTC().Format(SQLDateTime)
+		}
+	}
+	if out == nil {
+		return params
+	}
+	return out
 }
 
 func (b sqliteBackend) exec(ctx context.Context, x execer, q string, args []any) (sql.Result, error) {

@@ -242,6 +242,7 @@ func (f *FSM) noteConn(ctx context.Context, conn *sql.Conn) error {
 	if err != nil {
 		return err
 	}
+	st[ApplySemanticsKey] = strconv.Itoa(ApplySemantics)
 	f.settings.Store(&st)
 	if f.b.name() == sqlcheck.MySQL {
 		var id uint64

@@ -94,7 +94,7 @@ func appendMySQLLiteral(b *strings.Builder, v any) error {
 		b.WriteByte('\'')
 	case time.Time:
 		b.WriteByte('\'')
-		b.WriteString(x.UTC().Format("2006-01-02 15:04:05.999999"))
+		b.WriteString(x.UTC().Format(SQLDateTime))
 		b.WriteByte('\'')
 	default:
 		return fmt.Errorf("%w: unsupported parameter type %T", ErrBadParam, v)

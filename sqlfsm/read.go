@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/oneha/oneha/sqlcheck"
 )
@@ -87,6 +88,9 @@ func queryLocal(ctx context.Context, f *FSM, query string, params []any) (*Rows,
 		return nil, fmt.Errorf("begin read: %w", err)
 	}
 	defer tx.Rollback()
+	if f.Dialect() == sqlcheck.SQLite {
+		params = sqliteArgs(params)
+	}
 	rows, err := tx.QueryContext(ctx, query, params...)
 	if err != nil {
 		if f.b.classify(err) == deterministic {
@@ -160,11 +164,18 @@ func convertValue(d sqlcheck.Dialect, typ string, v any) any {
 			if _, err := fmt.Sscan(string(x), &f); err == nil {
 				return f
 			}
+		case "DATETIME", "TIMESTAMP":
+			// MySQL pads DATETIME(6) with zeros; print it as SQLite's
+			// text and the parameters are (SQLDateTime), fraction only when
+			// there is one. Zero dates and the like stay as printed.
+			if t, err := time.Parse(SQLDateTime, string(x)); err == nil {
+				return t.Format(SQLDateTime)
+			}
 		}
 		return string(x)
 	default:
 		if t, ok := v.(interface{ Format(string) string }); ok {
-			return t.Format("2006-01-02 15:04:05.999999")
+			return t.Format(SQLDateTime)
 		}
 		return fmt.Sprint(v)
 	}

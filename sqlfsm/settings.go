@@ -18,6 +18,20 @@ import (
 // the leader's is not promoted (see zone.Manager).
 type Settings map[string]string
 
+// ApplySemantics numbers how this build applies log entries (which entry
+// flags it knows, how it binds parameters). It is part of every Settings
+// under ApplySemanticsKey, so a joining server built with other apply
+// semantics is not promoted: it could apply the same entries differently
+// (a request id it does not know, a time parameter bound as other text).
+// Raise it with every change to what an entry does.
+//
+//	1: before request ids and SQL-datetime time parameters
+//	2: request ids (flagRequest), time parameters bound as SQLDateTime
+const ApplySemantics = 2
+
+// ApplySemanticsKey is ApplySemantics' name in Settings.
+const ApplySemanticsKey = "oneha.apply_semantics"
+
 // mysqlGlobalSettings are read with SHOW GLOBAL VARIABLES; a name the server
 // does not have is absent from the fingerprint.
 var mysqlGlobalSettings = []string{

@@ -14,6 +14,10 @@ import (
 const (
 	ZoneTable   = "oneha_zone"
 	ServerTable = "oneha_server"
+	// TemplateTable holds a zone's template (XML, Template.XML) when it has
+	// more than the ENDPOINT of oneha_zone (one.zone.allocate/update). A
+	// zone without a row has the template ENDPOINT = its endpoint column.
+	TemplateTable = "oneha_zone_template"
 )
 
 // Column limits, enforced before anything is written. They keep the unique
@@ -34,6 +38,11 @@ const (
   state INT NOT NULL,
   endpoint VARCHAR(255) NOT NULL,
   PRIMARY KEY (id)
+)`
+	sqlCreateTemplate = `CREATE TABLE IF NOT EXISTS oneha_zone_template (
+  zone_id BIGINT NOT NULL,
+  body MEDIUMTEXT NOT NULL,
+  PRIMARY KEY (zone_id)
 )`
 	sqlCreateServer = `CREATE TABLE IF NOT EXISTS oneha_server (
   zone_id BIGINT NOT NULL,
@@ -89,7 +98,7 @@ func (m *Manager) EnsureSchema(ctx context.Context) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, t := range []struct{ table, ddl string }{{ZoneTable, sqlCreateZone}, {ServerTable, sqlCreateServer}, {ResetTable, sqlCreateReset}, {HistoryTable, sqlCreateHistory}} {
+	for _, t := range []struct{ table, ddl string }{{ZoneTable, sqlCreateZone}, {ServerTable, sqlCreateServer}, {ResetTable, sqlCreateReset}, {HistoryTable, sqlCreateHistory}, {TemplateTable, sqlCreateTemplate}} {
 		table := t.table
 		ok, err := m.tableExists(ctx, table)
 		if err != nil {

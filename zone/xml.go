@@ -36,9 +36,13 @@ func (z Zone) writeXML(b *strings.Builder) {
 	writeText(b, z.Name)
 	b.WriteString("</NAME><STATE>")
 	b.WriteString(strconv.Itoa(z.State))
-	b.WriteString("</STATE><TEMPLATE><ENDPOINT>")
-	writeCDATA(b, z.Endpoint)
-	b.WriteString("</ENDPOINT></TEMPLATE><SERVER_POOL>")
+	b.WriteString("</STATE>")
+	t := z.Template
+	if len(t.Attrs) == 0 {
+		t = Template{Attrs: []Attr{{Name: "ENDPOINT", Value: z.Endpoint}}}
+	}
+	t.writeXML(b)
+	b.WriteString("<SERVER_POOL>")
 	for _, s := range z.Servers {
 		b.WriteString("<SERVER><ENDPOINT>")
 		writeCDATA(b, s.Endpoint)

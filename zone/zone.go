@@ -13,6 +13,10 @@ type Zone struct {
 	Name     string
 	State    int // StateEnabled or StateDisabled
 	Endpoint string
+	// Template is the zone's template; ENDPOINT in it always equals
+	// Endpoint (readZones fills it from oneha_zone_template, or with
+	// ENDPOINT alone).
+	Template Template
 	Servers  []Server // by ID
 }
 
@@ -84,6 +88,9 @@ func (m *Manager) readZones(ctx context.Context, c sqlfsm.Consistency, only *int
 		byID[int(id)] = len(zs)
 		zs = append(zs, Zone{ID: int(id), Name: asString(r[1]), State: int(state), Endpoint: asString(r[3]), Servers: []Server{}})
 	}
+	if err := m.readTemplates(ctx, c, zs, byID, only); err != nil {
+		return nil, err
+	}
 	for _, r := range srows.Rows {
 		zid, err1 := asInt(r[0])
 		id, err2 := asInt(r[1])
@@ -123,4 +130,43 @@ func (z Zone) server(id int) (Server, bool) {
 		}
 	}
 	return Server{}, false
+}
+
+// readTemplates fills each zone's Template from oneha_zone_template (absent
+// on a database written before it existed: ENDPOINT alone).
+func (m *Manager) readTemplates(ctx context.Context, c sqlfsm.Consistency, zs []Zone, byID map[int]int, only *int) error {
+	for i := range zs {
+		zs[i].Template = Template{Attrs: []Attr{{Name: "ENDPOINT", Value: zs[i].Endpoint}}}
+	}
+	ok, err := m.tableExists(ctx, TemplateTable)
+	if err != nil || !ok {
+		return err
+	}
+	q := `SELECT zone_id, body FROM oneha_zone_template ORDER BY zone_id`
+	var params []any
+	if only != nil {
+		q = `SELECT zone_id, body FROM oneha_zone_template WHERE zone_id = ?`
+		params = []any{*only}
+	}
+	rows, err := m.db.Query(ctx, c, q, params...)
+	if err != nil {
+		return fmt.Errorf("read zone templates: %w", err)
+	}
+	for _, r := range rows.Rows {
+		zid, err := asInt(r[0])
+		if err != nil {
+			return fmt.Errorf("read zone templates: bad row %v", r)
+		}
+		i, ok := byID[int(zid)]
+		if !ok {
+			continue
+		}
+		t, err := ParseTemplate(asString(r[1]))
+		if err != nil {
+			return fmt.Errorf("read template of zone %d: %w", zid, err)
+		}
+		t.Set("ENDPOINT", zs[i].Endpoint)
+		zs[i].Template = t
+	}
+	return nil
 }

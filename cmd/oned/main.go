@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,6 +36,7 @@ func newRootCmd(stderr io.Writer) *cobra.Command {
 	var configPath string
 	cmd := &cobra.Command{
 		Use:           "oned",
+		Version:       strings.TrimPrefix(oned.Version, "OneHA ") + " (OpenNebula API " + oned.OpenNebulaVersion + ")",
 		Short:         "OneHA server: replicated SQL for a zone, OpenNebula-compatible XML-RPC",
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,

@@ -15,6 +15,7 @@ import (
 // leadership changes, oldest first, from the replicated history.
 func (a *app) historyCmd() *cobra.Command {
 	var asJSON bool
+	var topts TableOptions
 	cmd := &cobra.Command{
 		Use:   "history ZONEID",
 		Short: "Show the zone's leadership changes (time, term, old and new leader, reason)",
@@ -35,9 +36,11 @@ func (a *app) historyCmd() *cobra.Command {
 			if asJSON {
 				return cli.WriteJSON(a.stdout, hs)
 			}
-			return renderHistory(a.stdout, hs)
+			topts.TTY = isTerminal(a.stdout)
+			return renderHistory(a.stdout, hs, topts)
 		},
 	}
+	addTableFlags(cmd, &topts)
 	cmd.Flags().BoolVarP(&asJSON, "json", "j", false, "print JSON")
 	return cmd
 }
@@ -72,7 +75,19 @@ func parseHistory(v any) ([]LeaderChange, error) {
 	return out, nil
 }
 
-func renderHistory(w io.Writer, hs []LeaderChange) error {
+// historyTable follows OpenNebula's table conventions (padded header,
+// columns as wide as needed).
+func historyTable() Table {
+	return Table{Cols: []Column{
+		{Name: "TIME", Desc: "When the leader changed (UTC)", Size: 23, Left: true, Adjust: true},
+		{Name: "TERM", Desc: "Raft term", Size: 4, Adjust: true},
+		{Name: "OLD", Desc: "Previous leader", Size: 3, Adjust: true},
+		{Name: "NEW", Desc: "New leader", Size: 3, Adjust: true},
+		{Name: "REASON", Desc: "Why", Size: 6, Left: true, Adjust: true},
+	}}
+}
+
+func renderHistory(w io.Writer, hs []LeaderChange, o TableOptions) error {
 	rows := make([][]string, 0, len(hs))
 	for _, h := range hs {
 		old := "-"
@@ -81,5 +96,10 @@ func renderHistory(w io.Writer, hs []LeaderChange) error {
 		}
 		rows = append(rows, []string{h.Time.Format("2006-01-02 15:04:05.000"), strconv.FormatInt(h.Term, 10), old, strconv.FormatInt(h.NewLeader, 10), h.Reason})
 	}
-	return cli.AutoTable(w, []string{"TIME (UTC)", "TERM", "OLD", "NEW", "REASON"}, rows, map[int]bool{1: true, 2: true, 3: true})
+	out, err := historyTable().Render(rows, o)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, out)
+	return err
 }

@@ -15,6 +15,7 @@ import (
 // non-voter (catching up) to voter.
 func (a *app) membersCmd() *cobra.Command {
 	var asJSON bool
+	var topts TableOptions
 	cmd := &cobra.Command{
 		Use:   "members",
 		Short: "Show the Raft membership (voter or non-voter catching up) of the queried server",
@@ -35,9 +36,11 @@ func (a *app) membersCmd() *cobra.Command {
 			if asJSON {
 				return cli.WriteJSON(a.stdout, ms)
 			}
-			return renderMembers(a.stdout, ms)
+			topts.TTY = isTerminal(a.stdout)
+			return renderMembers(a.stdout, ms, topts)
 		},
 	}
+	addTableFlags(cmd, &topts)
 	cmd.Flags().BoolVarP(&asJSON, "json", "j", false, "print JSON")
 	return cmd
 }
@@ -72,7 +75,17 @@ func parseMembers(v any) ([]Member, error) {
 	return out, nil
 }
 
-func renderMembers(w io.Writer, ms []Member) error {
+// membersTable follows OpenNebula's table conventions (padded header,
+// columns as wide as needed).
+func membersTable() Table {
+	return Table{Cols: []Column{
+		{Name: "ID", Desc: "Raft server ID", Size: 2, Adjust: true},
+		{Name: "ADDRESS", Desc: "Raft address", Size: 7, Left: true, Adjust: true},
+		{Name: "SUFFRAGE", Desc: "voter or non-voter", Size: 8, Left: true, Adjust: true},
+	}}
+}
+
+func renderMembers(w io.Writer, ms []Member, o TableOptions) error {
 	rows := make([][]string, 0, len(ms))
 	for _, m := range ms {
 		role := "non-voter"
@@ -84,5 +97,10 @@ func renderMembers(w io.Writer, ms []Member) error {
 		}
 		rows = append(rows, []string{strconv.FormatInt(m.ID, 10), m.Address, role})
 	}
-	return cli.AutoTable(w, []string{"ID", "ADDRESS", "SUFFRAGE"}, rows, map[int]bool{0: true})
+	out, err := membersTable().Render(rows, o)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, out)
+	return err
 }

@@ -14,10 +14,10 @@ func TestRenderMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	if err := renderMembers(&b, ms); err != nil {
+	if err := renderMembers(&b, ms, TableOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	want := "ID ADDRESS           SUFFRAGE\n 0 198.18.10.10:2633 voter\n 1 198.18.10.11:2633 non-voter\n"
+	want := "ID ADDRESS           SUFFRAGE \n 0 198.18.10.10:2633 voter\n 1 198.18.10.11:2633 non-voter\n"
 	if got := b.String(); got != want {
 		t.Fatalf("got\n%q\nwant\n%q", got, want)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -47,16 +48,50 @@ func newRootCmd(stdout, stderr io.Writer, env func(string) string) *cobra.Comman
 	a.conn.Warn = stderr
 	root.AddCommand(a.listCmd(), a.showCmd(), a.serverAddCmd(), a.serverDelCmd(), a.serverResetCmd(), a.leaderTransferCmd(), a.membersCmd(),
 		a.historyCmd(), a.enableCmd(true), a.enableCmd(false))
+	root.AddCommand(a.zoneCRUDCmds()...)
 	return root
 }
 
+// formatFlags are OpenNebulaHelper::FORMAT: -x, -j, -y (when several are
+// given, XML wins over JSON over YAML, as in OpenNebula).
+type formatFlags struct{ xml, json, yaml bool }
+
+func addFormatFlags(cmd *cobra.Command, f *formatFlags) {
+	cmd.Flags().BoolVarP(&f.xml, "xml", "x", false, "Show the resource in xml format")
+	cmd.Flags().BoolVarP(&f.json, "json", "j", false, "Show the resource in JSON format")
+	cmd.Flags().BoolVarP(&f.yaml, "yaml", "y", false, "Show the resource in YAML format")
+}
+
+// print writes doc as -x, -j or -y ask; false when none is set.
+func (f formatFlags) print(w io.Writer, doc *XNode) (bool, error) {
+	var out string
+	switch {
+	case f.xml:
+		out = PrettyXML(doc)
+	case f.json:
+		out = PrettyJSON(ToHash(doc))
+	case f.yaml:
+		out = PrettyYAML(ToHash(doc))
+	default:
+		return false, nil
+	}
+	_, err := io.WriteString(w, out)
+	return true, err
+}
+
 func (a *app) listCmd() *cobra.Command {
-	var asXML, asJSON bool
+	var formats formatFlags
+	var topts TableOptions
+	statusTimeout := DefaultStatusTimeout
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List the zones; * marks the zone of the current endpoint",
+		Short: "Lists Zones in the pool",
 		Args:  cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if topts.Describe {
+				_, err := io.WriteString(a.stdout, listTable().Describe())
+				return err
+			}
 			s, err := a.session()
 			if err != nil {
 				return err
@@ -65,37 +100,38 @@ func (a *app) listCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asXML {
-				_, err = fmt.Fprintln(a.stdout, doc)
-				return err
-			}
-			zones, err := ParseZonePool(doc)
+			pool, err := ParseXML(doc)
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				out := make([]ZoneJSON, 0, len(zones))
-				for _, z := range zones {
-					out = append(out, NewZoneJSON(z))
-				}
-				return cli.WriteJSON(a.stdout, out)
+			if pool.Name != "ZONE_POOL" {
+				return fmt.Errorf("%w: root element %s, want ZONE_POOL", ErrXML, pool.Name)
 			}
-			_, err = io.WriteString(a.stdout, RenderList(zones, CurrentZone(zones, s.Endpoint)))
+			if done, err := formats.print(a.stdout, pool); done {
+				return err
+			}
+			fed := FetchFedIndex(cmd.Context(), ZoneEndpoints(pool), statusTimeout, raftStatusFunc(s, statusTimeout))
+			topts.TTY = isTerminal(a.stdout)
+			out, err := listTable().Render(ListRows(pool, s.Endpoint, fed), topts)
+			if err != nil {
+				return err
+			}
+			_, err = io.WriteString(a.stdout, out)
 			return err
 		},
 	}
-	cmd.Flags().BoolVarP(&asXML, "xml", "x", false, "print the ZONE_POOL XML document")
-	cmd.Flags().BoolVarP(&asJSON, "json", "j", false, "print JSON")
-	cmd.MarkFlagsMutuallyExclusive("xml", "json")
+	addTableFlags(cmd, &topts)
+	addFormatFlags(cmd, &formats)
+	cmd.Flags().DurationVar(&statusTimeout, "status-timeout", DefaultStatusTimeout, "timeout of each zone's raftstatus call (FED_INDEX)")
 	return cmd
 }
 
 func (a *app) showCmd() *cobra.Command {
-	var asXML, asJSON bool
+	var formats formatFlags
 	statusTimeout := DefaultStatusTimeout
 	cmd := &cobra.Command{
 		Use:   "show ZONEID",
-		Short: "Show a zone, its servers and their Raft status",
+		Short: "Shows information for the given Zone, its servers and their Raft status",
 		Args:  cli.ExactArgs(1, "ZONEID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -107,26 +143,25 @@ func (a *app) showCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asXML {
-				_, err = fmt.Fprintln(a.stdout, doc)
-				return err
-			}
 			z, err := ParseZone(doc)
 			if err != nil {
 				return err
 			}
-			status := FetchStatus(ctx, z.Servers, statusTimeout, raftStatusFunc(s, statusTimeout))
-			if asJSON {
-				return cli.WriteJSON(a.stdout, NewShowJSON(z, status))
+			root, err := ParseXML(doc)
+			if err != nil {
+				return err
 			}
-			_, err = io.WriteString(a.stdout, RenderShow(z, status))
+			status := FetchStatus(ctx, z.Servers, statusTimeout, raftStatusFunc(s, statusTimeout))
+			ExtendZone(root, status)
+			if done, err := formats.print(a.stdout, root); done {
+				return err
+			}
+			_, err = io.WriteString(a.stdout, RenderShow(root, status, isTerminal(a.stdout)))
 			return err
 		},
 	}
-	cmd.Flags().BoolVarP(&asXML, "xml", "x", false, "print the ZONE XML document")
-	cmd.Flags().BoolVarP(&asJSON, "json", "j", false, "print JSON: zone, servers and their status")
+	addFormatFlags(cmd, &formats)
 	cmd.Flags().DurationVar(&statusTimeout, "status-timeout", DefaultStatusTimeout, "timeout of each server's raftstatus call")
-	cmd.MarkFlagsMutuallyExclusive("xml", "json")
 	return cmd
 }
 
@@ -201,31 +236,67 @@ func (a *app) leaderTransferCmd() *cobra.Command {
 }
 
 // enableCmd is OpenNebula's onezone enable / disable: one.zone.enable(id,
-// bool). A disabled zone refuses one.sql.exec and serves everything else.
+// bool) on each zone of a comma-separated list or range (0,1 or 0..2). A
+// disabled zone refuses one.sql.exec and serves everything else.
 func (a *app) enableCmd(enable bool) *cobra.Command {
-	use, short, done := "enable", "Enable the zone: writes (one.sql.exec) are accepted again", "enabled"
+	use, short, done := "enable", "Enable zone: writes (one.sql.exec) are accepted again", "enable zone"
 	if !enable {
-		use, short, done = "disable", "Disable the zone (maintenance): one.sql.exec is refused, reads, zone management and replication go on", "disabled"
+		use, short, done = "disable", "Disable zone (maintenance): one.sql.exec is refused, reads, zone management and replication go on", "disable zone"
 	}
 	var verbose bool
 	cmd := &cobra.Command{
-		Use:   use + " ZONEID",
+		Use:   use + " RANGE|ZONEID_LIST",
 		Short: short,
-		Args:  cli.ExactArgs(1, "ZONEID"),
+		Args:  cli.ExactArgs(1, "RANGE|ZONEID_LIST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, id, err := a.zoneSession(ctx, args[0])
+			ids, err := zoneList(args[0])
 			if err != nil {
 				return err
 			}
-			if _, err := s.Call(ctx, "one.zone.enable", id, enable); err != nil {
-				return err
+			var errs []error
+			for _, z := range ids {
+				s, id, err := a.zoneSession(ctx, z)
+				if err == nil {
+					_, err = s.Call(ctx, "one.zone.enable", id, enable)
+				}
+				if err == nil {
+					err = a.verbose(verbose, id, done)
+				}
+				if err != nil {
+					errs = append(errs, err)
+				}
 			}
-			return a.verbose(verbose, id, done)
+			return errors.Join(errs...)
 		},
 	}
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "say what was done")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "Verbose mode")
 	return cmd
+}
+
+// maxZoneList bounds a zone list or range.
+const maxZoneList = 1000
+
+// zoneList expands "0..2" or "0,1,name" (CommandParser's range and list
+// formats).
+func zoneList(arg string) ([]string, error) {
+	if lo, hi, ok := strings.Cut(arg, ".."); ok {
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := strconv.Atoi(hi)
+		if err1 != nil || err2 != nil || a < 0 || b < a || b-a >= maxZoneList {
+			return nil, fmt.Errorf("%w: bad range %q", cli.ErrUsage, arg)
+		}
+		var out []string
+		for i := a; i <= b; i++ {
+			out = append(out, strconv.Itoa(i))
+		}
+		return out, nil
+	}
+	out := strings.Split(arg, ",")
+	if len(out) > maxZoneList {
+		return nil, fmt.Errorf("%w: more than %d zones", cli.ErrUsage, maxZoneList)
+	}
+	return out, nil
 }
 
 func (a *app) serverActionCmd(use, short, method, done string) *cobra.Command {
@@ -254,6 +325,7 @@ func (a *app) serverActionCmd(use, short, method, done string) *cobra.Command {
 	return cmd
 }
 
+// verbose is OpenNebula's perform_action message: "ZONE <id>: <msg>".
 func (a *app) verbose(on bool, id int, msg string) error {
 	if !on {
 		return nil

@@ -65,22 +65,23 @@ func TestShowCommand(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	want := "ZONE 0 INFORMATION\n" +
-		"ID                : 0\n" +
-		"NAME              : OpenNebula\n" +
-		"STATE             : ENABLED\n" +
-		"\n" +
-		"ZONE SERVERS\n" +
-		"ID NAME            ENDPOINT\n" +
+	pad := func(s string, n int) string { return s + strings.Repeat(" ", n-len(s)) }
+	want := pad("ZONE 0 INFORMATION", 80) + "\n" +
+		"ID                : 0                   \n" +
+		"NAME              : OpenNebula          \n" +
+		"STATE             : ENABLED             \n" +
+		"\n\n" +
+		pad("ZONE SERVERS", 80) + "\n" +
+		"ID NAME            " + pad("ENDPOINT", 63) + "\n" +
 		" 0 server-0        " + peer.URL + "\n" +
 		" 1 server-1        " + dead + "\n" +
 		"\n" +
-		"HA & FEDERATION SYNC STATUS\n" +
-		"ID NAME            STATE      TERM       INDEX      COMMIT     VOTE  FED_INDEX\n" +
+		pad("HA & FEDERATION SYNC STATUS", 80) + "\n" +
+		"ID NAME            STATE      TERM       INDEX      COMMIT     VOTE  FED_INDEX \n" +
 		" 0 server-0        leader     1          21         19         -1    -1\n" +
 		" 1 server-1        error      -          -          -          -     -\n" +
 		"\n" +
-		"ZONE TEMPLATE\n" +
+		pad("ZONE TEMPLATE", 80) + "\n" +
 		"ENDPOINT=\"http://localhost:2633/RPC2\"\n"
 	if r.stdout != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", r.stdout, want)
@@ -94,43 +95,44 @@ func TestShowCommand(t *testing.T) {
 		t.Errorf("server calls %#v, want %#v", got, wantPeer)
 	}
 
-	// --json: zone, servers, status (with the unreachable server's error).
+	// --json: OpenNebula's ZONE hash, each SERVER extended with its Raft
+	// status ("-" for the unreachable one); all values strings.
 	r = run(t, authEnv(t, fe.URL), "show", "0", "--json")
 	if r.code != 0 {
 		t.Fatalf("--json: exit %d: %s", r.code, r.stderr)
 	}
 	var doc struct {
-		Zone struct {
-			ID       int
-			Name     string
-			State    string
-			Template map[string]any
+		ZONE struct {
+			ID, NAME, STATE string
+			TEMPLATE        map[string]string
+			SERVER_POOL     struct{ SERVER []map[string]string }
 		}
-		Servers []Server
-		Status  []map[string]any
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
 		t.Fatalf("--json output: %v\n%s", err, r.stdout)
 	}
-	if doc.Zone.Name != "OpenNebula" || doc.Zone.State != "ENABLED" || doc.Zone.Template["ENDPOINT"] != "http://localhost:2633/RPC2" ||
-		len(doc.Servers) != 2 || len(doc.Status) != 2 {
+	z := doc.ZONE
+	if z.ID != "0" || z.NAME != "OpenNebula" || z.STATE != "0" || z.TEMPLATE["ENDPOINT"] != "http://localhost:2633/RPC2" || len(z.SERVER_POOL.SERVER) != 2 {
 		t.Fatalf("--json document: %+v", doc)
 	}
-	if s := doc.Status[0]; s["state"] != "leader" || s["index"] != 21.0 || s["commit"] != 19.0 || s["term"] != 1.0 {
-		t.Errorf("status[0] = %v", s)
+	if s := z.SERVER_POOL.SERVER[0]; s["STATE"] != "3" || s["LOG_INDEX"] != "21" || s["COMMIT"] != "19" || s["TERM"] != "1" || s["VOTEDFOR"] != "-1" || s["FEDLOG_INDEX"] != "-1" {
+		t.Errorf("SERVER[0] = %v", s)
 	}
-	if s := doc.Status[1]; s["state"] != "error" || s["error"] == nil || s["term"] != nil {
-		t.Errorf("status[1] = %v", s)
+	if s := z.SERVER_POOL.SERVER[1]; s["STATE"] != "-" || s["TERM"] != "-" || s["NAME"] != "server-1" {
+		t.Errorf("SERVER[1] = %v", s)
 	}
 
-	// --xml: the document as received, no raftstatus calls.
-	before := len(peer.Calls())
+	// --xml: the extended document, formatted as Nokogiri prints it.
 	r = run(t, authEnv(t, fe.URL), "show", "0", "--xml")
-	if r.code != 0 || r.stdout != zone+"\n" {
-		t.Errorf("--xml: exit %d, stdout %q", r.code, r.stdout)
-	}
-	if len(peer.Calls()) != before {
-		t.Errorf("--xml queried the servers")
+	wantXML := "<ZONE>\n  <ID>0</ID>\n  <NAME>OpenNebula</NAME>\n  <STATE>0</STATE>\n  <TEMPLATE>\n" +
+		"    <ENDPOINT><![CDATA[http://localhost:2633/RPC2]]></ENDPOINT>\n  </TEMPLATE>\n  <SERVER_POOL>\n" +
+		"    <SERVER>\n      <ENDPOINT><![CDATA[" + peer.URL + "]]></ENDPOINT>\n      <ID>0</ID>\n      <NAME><![CDATA[server-0]]></NAME>\n" +
+		"      <STATE>3</STATE>\n      <TERM>1</TERM>\n      <VOTEDFOR>-1</VOTEDFOR>\n      <COMMIT>19</COMMIT>\n      <LOG_INDEX>21</LOG_INDEX>\n      <FEDLOG_INDEX>-1</FEDLOG_INDEX>\n    </SERVER>\n" +
+		"    <SERVER>\n      <ENDPOINT><![CDATA[" + dead + "]]></ENDPOINT>\n      <ID>1</ID>\n      <NAME><![CDATA[server-1]]></NAME>\n" +
+		"      <STATE>-</STATE>\n      <TERM>-</TERM>\n      <VOTEDFOR>-</VOTEDFOR>\n      <COMMIT>-</COMMIT>\n      <LOG_INDEX>-</LOG_INDEX>\n      <FEDLOG_INDEX>-</FEDLOG_INDEX>\n    </SERVER>\n" +
+		"  </SERVER_POOL>\n</ZONE>\n"
+	if r.code != 0 || r.stdout != wantXML {
+		t.Errorf("--xml: exit %d, stdout\n%s\nwant\n%s", r.code, r.stdout, wantXML)
 	}
 }
 
@@ -159,8 +161,10 @@ func TestListCommand(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	// The client's endpoint is not the zone's: zone 0 is current anyway.
-	want := "C    ID NAME                      ENDPOINT\n*     0 DevserversNetwork Zone    http://localhost:2633/RPC2\n"
+	// The client's endpoint is not the zone's: no zone is current (the
+	// zone's ENDPOINT does not answer: FED_INDEX "-").
+	want := "C    ID NAME                      ENDPOINT                                      FED_INDEX  STAT  \n" +
+		"      0 DevserversNetwork Zone    http://localhost:2633/RPC2                    -          on\n"
 	if r.stdout != want {
 		t.Errorf("stdout:\n%q\nwant\n%q", r.stdout, want)
 	}
@@ -276,7 +280,8 @@ func TestErrors(t *testing.T) {
 		{"leader-transfer extra argument", authEnv(t, fe.URL), []string{"leader-transfer", "0", "1", "2"}, "leader-transfer takes 1 to 2 argument(s)", true},
 		{"unknown flag", authEnv(t, fe.URL), []string{"list", "--bogus"}, "unknown flag: --bogus", true},
 		{"unknown command", authEnv(t, fe.URL), []string{"frobnicate"}, `unknown command "frobnicate"`, true},
-		{"xml and json", authEnv(t, fe.URL), []string{"show", "0", "--xml", "--json"}, "none of the others can be", true},
+		{"unknown list column", authEnv(t, fe.URL), []string{"list", "-l", "ID,BOGUS"}, "Column BOGUS not defined.", false},
+		{"bad zone range", authEnv(t, fe.URL), []string{"enable", "3..1"}, "bad range", true},
 		{"unreachable endpoint", authEnv(t, dead), []string{"list"}, "cannot reach " + dead, true},
 		{"bad endpoint", authEnv(t, "localhost:2633"), []string{"list"}, "must start with http://", true},
 		{"opennebula error", authEnv(t, fe.URL), []string{"show", "5"}, "[one.zone.info] Error getting zone [5].", false},

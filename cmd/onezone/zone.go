@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/oneha/oneha/internal/cli"
 )
 
 // Zone is a ZONE document.
@@ -95,7 +93,8 @@ func (d Diverged) String() string {
 // ServerStatus is a server with the outcome of its raftstatus call.
 type ServerStatus struct {
 	Server
-	Raft *Raft // nil when the call failed
+	Raft *Raft  // nil when the call failed
+	Doc  *XNode // the RAFT document; nil when the call failed
 	Err  error
 }
 
@@ -262,79 +261,16 @@ func FetchStatus(ctx context.Context, servers []Server, timeout time.Duration, f
 				out[i].Err = err
 				return
 			}
-			out[i].Raft = &r
+			root, err := ParseXML(doc)
+			if err != nil {
+				out[i].Err = err
+				return
+			}
+			out[i].Raft, out[i].Doc = &r, root
 		})
 	}
 	wg.Wait()
 	return out
-}
-
-func serverCols() []cli.Column {
-	return []cli.Column{
-		{Header: "ID", Width: 2, Right: true},
-		{Header: "NAME", Width: 15, Truncate: true},
-		{Header: "ENDPOINT", Width: 63},
-	}
-}
-
-func statusCols() []cli.Column {
-	return []cli.Column{
-		{Header: "ID", Width: 2, Right: true},
-		{Header: "NAME", Width: 15, Truncate: true},
-		{Header: "STATE", Width: 10, Truncate: true},
-		{Header: "TERM", Width: 10, Truncate: true},
-		{Header: "INDEX", Width: 10, Truncate: true},
-		{Header: "COMMIT", Width: 10, Truncate: true},
-		{Header: "VOTE", Width: 5, Truncate: true},
-		{Header: "FED_INDEX", Width: 10, Truncate: true},
-	}
-}
-
-func listCols() []cli.Column {
-	return []cli.Column{
-		{Header: "C", Width: 1},
-		{Header: "ID", Width: 5, Right: true},
-		{Header: "NAME", Width: 25, Truncate: true},
-		{Header: "ENDPOINT", Width: 45},
-	}
-}
-
-// RenderShow is `onezone show`'s text output.
-func RenderShow(z Zone, status []ServerStatus) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "ZONE %d INFORMATION\n", z.ID)
-	fmt.Fprintf(&b, "%-18s: %s\n", "ID", strconv.Itoa(z.ID))
-	fmt.Fprintf(&b, "%-18s: %s\n", "NAME", z.Name)
-	fmt.Fprintf(&b, "%-18s: %s\n", "STATE", z.StateName())
-	b.WriteString("\n")
-	if len(z.Servers) > 0 {
-		b.WriteString("ZONE SERVERS\n")
-		b.WriteString(cli.Header(serverCols()))
-		for _, s := range z.Servers {
-			b.WriteString(cli.Row(serverCols(), strconv.Itoa(s.ID), s.Name, s.Endpoint))
-		}
-		b.WriteString("\nHA & FEDERATION SYNC STATUS\n")
-		b.WriteString(cli.Header(statusCols()))
-		for _, s := range status {
-			b.WriteString(cli.Row(statusCols(), statusCells(s)...))
-		}
-		b.WriteString("\n")
-		if d := divergedLines(status); d != "" {
-			b.WriteString(d + "\n")
-		}
-		if h := healthLines(status); h != "" {
-			b.WriteString(h + "\n")
-		}
-		if l := lagLines(status); l != "" {
-			b.WriteString(l + "\n")
-		}
-		if w := insecureWarning(status); w != "" {
-			b.WriteString(w + "\n\n")
-		}
-	}
-	b.WriteString("ZONE TEMPLATE\n")
-	b.WriteString(TemplateString(z.Template))
-	return b.String()
 }
 
 // divergedLines is one DIVERGED line per follower the (first answering)
@@ -402,136 +338,4 @@ func insecureWarning(status []ServerStatus) string {
 	}
 	return "WARNING: INSECURE_RAFT on server(s) " + strings.Join(ids, ", ") +
 		": Raft is plaintext and unauthenticated; anyone reaching their PORT can change the zone's data"
-}
-
-func statusCells(s ServerStatus) []string {
-	if s.Raft == nil {
-		return []string{strconv.Itoa(s.ID), s.Name, "error", "-", "-", "-", "-", "-"}
-	}
-	r := s.Raft
-	i := func(n int64) string { return strconv.FormatInt(n, 10) }
-	return []string{strconv.Itoa(s.ID), s.Name, r.StateName(), i(r.Term), i(r.LogIndex), i(r.Commit), i(r.VotedFor), i(r.FedLogIndex)}
-}
-
-// TemplateString prints template attributes as OpenNebula does:
-// NAME="value", vectors as NAME=[\n  A="1",\n  B="2" ].
-func TemplateString(attrs []Attr) string {
-	q := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
-	var b strings.Builder
-	for _, a := range attrs {
-		if a.Vector == nil {
-			b.WriteString(a.Name + "=" + q(a.Value) + "\n")
-			continue
-		}
-		b.WriteString(a.Name + "=[\n")
-		for i, c := range a.Vector {
-			b.WriteString("  " + c.Name + "=" + q(c.Value))
-			if i < len(a.Vector)-1 {
-				b.WriteString(",\n")
-			}
-		}
-		b.WriteString(" ]\n")
-	}
-	return b.String()
-}
-
-// CurrentZone picks the zone `list` marks with "*": the zone whose ENDPOINT,
-// or one of whose servers' ENDPOINT, is the endpoint the client talks to;
-// zone 0 when none matches (a standalone OneHA zone reached through its
-// floating IP). It returns -1 when no zone qualifies.
-func CurrentZone(zones []Zone, endpoint string) int {
-	norm := func(s string) string { return strings.TrimRight(strings.TrimSpace(s), "/") }
-	ep := norm(endpoint)
-	for _, z := range zones {
-		if norm(z.Endpoint()) == ep {
-			return z.ID
-		}
-	}
-	for _, z := range zones {
-		for _, s := range z.Servers {
-			if norm(s.Endpoint) == ep {
-				return z.ID
-			}
-		}
-	}
-	for _, z := range zones {
-		if z.ID == 0 {
-			return 0
-		}
-	}
-	return -1
-}
-
-// RenderList is `onezone list`'s text output.
-func RenderList(zones []Zone, current int) string {
-	var b strings.Builder
-	b.WriteString(cli.Header(listCols()))
-	for _, z := range zones {
-		c := ""
-		if z.ID == current {
-			c = "*"
-		}
-		b.WriteString(cli.Row(listCols(), c, strconv.Itoa(z.ID), z.Name, z.Endpoint()))
-	}
-	return b.String()
-}
-
-// ShowJSON is `onezone show --json`'s document.
-type ShowJSON struct {
-	Zone    ZoneJSON     `json:"zone"`
-	Servers []Server     `json:"servers"`
-	Status  []StatusJSON `json:"status"`
-}
-
-// ZoneJSON is a zone's attributes in JSON output.
-type ZoneJSON struct {
-	ID       int            `json:"id"`
-	Name     string         `json:"name"`
-	State    string         `json:"state"`
-	Template map[string]any `json:"template"`
-}
-
-// StatusJSON is one server's Raft status in JSON output; Error is set, and
-// the numbers are absent, when the server did not answer.
-type StatusJSON struct {
-	ID    int    `json:"id"`
-	Name  string `json:"name"`
-	State string `json:"state"`
-	*Raft
-	Error string `json:"error,omitempty"`
-}
-
-// NewZoneJSON converts a zone for JSON output.
-func NewZoneJSON(z Zone) ZoneJSON {
-	t := map[string]any{}
-	for _, a := range z.Template {
-		if a.Vector == nil {
-			t[a.Name] = a.Value
-			continue
-		}
-		v := map[string]string{}
-		for _, c := range a.Vector {
-			v[c.Name] = c.Value
-		}
-		t[a.Name] = v
-	}
-	return ZoneJSON{ID: z.ID, Name: z.Name, State: z.StateName(), Template: t}
-}
-
-// NewShowJSON converts show's data for JSON output.
-func NewShowJSON(z Zone, status []ServerStatus) ShowJSON {
-	out := ShowJSON{Zone: NewZoneJSON(z), Servers: z.Servers, Status: []StatusJSON{}}
-	if out.Servers == nil {
-		out.Servers = []Server{}
-	}
-	for _, s := range status {
-		j := StatusJSON{ID: s.ID, Name: s.Name, State: "error", Raft: s.Raft}
-		if s.Raft != nil {
-			j.State = s.Raft.StateName()
-		} else if s.Err != nil {
-			j.Error = s.Err.Error()
-		}
-		out.Status = append(out.Status, j)
-	}
-	return out
 }

@@ -38,6 +38,17 @@ func seedServers(n int) []Server {
 	return out
 }
 
+// renderShow is show's text for a ZONE document and its servers' status.
+func renderShow(t *testing.T, zoneXML string, status []ServerStatus) string {
+	t.Helper()
+	root, err := ParseXML(zoneXML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ExtendZone(root, status)
+	return RenderShow(root, status, false)
+}
+
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
@@ -137,7 +148,7 @@ func TestRenderShow(t *testing.T) {
 				}
 				return "", errDown
 			})
-			got := RenderShow(z, status)
+			got := renderShow(t, tc.zone, status)
 			golden(t, tc.golden, got)
 			if tc.seed != "" {
 				want, err := os.ReadFile(filepath.Join("testdata", tc.seed))
@@ -149,61 +160,6 @@ func TestRenderShow(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestRenderList(t *testing.T) {
-	pool := "<ZONE_POOL>" + zoneDoc(0, "DevserversNetwork Zone", 0, seedServers(2)...) + "</ZONE_POOL>"
-	two := "<ZONE_POOL>" + zoneDoc(0, "OpenNebula", 0) +
-		strings.Replace(zoneDoc(100, "A zone with a rather long name", 1), "http://localhost:2633/RPC2", "http://10.0.0.1:2633/RPC2", 1) + "</ZONE_POOL>"
-	tests := []struct {
-		name, pool, endpoint, golden, seed string
-	}{
-		{"seed", pool, "http://localhost:2633/RPC2", "seed_list.golden", "seed_list_collapsed.txt"},
-		{"current by zone endpoint", two, "http://10.0.0.1:2633/RPC2/", "two_list.golden", ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			zones, err := ParseZonePool(tc.pool)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := RenderList(zones, CurrentZone(zones, tc.endpoint))
-			golden(t, tc.golden, got)
-			if tc.seed != "" {
-				want, err := os.ReadFile(filepath.Join("testdata", tc.seed))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if c, w := collapse(got), collapse(string(want)); c != w {
-					t.Errorf("collapsed output differs from the seed\n--- got ---\n%s--- seed ---\n%s", c, w)
-				}
-			}
-		})
-	}
-}
-
-func TestCurrentZone(t *testing.T) {
-	zones := []Zone{
-		{ID: 0, Template: []Attr{{Name: "ENDPOINT", Value: "http://localhost:2633/RPC2"}}},
-		{ID: 1, Template: []Attr{{Name: "ENDPOINT", Value: "http://10.0.1.100:2633/RPC2"}},
-			Servers: []Server{{ID: 0, Endpoint: "http://10.0.1.10:2633/RPC2"}}},
-	}
-	tests := []struct {
-		endpoint string
-		zones    []Zone
-		want     int
-	}{
-		{"http://localhost:2633/RPC2", zones, 0},
-		{"http://10.0.1.100:2633/RPC2/", zones, 1},
-		{"http://10.0.1.10:2633/RPC2", zones, 1},
-		{"http://elsewhere:2633/RPC2", zones, 0},
-		{"http://elsewhere:2633/RPC2", zones[1:], -1},
-	}
-	for _, tc := range tests {
-		if got := CurrentZone(tc.zones, tc.endpoint); got != tc.want {
-			t.Errorf("CurrentZone(%s) = %d, want %d", tc.endpoint, got, tc.want)
-		}
 	}
 }
 
@@ -237,7 +193,12 @@ func TestTemplateString(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "ENDPOINT=\"http://x:2633/RPC2\"\nDESCRIPTION=\"say \\\"hi\\\"\"\nVEC=[\n  A=\"1\",\n  B=\"2\" ]\n"
-	if got := TemplateString(z.Template); got != want {
+	root, err := ParseXML(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = z
+	if got := TemplateString(root.Child("TEMPLATE")) + "\n"; got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
@@ -285,12 +246,12 @@ func TestShowWarnsAboutInsecureRaft(t *testing.T) {
 	insecure := strings.Replace(raftDoc(1, 2, 1, -1, 19, 21, 1, -1), "</RAFT>", "<INSECURE_RAFT>true</INSECURE_RAFT></RAFT>", 1)
 	docs := map[string]string{servers[0].Endpoint: secure, servers[1].Endpoint: insecure}
 	fetch := func(_ context.Context, ep string) (string, error) { return docs[ep], nil }
-	got := RenderShow(z, FetchStatus(context.Background(), z.Servers, time.Second, fetch))
+	got := renderShow(t, zoneDoc(0, "OpenNebula", 0, servers...), FetchStatus(context.Background(), z.Servers, time.Second, fetch))
 	if !strings.Contains(got, "WARNING: INSECURE_RAFT on server(s) 1:") {
 		t.Fatalf("no warning naming server 1:\n%s", got)
 	}
 	docs[servers[1].Endpoint] = raftDoc(1, 2, 1, -1, 19, 21, 1, -1)
-	if got := RenderShow(z, FetchStatus(context.Background(), z.Servers, time.Second, fetch)); strings.Contains(got, "WARNING") {
+	if got := renderShow(t, zoneDoc(0, "OpenNebula", 0, servers...), FetchStatus(context.Background(), z.Servers, time.Second, fetch)); strings.Contains(got, "WARNING") {
 		t.Fatalf("warning without an insecure server:\n%s", got)
 	}
 }
@@ -308,14 +269,14 @@ func TestShowNamesDivergedServers(t *testing.T) {
 		"<DIVERGED><SERVER_ID>3</SERVER_ID><INDEX>12017</INDEX></DIVERGED></RAFT>", 1)
 	docs := map[string]string{servers[0].Endpoint: leader, servers[1].Endpoint: raftDoc(2, 2, 1, -1, 19, 21, 1, -1)}
 	fetch := func(_ context.Context, ep string) (string, error) { return docs[ep], nil }
-	got := RenderShow(z, FetchStatus(context.Background(), z.Servers, time.Second, fetch))
+	got := renderShow(t, zoneDoc(0, "OpenNebula", 0, servers...), FetchStatus(context.Background(), z.Servers, time.Second, fetch))
 	for _, want := range []string{"DIVERGED: server 2 at index 12000: table vm_pool differs\n", "DIVERGED: server 3 at index 12017: the entry's outcome differs\n"} {
 		if !strings.Contains(got, want) {
 			t.Fatalf("show lacks %q:\n%s", want, got)
 		}
 	}
 	docs[servers[0].Endpoint] = plain
-	if got := RenderShow(z, FetchStatus(context.Background(), z.Servers, time.Second, fetch)); strings.Contains(got, "DIVERGED") {
+	if got := renderShow(t, zoneDoc(0, "OpenNebula", 0, servers...), FetchStatus(context.Background(), z.Servers, time.Second, fetch)); strings.Contains(got, "DIVERGED") {
 		t.Fatalf("DIVERGED line without a divergence:\n%s", got)
 	}
 }
@@ -338,7 +299,7 @@ func TestShowFlagsDegradedAndNotPromotedServers(t *testing.T) {
 		servers[1].Endpoint: strings.Replace(plainFollower, "</RAFT>", "<DEGRADED>apply stalled: entries 20-21 running for 12s</DEGRADED></RAFT>", 1),
 	}
 	fetch := func(_ context.Context, ep string) (string, error) { return docs[ep], nil }
-	got := RenderShow(z, FetchStatus(context.Background(), z.Servers, time.Second, fetch))
+	got := renderShow(t, zoneDoc(0, "OpenNebula", 0, servers...), FetchStatus(context.Background(), z.Servers, time.Second, fetch))
 	for _, want := range []string{"DEGRADED: server 2: apply stalled: entries 20-21 running for 12s\n",
 		"NOT PROMOTED: server 3: character_set_server: utf8mb4 here, latin1 there\n",
 		"DEAD: server 4: unreachable since 2026-01-02T03:04:05Z: removed from the voters\n"} {
@@ -347,7 +308,7 @@ func TestShowFlagsDegradedAndNotPromotedServers(t *testing.T) {
 		}
 	}
 	docs[servers[0].Endpoint], docs[servers[1].Endpoint] = plainLeader, plainFollower
-	if got := RenderShow(z, FetchStatus(context.Background(), z.Servers, time.Second, fetch)); strings.Contains(got, "DEGRADED") || strings.Contains(got, "NOT PROMOTED") || strings.Contains(got, "DEAD") {
+	if got := renderShow(t, zoneDoc(0, "OpenNebula", 0, servers...), FetchStatus(context.Background(), z.Servers, time.Second, fetch)); strings.Contains(got, "DEGRADED") || strings.Contains(got, "NOT PROMOTED") || strings.Contains(got, "DEAD") {
 		t.Fatalf("health lines without a problem:\n%s", got)
 	}
 }
@@ -372,7 +333,7 @@ func TestShowMarksLaggingFollowers(t *testing.T) {
 	z := Zone{ID: 0, Name: "OpenNebula", Servers: []Server{{ID: 0, Name: "a"}, {ID: 1, Name: "b"}, {ID: 2, Name: "c"}, {ID: 3, Name: "d"}, {ID: 4, Name: "e"}}}
 	status := []ServerStatus{{Server: z.Servers[0], Raft: &lr}, {Server: z.Servers[1], Raft: &Raft{State: 2}},
 		{Server: z.Servers[2], Err: fmt.Errorf("down")}, {Server: z.Servers[3], Raft: &Raft{State: 2}}, {Server: z.Servers[4], Raft: lonely}}
-	out := RenderShow(z, status)
+	out := renderShow(t, zoneDoc(0, "OpenNebula", 0, z.Servers...), status)
 	for _, want := range []string{
 		"NON-VOTER: server 3: receives the log but does not vote",
 		"BEHIND: server 2: 300000 entries behind the leader's commit, more than LOG_RETENTION (250000)",

@@ -133,7 +133,11 @@ var registerModel = porcupine.Model{
 // observed (no read returned it, no successful cas expected it) is dropped:
 // values are unique and blind, so it is indistinguishable from not having
 // happened. An observed one returns at its first observation's return
-// (it must have taken effect by then).
+// (it must have taken effect by then). One exception: a failed cas on the
+// same key that returned after the unknown write's call may have failed
+// because that write happened (its value was overwritten before anyone read
+// it); dropping the write would then flag a correct history, so it is kept,
+// returning at end, and the checker decides.
 func history(recs []record, end int64) []porcupine.Operation {
 	type kv struct {
 		k int
@@ -156,6 +160,12 @@ func history(recs []record, end int64) []porcupine.Operation {
 			observe(r.In.Key, r.In.Old, r.Ret)
 		}
 	}
+	lastFailedCAS := map[int]int64{} // key → latest return of a cas answered false
+	for _, r := range recs {
+		if r.St == stOK && r.In.Kind == opCAS && !r.Out.OK && r.Ret > lastFailedCAS[r.In.Key] {
+			lastFailedCAS[r.In.Key] = r.Ret
+		}
+	}
 	var ops []porcupine.Operation
 	for _, r := range recs {
 		switch r.St {
@@ -167,7 +177,10 @@ func history(recs []record, end int64) []porcupine.Operation {
 			}
 			ret, observed := seen[kv{r.In.Key, r.In.Val}]
 			if !observed {
-				continue
+				if lastFailedCAS[r.In.Key] <= r.Call {
+					continue
+				}
+				ret, observed = end, true
 			}
 			if ret < r.Call {
 				ret = end // observed before it was sent: let the checker refute it

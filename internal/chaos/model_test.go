@@ -40,6 +40,9 @@ func TestRegisterModel(t *testing.T) {
 		{"lost acknowledged write", []record{w(0, 5, 0, 10, stOK), rd(1, 0, 20, 30)}, porcupine.Illegal},
 		{"stale read", []record{w(0, 5, 0, 10, stOK), w(0, 6, 20, 30, stOK), rd(1, 5, 40, 50)}, porcupine.Illegal},
 		{"cas against wrong value", []record{w(0, 5, 0, 10, stOK), cas(1, 0, 6, true, 20, 30)}, porcupine.Illegal},
+		{"unknown write seen only by a failed cas", []record{w(0, 5, 0, 10, stOK), rd(1, 5, 20, 30), w(2, 6, 40, 50, stUnknown), cas(1, 5, 7, false, 60, 70), w(0, 8, 80, 90, stOK), rd(1, 8, 100, 110)}, porcupine.Ok},
+		{"failed cas with no write to explain it", []record{w(0, 5, 0, 10, stOK), rd(1, 5, 20, 30), cas(1, 5, 7, false, 60, 70)}, porcupine.Illegal},
+		{"unknown write after the failed cas explains nothing", []record{w(0, 5, 0, 10, stOK), rd(1, 5, 20, 30), cas(1, 5, 7, false, 40, 50), w(2, 6, 60, 70, stUnknown)}, porcupine.Illegal},
 		{"unknown then flip back", []record{w(0, 5, 0, 10, stUnknown), rd(1, 5, 20, 30), rd(1, 0, 40, 50)}, porcupine.Illegal},
 	}
 	for _, c := range cases {

@@ -3,6 +3,7 @@ package chaos
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -323,6 +324,14 @@ func runSuite(t *testing.T, cfg config) []row {
 				t.Errorf("chaos: visualize: %v", err)
 			}
 			rows[i].Visualization = path
+			if raw, err := json.MarshalIndent(byPhase[i], "", " "); err == nil {
+				// Every record of the phase, failed and unknown ones
+				// included (the visualization shows only what the checker
+				// kept).
+				if err := os.WriteFile(strings.TrimSuffix(path, ".html")+"-records.json", raw, 0o644); err != nil {
+					t.Errorf("chaos: records: %v", err)
+				}
+			}
 			t.Errorf("chaos[%s]: phase %q is NOT linearizable: porcupine visualization %s", cfg.Name, faults[i].Name, path)
 		default:
 			rows[i].Linearizable = "unknown (checker timeout)"
