@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/oneha/oneha/sqlfsm"
 	"github.com/oneha/oneha/zone"
@@ -249,23 +250,19 @@ func listServers(ctx context.Context, db *sql.DB, zoneID int) ([]zone.Server, er
 // readZoneServers is listServers that also reports whether the zone table
 // is missing, which the peer authorizer tells apart from an empty one.
 func readZoneServers(ctx context.Context, db *sql.DB, zoneID int) (servers []zone.Server, missing bool, err error) {
-	rows, err := db.QueryContext(ctx, "SELECT id, name, endpoint FROM "+zone.ServerTable+" WHERE zone_id = ? ORDER BY id", zoneID)
+	// sqlx maps the columns to zone.Server's fields by lower-cased name
+	// (id, name, endpoint); the driver name only picks the bindvar style
+	// of Rebind, unused here ("?" on both backends).
+	var out []zone.Server
+	err = sqlx.NewDb(db, "sqlite3").SelectContext(ctx, &out,
+		"SELECT id, name, endpoint FROM "+zone.ServerTable+" WHERE zone_id = ? ORDER BY id", zoneID)
 	if err != nil {
 		if isNoTable(err) {
 			return nil, true, nil
 		}
 		return nil, false, fmt.Errorf("read zone servers: %w", err)
 	}
-	defer rows.Close()
-	var out []zone.Server
-	for rows.Next() {
-		var sv zone.Server
-		if err := rows.Scan(&sv.ID, &sv.Name, &sv.Endpoint); err != nil {
-			return nil, false, fmt.Errorf("read zone servers: %w", err)
-		}
-		out = append(out, sv)
-	}
-	return out, false, rows.Err()
+	return out, false, nil
 }
 
 func isNoTable(err error) bool {

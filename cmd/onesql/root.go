@@ -1,7 +1,7 @@
 package main
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/oneha/oneha/client"
 	"github.com/oneha/oneha/internal/cli"
 	"github.com/oneha/oneha/xmlrpc"
 )
@@ -38,6 +39,21 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, env func(string) stri
 // ExecRequest is what `onesql exec` sends.
 type ExecRequest struct {
 	Statements []any // one.sql.exec's statement list
+}
+
+// Typed is the statement list as client Statements.
+func (r ExecRequest) Typed() []client.Statement {
+	out := make([]client.Statement, len(r.Statements))
+	for i, s := range r.Statements {
+		switch v := s.(type) {
+		case string:
+			out[i] = client.Stmt(v)
+		case []any:
+			sql, _ := v[0].(string) // Statements puts the SQL first
+			out[i] = client.Stmt(sql, v[1:]...)
+		}
+	}
+	return out
 }
 
 // BuildExec turns exec's command line into the statement list: a single
@@ -109,21 +125,14 @@ func (a *app) execCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := a.conn.Session(a.env, nil)
+			c, err := a.client()
 			if err != nil {
 				return err
 			}
-			callParams := []any{req.Statements}
-			if requestID != "" {
-				callParams = append(callParams, requestID)
-			}
-			v, err := s.Call(cmd.Context(), "one.sql.exec", callParams...)
+			defer c.Close()
+			res, err := c.ExecRequest(cmd.Context(), requestID, req.Typed()...)
 			if err != nil {
-				return execHint(err, requestID)
-			}
-			res, err := ParseExec(v)
-			if err != nil {
-				return err
+				return execHint(cli.ClientError(err), requestID)
 			}
 			if asJSON {
 				return cli.WriteJSON(a.stdout, res)
@@ -148,11 +157,11 @@ func (a *app) execCmd() *cobra.Command {
 // unknown, and says when retrying is safe.
 func execHint(err error, requestID string) error {
 	switch {
-	case xmlrpc.OutcomeUnknown(err) && requestID != "":
+	case errors.Is(err, client.ErrOutcomeUnknown) && requestID != "":
 		return fmt.Errorf("%w\nrun the same command again (same --request-id %s): it applies the transaction at most once and prints its result", err, requestID)
-	case xmlrpc.OutcomeUnknown(err):
+	case errors.Is(err, client.ErrOutcomeUnknown):
 		return fmt.Errorf("%w\nthe transaction may or may not be applied: check before running it again, or use --request-id next time", err)
-	case xmlrpc.RetrySafe(err):
+	case errors.Is(err, client.ErrNotApplied) || xmlrpc.RetrySafe(err):
 		return fmt.Errorf("%w\nnothing was applied: running the command again is safe", err)
 	}
 	return err
@@ -178,13 +187,14 @@ func (a *app) queryCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := a.conn.Session(a.env, nil)
+			cl, err := a.client()
 			if err != nil {
 				return err
 			}
-			q, err := runQuery(cmd.Context(), s, args[0], ps, c)
+			defer cl.Close()
+			q, err := cl.Query(cmd.Context(), client.Consistency(c), args[0], ps...)
 			if err != nil {
-				return err
+				return cli.ClientError(err)
 			}
 			if asJSON {
 				return cli.WriteJSON(a.stdout, q)
@@ -211,12 +221,13 @@ func ParseConsistency(s string) (string, error) {
 	return "", fmt.Errorf("%w: --consistency %q: want stale, default or strong", cli.ErrUsage, s)
 }
 
-func runQuery(ctx context.Context, s *cli.Session, sql string, params []any, consistency string) (QueryResult, error) {
-	v, err := s.Call(ctx, "one.sql.query", sql, params, consistency)
+// client opens the zone client of the connection flags.
+func (a *app) client() (*client.Client, error) {
+	s, err := a.conn.Session(a.env, nil)
 	if err != nil {
-		return QueryResult{}, err
+		return nil, err
 	}
-	return ParseQuery(v)
+	return s.Client()
 }
 
 func (a *app) readFile(name string) ([]byte, error) {

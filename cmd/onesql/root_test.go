@@ -244,20 +244,26 @@ func TestExecRequestID(t *testing.T) {
 		code      int64
 		args      []string
 		stderr    string
+		attempts  int // calls the CLI makes: retried only when safe
 	}{
 		{"unknown with id", "[one.sql.exec] OUTCOME UNKNOWN: leadership lost", 0x20000,
-			[]string{"--request-id", "r1"}, "same --request-id r1"},
+			[]string{"--request-id", "r1"}, "same --request-id r1", cli.ClientAttempts},
 		{"unknown without id", "[one.sql.exec] OUTCOME UNKNOWN: leadership lost", 0x20000,
-			nil, "may or may not be applied"},
+			nil, "may or may not be applied", 1},
 		{"not applied", "[one.sql.exec] NOT APPLIED: Cannot process request, no leader found", 0x2000,
-			nil, "running the command again is safe"},
-		{"other internal error", "[one.sql.exec] disk full", 0x2000, nil, "disk full"},
+			nil, "running the command again is safe", cli.ClientAttempts},
+		{"other internal error", "[one.sql.exec] disk full", 0x2000, nil, "disk full", 1},
+		{"sql error", "[one.sql.exec] statement 0: no such table: t", 0x800, nil, "\n[one.sql.exec] statement 0: no such table: t\n", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			answer.Store(clitest.Fail(tc.msg, tc.code))
+			before := len(fe.Calls())
 			r := run(t, "", env, append([]string{"exec", "UPDATE t SET a = 1"}, tc.args...)...)
-			if r.code != 255 || !strings.Contains(r.stderr, tc.stderr) {
+			if r.code != 255 || !strings.Contains("\n"+r.stderr, tc.stderr) {
 				t.Fatalf("exit %d, stderr %q; want 255 and %q", r.code, r.stderr, tc.stderr)
+			}
+			if n := len(fe.Calls()) - before; n != tc.attempts {
+				t.Errorf("%d attempts, want %d", n, tc.attempts)
 			}
 			if tc.name == "other internal error" && strings.Contains(r.stderr, "safe") {
 				t.Fatalf("an unclassified error was called safe: %q", r.stderr)

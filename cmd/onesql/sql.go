@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/oneha/oneha/client"
 )
 
 // ParseParam turns a command-line parameter into its XML-RPC value: a
@@ -145,91 +147,6 @@ func Statements(sqls []string, params []any) []any {
 	return out
 }
 
-// ExecResult is one statement's outcome.
-type ExecResult struct {
-	RowsAffected int64 `json:"rows_affected"`
-	LastInsertID int64 `json:"last_insert_id"`
-}
-
-// ParseExec decodes one.sql.exec's value: [{ROWS_AFFECTED, LAST_INSERT_ID}, ...].
-func ParseExec(v any) ([]ExecResult, error) {
-	a, ok := v.([]any)
-	if !ok {
-		return nil, fmt.Errorf("one.sql.exec returned %T, want an array", v)
-	}
-	out := make([]ExecResult, 0, len(a))
-	for i, e := range a {
-		m, ok := e.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("one.sql.exec result %d is %T, want a struct", i, e)
-		}
-		var r ExecResult
-		for _, f := range []struct {
-			key string
-			dst *int64
-		}{{"ROWS_AFFECTED", &r.RowsAffected}, {"LAST_INSERT_ID", &r.LastInsertID}} {
-			n, ok := m[f.key].(int64)
-			if !ok {
-				return nil, fmt.Errorf("one.sql.exec result %d: %s is %T, want an integer", i, f.key, m[f.key])
-			}
-			*f.dst = n
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-// QueryResult is one.sql.query's value.
-type QueryResult struct {
-	Columns []string `json:"columns"`
-	Rows    [][]any  `json:"rows"` // values: nil (NULL), int64, float64, string, bool, []byte, time.Time
-}
-
-// ParseQuery decodes one.sql.query's value {COLUMNS: [...], ROWS: [[...]]};
-// an empty struct is NULL.
-func ParseQuery(v any) (QueryResult, error) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return QueryResult{}, fmt.Errorf("one.sql.query returned %T, want a struct", v)
-	}
-	cols, ok := m["COLUMNS"].([]any)
-	if !ok {
-		return QueryResult{}, fmt.Errorf("one.sql.query: COLUMNS is %T, want an array", m["COLUMNS"])
-	}
-	q := QueryResult{Columns: make([]string, len(cols)), Rows: [][]any{}}
-	for i, c := range cols {
-		if q.Columns[i], ok = c.(string); !ok {
-			return QueryResult{}, fmt.Errorf("one.sql.query: column %d name is %T", i, c)
-		}
-	}
-	rows, ok := m["ROWS"].([]any)
-	if !ok && m["ROWS"] != nil {
-		return QueryResult{}, fmt.Errorf("one.sql.query: ROWS is %T, want an array", m["ROWS"])
-	}
-	for i, r := range rows {
-		vals, ok := r.([]any)
-		if !ok || len(vals) != len(cols) {
-			return QueryResult{}, fmt.Errorf("one.sql.query: row %d is not an array of %d values", i, len(cols))
-		}
-		row := make([]any, len(vals))
-		for j, x := range vals {
-			switch x := x.(type) {
-			case map[string]any:
-				if len(x) != 0 {
-					return QueryResult{}, fmt.Errorf("one.sql.query: row %d column %d is a non-empty struct", i, j)
-				}
-				row[j] = nil
-			case int64, float64, string, bool, []byte, time.Time, nil:
-				row[j] = x
-			default:
-				return QueryResult{}, fmt.Errorf("one.sql.query: row %d column %d has type %T", i, j, x)
-			}
-		}
-		q.Rows = append(q.Rows, row)
-	}
-	return q, nil
-}
-
 // Cell is a value as the table output prints it: NULL, binary as 0x hex.
 func Cell(v any) string {
 	switch x := v.(type) {
@@ -247,7 +164,7 @@ func Cell(v any) string {
 
 // QueryTable returns the cells of a query result for cli.AutoTable, and
 // which columns to right-align (those holding only numbers and NULLs).
-func QueryTable(q QueryResult) ([][]string, map[int]bool) {
+func QueryTable(q *client.Rows) ([][]string, map[int]bool) {
 	right := map[int]bool{}
 	for j := range q.Columns {
 		right[j] = len(q.Rows) > 0

@@ -21,11 +21,12 @@ func (a *app) historyCmd() *cobra.Command {
 		Short: "Show the zone's leadership changes (time, term, old and new leader, reason)",
 		Args:  cli.ExactArgs(1, "ZONEID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, id, err := a.zoneSession(cmd.Context(), args[0])
+			zc, id, err := a.zoneConnect(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			v, err := s.Call(cmd.Context(), "one.zone.history", id)
+			defer zc.Close()
+			v, err := zc.read(cmd.Context(), "one.zone.history", id)
 			if err != nil {
 				return err
 			}

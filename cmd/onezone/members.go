@@ -21,11 +21,12 @@ func (a *app) membersCmd() *cobra.Command {
 		Short: "Show the Raft membership (voter or non-voter catching up) of the queried server",
 		Args:  cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.session()
+			zc, err := a.connect()
 			if err != nil {
 				return err
 			}
-			v, err := s.Call(cmd.Context(), "one.zone.members")
+			defer zc.Close()
+			v, err := zc.read(cmd.Context(), "one.zone.members")
 			if err != nil {
 				return err
 			}

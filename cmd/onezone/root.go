@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -24,17 +23,6 @@ type app struct {
 }
 
 func (a *app) session() (*cli.Session, error) { return a.conn.Session(a.env, nil) }
-
-// zoneSession opens a session and resolves the ZONEID argument (an ID or a
-// name).
-func (a *app) zoneSession(ctx context.Context, zone string) (*cli.Session, int, error) {
-	s, err := a.session()
-	if err != nil {
-		return nil, 0, err
-	}
-	id, err := resolveZone(ctx, s, zone)
-	return s, id, err
-}
 
 // newRootCmd builds the onezone command tree.
 func newRootCmd(stdout, stderr io.Writer, env func(string) string) *cobra.Command {
@@ -92,11 +80,12 @@ func (a *app) listCmd() *cobra.Command {
 				_, err := io.WriteString(a.stdout, listTable().Describe())
 				return err
 			}
-			s, err := a.session()
+			zc, err := a.connect()
 			if err != nil {
 				return err
 			}
-			doc, err := s.CallString(cmd.Context(), "one.zonepool.info")
+			defer zc.Close()
+			doc, err := zc.readString(cmd.Context(), "one.zonepool.info")
 			if err != nil {
 				return err
 			}
@@ -110,9 +99,9 @@ func (a *app) listCmd() *cobra.Command {
 			if done, err := formats.print(a.stdout, pool); done {
 				return err
 			}
-			fed := FetchFedIndex(cmd.Context(), ZoneEndpoints(pool), statusTimeout, raftStatusFunc(s, statusTimeout))
+			fed := FetchFedIndex(cmd.Context(), ZoneEndpoints(pool), statusTimeout, zc.raftStatus(statusTimeout))
 			topts.TTY = isTerminal(a.stdout)
-			out, err := listTable().Render(ListRows(pool, s.Endpoint, fed), topts)
+			out, err := listTable().Render(ListRows(pool, zc.s.Endpoint, fed), topts)
 			if err != nil {
 				return err
 			}
@@ -135,11 +124,12 @@ func (a *app) showCmd() *cobra.Command {
 		Args:  cli.ExactArgs(1, "ZONEID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, id, err := a.zoneSession(ctx, args[0])
+			zc, id, err := a.zoneConnect(ctx, args[0])
 			if err != nil {
 				return err
 			}
-			doc, err := zoneInfo(ctx, s, id)
+			defer zc.Close()
+			doc, err := zc.zoneInfo(ctx, id)
 			if err != nil {
 				return err
 			}
@@ -151,7 +141,7 @@ func (a *app) showCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			status := FetchStatus(ctx, z.Servers, statusTimeout, raftStatusFunc(s, statusTimeout))
+			status := FetchStatus(ctx, z.Servers, statusTimeout, zc.raftStatus(statusTimeout))
 			ExtendZone(root, status)
 			if done, err := formats.print(a.stdout, root); done {
 				return err
@@ -177,11 +167,12 @@ func (a *app) serverAddCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, id, err := a.zoneSession(cmd.Context(), args[0])
+			zc, id, err := a.zoneConnect(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			if _, err := s.Call(cmd.Context(), "one.zone.addserver", id, tmpl); err != nil {
+			defer zc.Close()
+			if _, err := zc.write(cmd.Context(), "one.zone.addserver", id, tmpl); err != nil {
 				return err
 			}
 			return a.verbose(verbose, id, "server added")
@@ -214,18 +205,19 @@ func (a *app) leaderTransferCmd() *cobra.Command {
 		Args:  cli.RangeArgs(1, 2, "ZONEID", "[SERVERID]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, id, err := a.zoneSession(ctx, args[0])
+			zc, id, err := a.zoneConnect(ctx, args[0])
 			if err != nil {
 				return err
 			}
+			defer zc.Close()
 			sid, to := -1, "another server"
 			if len(args) == 2 {
-				if sid, err = resolveServer(ctx, s, id, args[1]); err != nil {
+				if sid, err = zc.resolveServer(ctx, id, args[1]); err != nil {
 					return err
 				}
 				to = "server " + strconv.Itoa(sid)
 			}
-			if _, err := s.Call(ctx, "one.zone.leadertransfer", id, sid); err != nil {
+			if _, err := zc.write(ctx, "one.zone.leadertransfer", id, sid); err != nil {
 				return err
 			}
 			return a.verbose(verbose, id, "leadership transferred to "+to)
@@ -254,11 +246,16 @@ func (a *app) enableCmd(enable bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			zc, err := a.connect()
+			if err != nil {
+				return err
+			}
+			defer zc.Close()
 			var errs []error
 			for _, z := range ids {
-				s, id, err := a.zoneSession(ctx, z)
+				id, err := zc.resolveZone(ctx, z)
 				if err == nil {
-					_, err = s.Call(ctx, "one.zone.enable", id, enable)
+					_, err = zc.write(ctx, "one.zone.enable", id, enable)
 				}
 				if err == nil {
 					err = a.verbose(verbose, id, done)
@@ -307,15 +304,16 @@ func (a *app) serverActionCmd(use, short, method, done string) *cobra.Command {
 		Args:  cli.ExactArgs(2, "ZONEID", "SERVERID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, id, err := a.zoneSession(ctx, args[0])
+			zc, id, err := a.zoneConnect(ctx, args[0])
 			if err != nil {
 				return err
 			}
-			sid, err := resolveServer(ctx, s, id, args[1])
+			defer zc.Close()
+			sid, err := zc.resolveServer(ctx, id, args[1])
 			if err != nil {
 				return err
 			}
-			if _, err := s.Call(ctx, method, id, sid); err != nil {
+			if _, err := zc.write(ctx, method, id, sid); err != nil {
 				return err
 			}
 			return a.verbose(verbose, id, done)
@@ -350,77 +348,4 @@ func ServerTemplate(name, endpoint string) (string, error) {
 		return "", fmt.Errorf("--rpc %q: must not contain backslashes", endpoint)
 	}
 	return fmt.Sprintf("SERVER = [ NAME = %q, ENDPOINT = %q ]", name, endpoint), nil
-}
-
-func zoneInfo(ctx context.Context, s *cli.Session, id int) (string, error) {
-	return s.CallString(ctx, "one.zone.info", id, false)
-}
-
-func raftStatusFunc(s *cli.Session, timeout time.Duration) StatusFunc {
-	return func(ctx context.Context, endpoint string) (string, error) {
-		if err := cli.CheckURL(endpoint); err != nil {
-			return "", err
-		}
-		v, err := s.CallAt(ctx, endpoint, timeout, "one.zone.raftstatus")
-		if err != nil {
-			return "", err
-		}
-		doc, ok := v.(string)
-		if !ok {
-			return "", fmt.Errorf("one.zone.raftstatus returned %T, want a string", v)
-		}
-		return doc, nil
-	}
-}
-
-// resolveZone accepts a zone ID or a zone name.
-func resolveZone(ctx context.Context, s *cli.Session, arg string) (int, error) {
-	if id, err := strconv.Atoi(arg); err == nil {
-		if id < 0 {
-			return 0, fmt.Errorf("%w: zone ID %d must be >= 0", cli.ErrUsage, id)
-		}
-		return id, nil
-	}
-	doc, err := s.CallString(ctx, "one.zonepool.info")
-	if err != nil {
-		return 0, err
-	}
-	zones, err := ParseZonePool(doc)
-	if err != nil {
-		return 0, err
-	}
-	return findByName(zones, arg, func(z Zone) (int, string) { return z.ID, z.Name }, "ZONE")
-}
-
-// resolveServer accepts a server ID or a server name of zone id.
-func resolveServer(ctx context.Context, s *cli.Session, zoneID int, arg string) (int, error) {
-	if id, err := strconv.Atoi(arg); err == nil {
-		if id < 0 {
-			return 0, fmt.Errorf("%w: server ID %d must be >= 0", cli.ErrUsage, id)
-		}
-		return id, nil
-	}
-	doc, err := zoneInfo(ctx, s, zoneID)
-	if err != nil {
-		return 0, err
-	}
-	z, err := ParseZone(doc)
-	if err != nil {
-		return 0, err
-	}
-	return findByName(z.Servers, arg, func(sv Server) (int, string) { return sv.ID, sv.Name }, "SERVER")
-}
-
-func findByName[T any](items []T, name string, key func(T) (int, string), what string) (int, error) {
-	found, id := 0, -1
-	for _, it := range items {
-		if i, n := key(it); n == name {
-			found++
-			id = i
-		}
-	}
-	if found != 1 {
-		return 0, fmt.Errorf("%s named %s not found or duplicated", what, name)
-	}
-	return id, nil
 }

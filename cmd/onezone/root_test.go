@@ -282,7 +282,9 @@ func TestErrors(t *testing.T) {
 		{"unknown command", authEnv(t, fe.URL), []string{"frobnicate"}, `unknown command "frobnicate"`, true},
 		{"unknown list column", authEnv(t, fe.URL), []string{"list", "-l", "ID,BOGUS"}, "Column BOGUS not defined.", false},
 		{"bad zone range", authEnv(t, fe.URL), []string{"enable", "3..1"}, "bad range", true},
-		{"unreachable endpoint", authEnv(t, dead), []string{"list"}, "cannot reach " + dead, true},
+		// The client retries a refused connection (nothing was sent), then
+		// names the endpoint and why.
+		{"unreachable endpoint", authEnv(t, dead), []string{"list"}, "attempts): one.zonepool.info at " + dead + ": dial tcp " + strings.TrimSuffix(strings.TrimPrefix(dead, "http://"), "/RPC2") + ": connect: connection refused", true},
 		{"bad endpoint", authEnv(t, "localhost:2633"), []string{"list"}, "must start with http://", true},
 		{"opennebula error", authEnv(t, fe.URL), []string{"show", "5"}, "[one.zone.info] Error getting zone [5].", false},
 		{"no leader", authEnv(t, fe.URL), []string{"server-del", "0", "1"}, "no leader found", false},

@@ -26,11 +26,12 @@ func (a *app) zoneCRUDCmds() []*cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := a.session()
+			zc, err := a.connect()
 			if err != nil {
 				return err
 			}
-			id, err := s.Call(cmd.Context(), "one.zone.allocate", tmpl)
+			defer zc.Close()
+			id, err := zc.write(cmd.Context(), "one.zone.allocate", tmpl)
 			if err != nil {
 				return err
 			}
@@ -48,15 +49,16 @@ func (a *app) zoneCRUDCmds() []*cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, id, err := a.zoneSession(cmd.Context(), args[0])
+			zc, id, err := a.zoneConnect(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
+			defer zc.Close()
 			typ := 0
 			if appendFlag {
 				typ = 1
 			}
-			_, err = s.Call(cmd.Context(), "one.zone.update", id, tmpl, typ)
+			_, err = zc.write(cmd.Context(), "one.zone.update", id, tmpl, typ)
 			return err
 		},
 	}
@@ -66,11 +68,12 @@ func (a *app) zoneCRUDCmds() []*cobra.Command {
 		Short: "Rename a zone",
 		Args:  cli.ExactArgs(2, "ZONEID", "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, id, err := a.zoneSession(cmd.Context(), args[0])
+			zc, id, err := a.zoneConnect(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			_, err = s.Call(cmd.Context(), "one.zone.rename", id, args[1])
+			defer zc.Close()
+			_, err = zc.write(cmd.Context(), "one.zone.rename", id, args[1])
 			return err
 		},
 	}
@@ -79,11 +82,12 @@ func (a *app) zoneCRUDCmds() []*cobra.Command {
 		Short: "Delete a zone (IDs below 100 are system zones and stay)",
 		Args:  cli.ExactArgs(1, "ZONEID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, id, err := a.zoneSession(cmd.Context(), args[0])
+			zc, id, err := a.zoneConnect(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			_, err = s.Call(cmd.Context(), "one.zone.delete", id)
+			defer zc.Close()
+			_, err = zc.write(cmd.Context(), "one.zone.delete", id)
 			return err
 		},
 	}

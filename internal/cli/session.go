@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +51,10 @@ type Session struct {
 	Auth     string        // "user:password", the first parameter of every call
 	Timeout  time.Duration // per call
 	Dial     Dialer
+	// TLS configures https:// endpoints for Client (nil: system roots);
+	// Connection.Session sets it from $ONE_CERT_DIR, the zone CA and
+	// ONE_DISABLE_SSL_VERIFY.
+	TLS *tls.Config
 }
 
 // Session resolves the endpoint (--endpoint, then $ONE_XMLRPC, then
@@ -72,6 +77,7 @@ func (c *Connection) Session(env func(string) string, dial Dialer) (*Session, er
 	if err != nil {
 		return nil, err
 	}
+	var tlsCfg *tls.Config
 	if dial == nil {
 		authFile, err := authPath(env)
 		if err != nil {
@@ -85,13 +91,13 @@ func (c *Connection) Session(env func(string) string, dial Dialer) (*Session, er
 		if err != nil {
 			return nil, err
 		}
-		dial = TLSDialer(cfg)
+		dial, tlsCfg = TLSDialer(cfg), cfg
 	}
 	t := c.Timeout
 	if t <= 0 {
 		t = DefaultTimeout
 	}
-	return &Session{Endpoint: endpoint, Auth: auth, Timeout: t, Dial: dial}, nil
+	return &Session{Endpoint: endpoint, Auth: auth, Timeout: t, Dial: dial, TLS: tlsCfg}, nil
 }
 
 func (c *Connection) auth(env func(string) string) (string, error) {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oneha/oneha/xmlrpc"
 )
@@ -74,6 +75,23 @@ func TestHTTPSEndpointTrust(t *testing.T) {
 				}
 			case err != nil || v != "OneHA test":
 				t.Fatalf("got %v, %v", v, err)
+			}
+			// The zone client of the same session trusts the same CAs; a
+			// certificate error is final (not retried).
+			c, err := s.Client()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			start := time.Now()
+			v, err = c.Call(context.Background(), true, "one.system.version")
+			switch {
+			case tc.wantErr != "":
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || time.Since(start) > time.Second {
+					t.Fatalf("client: got %v, %v after %v; want an error with %q at once", v, err, time.Since(start), tc.wantErr)
+				}
+			case err != nil || v != "OneHA test":
+				t.Fatalf("client: got %v, %v", v, err)
 			}
 			if !strings.Contains(warn.String(), tc.warn) || (tc.warn == "" && warn.Len() > 0) {
 				t.Errorf("warning %q, want %q", warn.String(), tc.warn)
