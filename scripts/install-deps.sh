@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs and is missing: MariaDB server binaries
 # (tests start their own mariadbd; no service is used), iproute2, nftables,
-# iputils-arping, python3.
+# iputils-arping, python3, haproxy.
 # Uses apt-get when run as root; otherwise says what is missing.
 set -euo pipefail
 
@@ -15,6 +15,9 @@ command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need+=(nftables)
 command -v arping >/dev/null 2>&1 || [ -x /usr/sbin/arping ] || need+=(iputils-arping)
 # python3: the XML-RPC interoperability tests run Python's xmlrpc.client.
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# haproxy: TestHAProxyExample runs deploy/examples/haproxy.cfg (its own
+# process on loopback ports; the policy below keeps the service from starting).
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
@@ -26,7 +29,8 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 0
 fi
 echo "install-deps: installing ${need[*]}"
-# Do not let package scripts start a system mariadbd: tests run their own.
+# Do not let package scripts start a system mariadbd or haproxy: tests run
+# their own.
 policy=/usr/sbin/policy-rc.d
 created_policy=0
 if [ ! -e "$policy" ]; then
