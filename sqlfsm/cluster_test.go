@@ -304,15 +304,24 @@ func TestLaggingFollowerCatchesUpFromSnapshot(t *testing.T) {
 				}
 			}
 			c.Crash(t, lag)
+			// Two servers left: an election under load must not fail (or
+			// double) a write, so each carries a request id.
+			insert := func(i int) {
+				t.Helper()
+				ctx := harness.Ctx(t, 30*time.Second)
+				if _, err := c.ExecOnce(ctx, fmt.Sprintf("op-%d", i), sqlfsm.Statement{SQL: "INSERT INTO ops (id) VALUES (?)", Params: []any{int64(i)}}); err != nil {
+					t.Fatalf("insert %d: %v", i, err)
+				}
+			}
 			for i := 0; i < 60; i++ {
-				exec(t, c, "INSERT INTO ops (id) VALUES (?)", int64(i))
+				insert(i)
 			}
 			ctx := harness.Ctx(t, 30*time.Second)
 			if err := c.Leader().Node.Snapshot(ctx); err != nil {
 				t.Fatal(err)
 			}
 			for i := 60; i < 80; i++ {
-				exec(t, c, "INSERT INTO ops (id) VALUES (?)", int64(i))
+				insert(i)
 			}
 			c.Restart(t, lag)
 			c.Converge(t, 60*time.Second)

@@ -426,6 +426,27 @@ func (c *Cluster) Exec(ctx context.Context, stmts ...sqlfsm.Statement) (*sqlfsm.
 	}
 }
 
+// ExecOnce runs stmts on the leader as request id, resending them with the
+// same id after a leader change or an unknown outcome until a definite
+// answer (or ctx ends): the FSM applies them exactly once, so a test's write
+// survives an election (a loaded machine's) without being applied twice.
+func (c *Cluster) ExecOnce(ctx context.Context, id string, stmts ...sqlfsm.Statement) (*sqlfsm.Result, error) {
+	req := &sqlfsm.Request{Scope: "harness", ID: id, Window: 3600, Keep: 1 << 20}
+	for {
+		if _, db := c.leader(); db != nil {
+			r, err := db.ExecRequest(ctx, stmts, req)
+			if !errors.Is(err, raftlog.ErrNotLeader) && !errors.Is(err, raftlog.ErrUnknownOutcome) {
+				return r, err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("harness: request %s: no definite answer: %w", id, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 // WaitApplied waits until every running server's FSM has applied index.
 func (c *Cluster) WaitApplied(tb testing.TB, index uint64, timeout time.Duration) {
 	tb.Helper()

@@ -456,7 +456,8 @@ func (z *ProcZone) WaitVoters(n int, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for {
 		l := z.Leader(timeout)
-		if v, err := l.Call(context.Background(), "one.zone.members"); err == nil {
+		v, err := l.Call(context.Background(), "one.zone.members")
+		if err == nil {
 			voters := 0
 			for _, m := range v.([]any) {
 				if m.(map[string]any)["VOTER"] == true {
@@ -468,7 +469,8 @@ func (z *ProcZone) WaitVoters(n int, timeout time.Duration) {
 			}
 		}
 		if time.Now().After(deadline) {
-			z.tb.Fatalf("harness: zone never reached %d voters", n)
+			z.tb.Fatalf("harness: zone never reached %d voters within %v; leader %d's members: %v (%v); its log:\n%s",
+				n, timeout, l.ID, v, err, l.LogTail(40))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
