@@ -1,6 +1,7 @@
 package raftlog
 
 import (
+	"context"
 	"io"
 	"sync"
 
@@ -32,6 +33,17 @@ type FSM interface {
 	// Degraded returns non-nil while the FSM cannot apply (transient DB
 	// fault being retried).
 	Degraded() error
+}
+
+// Prober is an FSM that can check, without an entry, that it could apply
+// one now (e.g. ping its database). The degraded watcher probes a leader's
+// FSM while Degraded is nil: a leader whose database died refuses every
+// write before appending it (its pre-append reads fail), so no apply would
+// ever fail and report Degraded. Probe must be cheap (it runs every
+// ElectionTimeout/4 on the leader) and honour ctx; running out of ctx is
+// slowness, not a fault (like sqlfsm's Stalled, not a reason to step down).
+type Prober interface {
+	Probe(ctx context.Context) error
 }
 
 // trackedFSM wraps the user's FSM to learn when entries are really applied:

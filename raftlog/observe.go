@@ -2,6 +2,7 @@ package raftlog
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -361,7 +362,8 @@ func (n *Node) barrierLoop() {
 }
 
 // degradedWatcher gives up leadership when the FSM cannot apply (invariant
-// I5): if this node is leader and fsm.Degraded() stays non-nil for one
+// I5): if this node is leader and fsm.Degraded() (or, when that is nil, a
+// failed Prober.Probe) stays non-nil for one
 // ElectionTimeout, it transfers leadership, and retries every further
 // ElectionTimeout while the condition lasts.
 //
@@ -370,7 +372,8 @@ func (n *Node) barrierLoop() {
 // ElectionTimeout the backlog is normally far below that.
 func (n *Node) degradedWatcher() {
 	defer n.wg.Done()
-	tick := time.NewTicker(max(n.cfg.ElectionTimeout/4, minDuration))
+	every := max(n.cfg.ElectionTimeout/4, minDuration)
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	var since time.Time
 	for {
@@ -384,6 +387,9 @@ func (n *Node) degradedWatcher() {
 			continue
 		}
 		derr := n.fsm.Degraded()
+		if derr == nil {
+			derr = n.probeFSM(every)
+		}
 		if derr == nil {
 			since = time.Time{}
 			continue
@@ -405,4 +411,21 @@ func (n *Node) degradedWatcher() {
 		}
 		since = time.Now()
 	}
+}
+
+// probeFSM asks a Prober FSM whether it could apply now, bounded by one
+// watcher tick. nil when the FSM is no Prober, answers in time, or runs out
+// of time (slowness is not a fault of this server's own).
+func (n *Node) probeFSM(tick time.Duration) error {
+	p, ok := n.fsm.(Prober)
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), tick)
+	defer cancel()
+	err := p.Probe(ctx)
+	if err == nil || ctx.Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("raftlog: probe: %w", err)
 }

@@ -208,6 +208,17 @@ func (f *FSM) Degraded() error {
 	return nil
 }
 
+// Probe pings the local database (raftlog.Prober): a leader whose
+// database went away learns it without an entry to apply, since its
+// pre-append reads refuse every write. An error is a fault; ctx running out
+// is only slowness (see Stalled).
+func (f *FSM) Probe(ctx context.Context) error {
+	if err := f.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlfsm: probe local database: %w", err)
+	}
+	return nil
+}
+
 // Stalled returns ErrStalled (naming the entries) when a batch has been
 // running for longer than Config.StallAfter, or nil. Unlike Degraded it is
 // not a reason to hand leadership away: the work is the entry's, and every
