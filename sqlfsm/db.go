@@ -28,6 +28,7 @@ type DB struct {
 	fsm *FSM
 	log Consensus
 	now func() time.Time
+	enc Encoder
 }
 
 // NewDB joins an FSM with the node that drives it.
@@ -82,7 +83,7 @@ func (d *DB) ExecRequest(ctx context.Context, stmts []Statement, req *Request) (
 	if err := d.trial(ctx, e); err != nil {
 		return nil, err
 	}
-	data, err := Encode(e)
+	data, err := d.enc.Encode(e)
 	if err != nil {
 		return nil, err
 	}
