@@ -88,13 +88,16 @@ func New(ctx context.Context, cfg Config, fsm FSM, trans raft.Transport) (*Node,
 	n.tracked = &trackedFSM{FSM: fsm, applied: newIndexNotifier(fsm.AppliedIndex())}
 	n.ready = newReadiness()
 
-	r, err := raft.NewRaft(cfg.raftConfig(cfg.Logger), n.tracked, st.log, st.stable, st.snaps, &ackTransport{Transport: trans, clock: n.acks})
+	r, err := raft.NewRaft(cfg.raftConfig(cfg.Logger), n.tracked, st.log, st.stable, st.snaps, &ackTransport{Transport: trans, clock: n.acks, onReplicate: cfg.OnReplicate})
 	if err != nil {
 		_ = st.Close()
 		watch.Close()
 		return nil, fmt.Errorf("raftlog: start raft: %w", err)
 	}
 	n.raft = r
+	if t, ok := st.log.(*timedLogStore); ok {
+		t.raft.Store(r)
+	}
 	n.hub = newHub(n)
 	n.startBackground()
 	logger.Info("raft node started",

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/oneha/oneha/internal/stagetime"
 )
 
 // Consensus is what DB needs from the Raft node (raftlog.Node implements it).
@@ -56,6 +58,8 @@ func (d *DB) Exec(ctx context.Context, stmts []Statement) (*Result, error) {
 // first result (Result.Replayed); a retry with other statements returns
 // ErrRequestMismatch. An invalid id returns ErrRequestID before appending.
 func (d *DB) ExecRequest(ctx context.Context, stmts []Statement, req *Request) (*Result, error) {
+	tr := stagetime.From(ctx)
+	t := tr.Now()
 	if req != nil {
 		if err := req.validate(); err != nil {
 			return nil, err
@@ -83,16 +87,22 @@ func (d *DB) ExecRequest(ctx context.Context, stmts []Statement, req *Request) (
 	if err := d.trial(ctx, e); err != nil {
 		return nil, err
 	}
+	t = tr.Since(stagetime.Check, t)
 	data, err := d.enc.Encode(e)
 	if err != nil {
 		return nil, err
 	}
+	t = tr.Since(stagetime.Encode, t)
 	resp, err := d.log.Apply(ctx, data)
 	if err != nil {
 		return nil, err
 	}
 	switch r := resp.(type) {
 	case *Result:
+		if tr != nil && !r.applyStart.IsZero() {
+			tr.Add(stagetime.RaftCommit, r.applyStart.Sub(t))
+			tr.Add(stagetime.LeaderApply, r.applyTime)
+		}
 		return r, r.Err
 	case error:
 		return nil, r
