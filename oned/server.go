@@ -178,6 +178,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	httpMux.HandleFunc("/health", s.healthJSON)
 	httpMux.HandleFunc("/status", s.statusJSON)
 	httpMux.HandleFunc("/audit", s.auditHTTP)
+	if cfg.PProf {
+		httpMux.HandleFunc("/debug/pprof/", s.pprofHTTP)
+	}
 	s.http = newHTTPServer(cfg, httpMux, s.log)
 	httpLn := s.mux.HTTPListener()
 	s.bg.Add(1)
