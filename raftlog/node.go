@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/oneha/oneha/internal/stagetime"
 )
 
 // Node is one server of the zone's raft group.
@@ -134,6 +136,8 @@ func (n *Node) Apply(ctx context.Context, data []byte) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("raftlog: apply: %w", err)
 	}
+	tr := stagetime.From(ctx)
+	enqueued := tr.Now()
 	f := n.raft.Apply(data, timeout)
 	done := make(chan error, 1)
 	go func() { done <- f.Error() }()
@@ -148,7 +152,15 @@ func (n *Node) Apply(ctx context.Context, data []byte) (any, error) {
 	if err != nil {
 		return nil, n.applyErr(err)
 	}
-	return f.Response(), nil
+	resp := f.Response()
+	if a, ok := resp.(*applied); ok {
+		if tr != nil {
+			tr.Add(stagetime.RaftCommit, a.start.Sub(enqueued))
+			tr.Add(stagetime.LeaderApply, a.took)
+		}
+		return a.resp, nil
+	}
+	return resp, nil
 }
 
 func (n *Node) applyErr(err error) error {

@@ -92,17 +92,13 @@ func (d *DB) ExecRequest(ctx context.Context, stmts []Statement, req *Request) (
 	if err != nil {
 		return nil, err
 	}
-	t = tr.Since(stagetime.Encode, t)
+	tr.Since(stagetime.Encode, t) // raftlog's Apply stamps raft_commit and leader_apply
 	resp, err := d.log.Apply(ctx, data)
 	if err != nil {
 		return nil, err
 	}
 	switch r := resp.(type) {
 	case *Result:
-		if tr != nil && !r.applyStart.IsZero() {
-			tr.Add(stagetime.RaftCommit, r.applyStart.Sub(t))
-			tr.Add(stagetime.LeaderApply, r.applyTime)
-		}
 		return r, r.Err
 	case error:
 		return nil, r

@@ -334,8 +334,6 @@ func (f *FSM) applyBatch(logs []*raft.Log) []any {
 	resps := make([]any, len(logs))
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	start := time.Now()
-	defer stampApply(resps, start)
 	if len(logs) > 0 {
 		f.runFirst.Store(logs[0].Index)
 		f.runLast.Store(logs[len(logs)-1].Index)
@@ -397,17 +395,6 @@ func (f *FSM) applyBatch(logs []*raft.Log) []any {
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, f.cfg.RetryMax)
-	}
-}
-
-// stampApply gives every *Result of a batch the batch's start and
-// duration: an entry's apply time is the time of the batch it was in.
-func stampApply(resps []any, start time.Time) {
-	d := time.Since(start)
-	for _, r := range resps {
-		if r, ok := r.(*Result); ok {
-			r.applyStart, r.applyTime = start, d
-		}
 	}
 }
 

@@ -1,7 +1,5 @@
 package sqlfsm
 
-import "time"
-
 // StmtResult is what one applied statement reports.
 type StmtResult struct {
 	RowsAffected int64
@@ -17,10 +15,4 @@ type Result struct {
 	// Replayed: the entry carried a request id that an earlier entry had
 	// already applied; this is that entry's result, and nothing ran.
 	Replayed bool
-
-	// applyStart and applyTime time the FSM batch that applied the entry
-	// on this server (the leader's leader_apply stage, stagetime). Local
-	// only: never stored, replicated or compared.
-	applyStart time.Time
-	applyTime  time.Duration
 }
