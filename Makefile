@@ -37,8 +37,10 @@ deps:
 	@./scripts/install-deps.sh
 
 # Benchmarks: the replicated-write benchmark (3 servers on MariaDB over TCP
-# against direct MariaDB), the Raft log-store comparison, and the failover
-# time through the floating IP in the namespace lab (root).
+# against direct MariaDB), the leader's write stages at 1 and 64 writers
+# (table, results/stages.md, leader CPU profiles results/leader-cpu-*.pprof),
+# the Raft log-store comparison, and the failover time through the
+# floating IP in the namespace lab (root).
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 3s -timeout 30m ./raftlog/ ./internal/bench/
 	$(GO) test -run '^$$' -bench 'Failover|Switchover|GracefulStop' -benchtime 1x -timeout 30m ./deploy/lab/

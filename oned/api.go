@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/oneha/oneha/internal/stagetime"
 	"github.com/oneha/oneha/raftlog"
 	"github.com/oneha/oneha/sqlfsm"
 	"github.com/oneha/oneha/xmlrpc"
@@ -69,17 +70,22 @@ func (s *Server) wrap(m apiMethod) xmlrpc.HandlerFunc {
 		if !ok {
 			return xmlrpc.Failure(m.name, "session must be a string", xmlrpc.XMLRPCAPIError), nil
 		}
+		tr := stagetime.From(ctx)
+		t := tr.Now()
 		if err := s.authenticate(remoteAddr(ctx), m.name, session); err != nil {
 			return xmlrpc.Failure(m.name, err.Error(), xmlrpc.AuthenticationError), nil
 		}
+		t = tr.Since(stagetime.Auth, t)
 		args := params[1:]
 		if m.route(args) == leader && s.node != nil && !s.node.IsLeader() {
+			defer tr.Since(stagetime.Forward, t)
 			return s.forward(ctx, m.name, params)
 		}
 		v, err := m.call(ctx, args)
 		if err != nil {
 			if errors.Is(err, raftlog.ErrNotLeader) && s.node != nil {
 				// Lost leadership between the check and the call: forward.
+				defer tr.Since(stagetime.Forward, tr.Now())
 				return s.forward(ctx, m.name, params)
 			}
 			msg, code := describe(err)

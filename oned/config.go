@@ -55,6 +55,7 @@ type Config struct {
 	LogLevel      string       // LOG_LEVEL: debug, info, warn, error
 	TLS           TLSConfig    // TLS: the zone's mutual TLS between servers
 	InsecureRaft  bool         // INSECURE_RAFT: plaintext Raft and server-to-server HTTP (warned about)
+	PProf         bool         // PPROF: /debug/pprof/ for oneadmin and peers (pprof.go), default no
 	APITLS        APITLSConfig // API_TLS: XML-RPC over TLS on PORT
 	// Timeout is TIMEOUT (s, default 15, as OpenNebula's): a request's
 	// headers and body must arrive within it, or the connection is cut.
@@ -266,6 +267,7 @@ func ParseConfig(b []byte) (Config, error) {
 		"TLS": section{"CA": &c.TLS.CA, "CA_KEY": &c.TLS.CAKey, "CERT": &c.TLS.Cert, "KEY": &c.TLS.Key,
 			"LEAF_TTL_S": &c.TLS.LeafTTLS, "RELOAD_S": &c.TLS.ReloadS},
 		"INSECURE_RAFT":     &c.InsecureRaft,
+		"PPROF":             &c.PProf,
 		"API_TLS":           section{"CERT": &c.APITLS.Cert, "KEY": &c.APITLS.Key, "PLAIN_HTTP": &c.APITLS.PlainHTTP},
 		"TIMEOUT":           &c.Timeout,
 		"KEEPALIVE_TIMEOUT": &c.KeepaliveTimeout,

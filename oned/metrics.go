@@ -30,6 +30,7 @@ func (s *Server) newMetrics() *metrics {
 		Buckets: prometheus.ExponentialBuckets(0.0002, 2, 16),
 	}, []string{"outcome"})
 	m.reg.MustRegister(m.writeLatency)
+	m.reg.MustRegister(s.stages.vec)
 	m.reg.MustRegister(s.auditW.divergent, s.auditW.mismatches)
 	m.reg.MustRegister(newFollowerCollector(s))
 	gauge := func(name, help string, f func() float64) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -421,17 +422,62 @@ func TestHealthEndpoints(t *testing.T) {
 			t.Errorf("server %d /ready = %d, want %d", o.ID, code, want)
 		}
 	}
+	var follower *harness.Oned
+	for _, o := range z.Servers {
+		if o != leader {
+			follower = o
+		}
+	}
+	call(t, follower, "one.sql.exec", []any{[]any{"INSERT INTO m VALUES (?)", int64(1)}}) // forwarded
 	_, m := get(leader, "/metrics")
 	for _, want := range []string{"oneha_raft_state 3", "oneha_applied_index ", "oneha_apply_lag ", "oneha_apply_degraded 0",
-		"oneha_raft_term ", `oneha_write_duration_seconds_count{outcome="ok"} 1`, "oneha_hook_runs_total ", "oneha_vip_held 0"} {
+		"oneha_raft_term ", `oneha_write_duration_seconds_count{outcome="ok"} 2`, "oneha_hook_runs_total ", "oneha_vip_held 0"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+	// Both writes are traced through every stage on the leader, the
+	// forwarded one through the forward hop on the follower.
+	for _, st := range []string{"http_read", "xml_decode", "auth", "check", "encode", "raft_commit", "leader_apply", "response_encode"} {
+		if n := stageCount(t, m, st); n != 2 {
+			t.Errorf("leader: oneha_write_stage_seconds{stage=%q} count = %d, want 2", st, n)
+		}
+	}
+	for _, st := range []string{"raft_append", "replication"} {
+		if n := stageCount(t, m, st); n < 2 {
+			t.Errorf("leader: oneha_write_stage_seconds{stage=%q} count = %d, want >= 2", st, n)
+		}
+	}
+	_, fm := get(follower, "/metrics")
+	for st, want := range map[string]int{"forward": 1, "auth": 1, "http_read": 1, "raft_commit": 0, "leader_apply": 0, "raft_append": 0} {
+		if n := stageCount(t, fm, st); n != want {
+			t.Errorf("follower: oneha_write_stage_seconds{stage=%q} count = %d, want %d", st, n, want)
+		}
+	}
+	if n := stageCount(t, fm, "follower_append"); n < 2 {
+		t.Errorf("follower: follower_append count = %d, want >= 2", n)
 	}
 	_, st := get(leader, "/status")
 	if !strings.Contains(st, `"HOOK_RUNS"`) || !strings.Contains(st, `"STATE": 3`) {
 		t.Errorf("/status = %s", st)
 	}
+}
+
+// stageCount reads oneha_write_stage_seconds_count{stage=st} from a
+// /metrics text (-1 when absent).
+func stageCount(t *testing.T, metrics, st string) int {
+	t.Helper()
+	prefix := `oneha_write_stage_seconds_count{stage="` + st + `"} `
+	for _, line := range strings.Split(metrics, "\n") {
+		if v, ok := strings.CutPrefix(line, prefix); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return n
+		}
+	}
+	return -1
 }
 
 // TestServerDelOnDownServer: server-del removes a server that is down from

@@ -59,8 +59,9 @@ type Server struct {
 	vip     *vip.VIP      // nil without VIP config
 	hooks   *hooks.Runner // nil when solo
 	metrics *metrics
-	auditW  *auditWatch  // the leader's divergence audit of its followers
-	backups *backupStats // scheduled backups (backup.go)
+	stages  *stageMetrics // oneha_write_stage_seconds, registered in metrics
+	auditW  *auditWatch   // the leader's divergence audit of its followers
+	backups *backupStats  // scheduled backups (backup.go)
 	// followers: what each follower last reported to the leader (lag)
 	followers *followerWatch
 
@@ -139,6 +140,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	}
 	bgCtx, cancel := context.WithCancel(context.Background())
 	s.bgCancel = cancel
+	s.stages = newStageMetrics() // before Raft starts: it records appends
 	if cfg.Solo() {
 		s.sql = sqlfsm.NewDB(s.fsm, sqlfsm.NewSolo(s.fsm))
 		err = s.startSolo(ctx)
@@ -165,6 +167,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	s.followers = newFollowerWatch()
 	s.backups = &backupStats{}
 	s.metrics = s.newMetrics()
+	s.rpc.Stages = s.stages.observe
 	s.registerAPI()
 	httpMux := http.NewServeMux()
 	httpMux.Handle("/RPC2", withRemote(withTLSPeer(s.rpc)))
@@ -175,6 +178,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	httpMux.HandleFunc("/health", s.healthJSON)
 	httpMux.HandleFunc("/status", s.statusJSON)
 	httpMux.HandleFunc("/audit", s.auditHTTP)
+	if cfg.PProf {
+		httpMux.HandleFunc("/debug/pprof/", s.pprofHTTP)
+	}
 	s.http = newHTTPServer(cfg, httpMux, s.log)
 	httpLn := s.mux.HTTPListener()
 	s.bg.Add(1)
@@ -287,6 +293,7 @@ func (s *Server) startRaft(ctx context.Context) error {
 	s.mux = mux.New(s.ln, mc)
 	rc := s.cfg.RaftNodeConfig()
 	rc.Logger = s.log
+	rc.OnAppend, rc.OnReplicate = s.stages.onAppend, s.stages.onReplicate
 	rc.BootstrapGuard = func(ctx context.Context) error { return s.zone.BootstrapGuard(ctx) } // s.zone is set below, before Bootstrap
 	rc.BeforeStepDown = func(ctx context.Context, reason string) {
 		if err := s.zone.MarkStepDown(ctx, reason); err != nil {

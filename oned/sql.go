@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/oneha/oneha/internal/stagetime"
 	"github.com/oneha/oneha/raftlog"
 	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
@@ -60,6 +61,8 @@ func (s *Server) sqlExec(ctx context.Context, p []any) (any, error) {
 			return nil, badParam("statement %d: want a string or [sql, params…], got %T", i, it)
 		}
 	}
+	tr := stagetime.From(ctx)
+	t := tr.Now()
 	if err := refuseReservedTables(s.fsm.Dialect(), stmts); err != nil {
 		return nil, err
 	}
@@ -70,6 +73,7 @@ func (s *Server) sqlExec(ctx context.Context, p []any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	tr.Since(stagetime.Check, t)
 	start := time.Now()
 	res, err := s.sql.ExecRequest(ctx, stmts, req)
 	outcome := "ok"

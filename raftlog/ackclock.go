@@ -76,7 +76,8 @@ func (c *ackClock) quorumSince(conf raft.Configuration, self raft.ServerID, term
 // make ReadIndex ask once more); this package turns pipelining off anyway.
 type ackTransport struct {
 	raft.Transport
-	clock *ackClock
+	clock       *ackClock
+	onReplicate func(entries int, d time.Duration) // Config.OnReplicate, may be nil
 }
 
 // AppendEntries sends and records the answer's term against the send time.
@@ -85,6 +86,9 @@ func (t *ackTransport) AppendEntries(id raft.ServerID, target raft.ServerAddress
 	err := t.Transport.AppendEntries(id, target, args, resp)
 	if err == nil && resp.Term == args.Term {
 		t.clock.record(id, args.Term, sent)
+		if t.onReplicate != nil && len(args.Entries) > 0 && resp.Success {
+			t.onReplicate(len(args.Entries), time.Since(sent))
+		}
 	}
 	return err
 }

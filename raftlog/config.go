@@ -74,6 +74,18 @@ type Config struct {
 	// follows whatever it returns. The zone records the reason there.
 	BeforeStepDown func(ctx context.Context, reason string)
 
+	// OnAppend, if set, receives the duration of every append to this
+	// server's log store (write and fsync) with the number of entries
+	// it held, and whether this server was the leader: the leader's own
+	// append of client entries, or a follower's part of a replication
+	// round trip. OnReplicate, if set,
+	// receives the round trip of every AppendEntries RPC that carried
+	// entries to one follower (send, the follower's append, the answer),
+	// with the entries it carried. Both run on raft's goroutines, must be
+	// quick and must not call the Node. Used for oned's stage histograms.
+	OnAppend    func(leader bool, entries int, d time.Duration)
+	OnReplicate func(entries int, d time.Duration)
+
 	// Logger receives the node's and raft's logs. nil means slog.Default().
 	Logger *slog.Logger
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/raft"
 )
@@ -56,17 +57,36 @@ type trackedFSM struct {
 var _ raft.BatchingFSM = (*trackedFSM)(nil)
 
 func (t *trackedFSM) Apply(l *raft.Log) any {
+	start := time.Now()
 	resp := t.FSM.Apply(l)
 	t.applied.advance(l.Index)
-	return resp
+	return &applied{resp: resp, start: start, took: time.Since(start)}
 }
 
 func (t *trackedFSM) ApplyBatch(logs []*raft.Log) []any {
+	start := time.Now()
 	resp := t.FSM.ApplyBatch(logs)
+	took := time.Since(start)
 	if n := len(logs); n > 0 {
 		t.applied.advance(logs[n-1].Index)
 	}
+	wrapped := make([]applied, len(resp))
+	for i := range resp {
+		wrapped[i] = applied{resp: resp[i], start: start, took: took}
+		resp[i] = &wrapped[i]
+	}
 	return resp
+}
+
+// applied is the response raft hands to an entry's future: the FSM's
+// response and when the batch holding the entry started and how long it
+// took on this server. Node.Apply unwraps it (callers see the FSM's
+// response) and stamps raft_commit and leader_apply into the request's
+// stagetime.Trace. Local timing only: nothing of it is replicated.
+type applied struct {
+	resp  any
+	start time.Time
+	took  time.Duration
 }
 
 func (t *trackedFSM) Restore(rc io.ReadCloser) error {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/oneha/oneha/internal/stagetime"
 )
 
 // Node is one server of the zone's raft group.
@@ -88,13 +90,16 @@ func New(ctx context.Context, cfg Config, fsm FSM, trans raft.Transport) (*Node,
 	n.tracked = &trackedFSM{FSM: fsm, applied: newIndexNotifier(fsm.AppliedIndex())}
 	n.ready = newReadiness()
 
-	r, err := raft.NewRaft(cfg.raftConfig(cfg.Logger), n.tracked, st.log, st.stable, st.snaps, &ackTransport{Transport: trans, clock: n.acks})
+	r, err := raft.NewRaft(cfg.raftConfig(cfg.Logger), n.tracked, st.log, st.stable, st.snaps, &ackTransport{Transport: trans, clock: n.acks, onReplicate: cfg.OnReplicate})
 	if err != nil {
 		_ = st.Close()
 		watch.Close()
 		return nil, fmt.Errorf("raftlog: start raft: %w", err)
 	}
 	n.raft = r
+	if t, ok := st.log.(*timedLogStore); ok {
+		t.raft.Store(r)
+	}
 	n.hub = newHub(n)
 	n.startBackground()
 	logger.Info("raft node started",
@@ -131,6 +136,8 @@ func (n *Node) Apply(ctx context.Context, data []byte) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("raftlog: apply: %w", err)
 	}
+	tr := stagetime.From(ctx)
+	enqueued := tr.Now()
 	f := n.raft.Apply(data, timeout)
 	done := make(chan error, 1)
 	go func() { done <- f.Error() }()
@@ -145,7 +152,15 @@ func (n *Node) Apply(ctx context.Context, data []byte) (any, error) {
 	if err != nil {
 		return nil, n.applyErr(err)
 	}
-	return f.Response(), nil
+	resp := f.Response()
+	if a, ok := resp.(*applied); ok {
+		if tr != nil {
+			tr.Add(stagetime.RaftCommit, a.start.Sub(enqueued))
+			tr.Add(stagetime.LeaderApply, a.took)
+		}
+		return a.resp, nil
+	}
+	return resp, nil
 }
 
 func (n *Node) applyErr(err error) error {

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
@@ -110,7 +112,34 @@ func openStores(cfg Config) (*stores, error) {
 		_ = ls.Close()
 		return nil, fmt.Errorf("raftlog: open snapshot store in %s: %w", cfg.Dir, err)
 	}
-	return &stores{raw: ls, log: cached, stable: ls, snaps: snaps, closer: ls}, nil
+	var logs raft.LogStore = cached
+	if cfg.OnAppend != nil {
+		logs = &timedLogStore{LogCache: cached, onAppend: cfg.OnAppend}
+	}
+	return &stores{raw: ls, log: logs, stable: ls, snaps: snaps, closer: ls}, nil
+}
+
+// timedLogStore reports the duration of every append (Config.OnAppend).
+// It embeds the *raft.LogCache so every optional interface raft looks for
+// (MonotonicLogStore) stays visible.
+type timedLogStore struct {
+	*raft.LogCache
+	onAppend func(leader bool, entries int, d time.Duration)
+	raft     atomic.Pointer[raft.Raft] // set once raft runs: who is leader
+}
+
+func (t *timedLogStore) StoreLog(l *raft.Log) error {
+	return t.StoreLogs([]*raft.Log{l})
+}
+
+func (t *timedLogStore) StoreLogs(logs []*raft.Log) error {
+	start := time.Now()
+	err := t.LogCache.StoreLogs(logs)
+	if err == nil {
+		r := t.raft.Load()
+		t.onAppend(r != nil && r.State() == raft.Leader, len(logs), time.Since(start))
+	}
+	return err
 }
 
 func (s *stores) Close() error {

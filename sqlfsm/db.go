@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/oneha/oneha/internal/stagetime"
 )
 
 // Consensus is what DB needs from the Raft node (raftlog.Node implements it).
@@ -28,6 +30,7 @@ type DB struct {
 	fsm *FSM
 	log Consensus
 	now func() time.Time
+	enc Encoder
 }
 
 // NewDB joins an FSM with the node that drives it.
@@ -55,6 +58,8 @@ func (d *DB) Exec(ctx context.Context, stmts []Statement) (*Result, error) {
 // first result (Result.Replayed); a retry with other statements returns
 // ErrRequestMismatch. An invalid id returns ErrRequestID before appending.
 func (d *DB) ExecRequest(ctx context.Context, stmts []Statement, req *Request) (*Result, error) {
+	tr := stagetime.From(ctx)
+	t := tr.Now()
 	if req != nil {
 		if err := req.validate(); err != nil {
 			return nil, err
@@ -82,10 +87,12 @@ func (d *DB) ExecRequest(ctx context.Context, stmts []Statement, req *Request) (
 	if err := d.trial(ctx, e); err != nil {
 		return nil, err
 	}
-	data, err := Encode(e)
+	t = tr.Since(stagetime.Check, t)
+	data, err := d.enc.Encode(e)
 	if err != nil {
 		return nil, err
 	}
+	tr.Since(stagetime.Encode, t) // raftlog's Apply stamps raft_commit and leader_apply
 	resp, err := d.log.Apply(ctx, data)
 	if err != nil {
 		return nil, err

@@ -5,12 +5,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
+	"time"
+
+	"github.com/oneha/oneha/internal/stagetime"
 )
 
 // HandlerFunc answers one method. params are the decoded call parameters.
@@ -34,6 +38,12 @@ type Server struct {
 	// cannot get room in time is answered 503. NewServer sets
 	// NewBudget(DefaultInFlight, DefaultBudgetWait).
 	Budget *Budget
+	// Stages, if set, receives every answered call's stage times
+	// (stagetime: http_read, xml_decode, response_encode, and whatever
+	// the handler added to the *Trace it finds in its context). It runs
+	// on the request's goroutine after the response is written; it must
+	// not keep t. Nil: no trace is made (no clock reads, no allocation).
+	Stages func(method string, t *stagetime.Trace)
 
 	mu       sync.RWMutex
 	handlers map[string]HandlerFunc
@@ -87,7 +97,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log := s.logger().With("remote", r.RemoteAddr)
-	method, params, err := s.decode(r)
+	var tr *stagetime.Trace
+	if s.Stages != nil {
+		tr = new(stagetime.Trace)
+	}
+	method, params, err := s.decode(r, tr)
 	if errors.Is(err, ErrBusy) {
 		log.Debug("xmlrpc: request refused", "err", err)
 		w.Header().Set("Connection", "close")
@@ -111,11 +125,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log = log.With("method", method) // a registered name: no client text
-	v, err := s.call(r.Context(), log, method, h, params)
+	ctx := r.Context()
+	if tr != nil {
+		ctx = stagetime.NewContext(ctx, tr)
+	}
+	v, err := s.call(ctx, log, method, h, params)
 	if err != nil {
 		s.writeFault(w, log, faultFor(err))
 		return
 	}
+	start := tr.Now()
 	var b bytes.Buffer
 	if err := EncodeResponse(&b, v); err != nil {
 		log.Error("xmlrpc: cannot encode result", "err", err)
@@ -123,16 +142,43 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeXML(w, log, b.Bytes())
+	if tr != nil {
+		tr.Since(stagetime.ResponseEncode, start)
+		s.Stages(method, tr)
+	}
 }
 
 // decode reads the call from r's body, charging the bytes to s.Budget.
-func (s *Server) decode(r *http.Request) (string, []any, error) {
-	if s.Budget == nil {
-		return DecodeCall(r.Body, s.MaxBody)
+// With a trace, the time inside the body's Read calls is http_read and the
+// rest of decoding xml_decode (the decoder streams, so they interleave).
+func (s *Server) decode(r *http.Request, tr *stagetime.Trace) (string, []any, error) {
+	var body io.Reader = r.Body
+	if s.Budget != nil {
+		br := s.Budget.reader(r)
+		defer br.release()
+		body = br
 	}
-	br := s.Budget.reader(r)
-	defer br.release()
-	return DecodeCall(br, s.MaxBody)
+	if tr == nil {
+		return DecodeCall(body, s.MaxBody)
+	}
+	start := time.Now()
+	method, params, err := DecodeCall(&timedReader{r: body, tr: tr}, s.MaxBody)
+	read, _ := tr.Get(stagetime.HTTPRead)
+	tr.Add(stagetime.XMLDecode, time.Since(start)-read)
+	return method, params, err
+}
+
+// timedReader adds the time spent in r's Read calls to http_read.
+type timedReader struct {
+	r  io.Reader
+	tr *stagetime.Trace
+}
+
+func (t *timedReader) Read(p []byte) (int, error) {
+	start := time.Now()
+	n, err := t.r.Read(p)
+	t.tr.Since(stagetime.HTTPRead, start)
+	return n, err
 }
 
 // call runs h, turning a panic into a FaultInternal fault.
