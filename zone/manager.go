@@ -109,6 +109,9 @@ type Manager struct {
 	dead map[int]*deadServer
 	// recovery: the pending recovery marker (nil when none); guarded by mu.
 	recovery *Recovery
+
+	// state caches Disabled (state.go).
+	state stateCache
 }
 
 // New validates cfg, fills defaults and returns a Manager. SERVER_ID -1
