@@ -223,7 +223,7 @@ func ParseConsistency(s string) (string, error) {
 
 // client opens the zone client of the connection flags.
 func (a *app) client() (*client.Client, error) {
-	s, err := a.conn.Session(a.env, nil)
+	s, err := a.conn.Session(a.env)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,7 @@ type app struct {
 	conn   *cli.Connection
 }
 
-func (a *app) session() (*cli.Session, error) { return a.conn.Session(a.env, nil) }
+func (a *app) session() (*cli.Session, error) { return a.conn.Session(a.env) }
 
 // newRootCmd builds the onezone command tree.
 func newRootCmd(stdout, stderr io.Writer, env func(string) string) *cobra.Command {

@@ -9,6 +9,10 @@ import (
 	"github.com/oneha/oneha/xmlrpc"
 )
 
+// MaxResponse bounds a response body: a query result or zone pool can be
+// far larger than the server-side request limit.
+const MaxResponse = 256 << 20
+
 // Retry policy of the CLIs' clients: up to 8 attempts, waits of at most
 // one second (about 4 s of waiting in all), each attempt bounded by the
 // session's --timeout.

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -50,7 +49,6 @@ type Session struct {
 	Endpoint string        // XML-RPC URL
 	Auth     string        // "user:password", the first parameter of every call
 	Timeout  time.Duration // per call
-	Dial     Dialer
 	// TLS configures https:// endpoints for Client (nil: system roots);
 	// Connection.Session sets it from $ONE_CERT_DIR, the zone CA and
 	// ONE_DISABLE_SSL_VERIFY.
@@ -60,9 +58,9 @@ type Session struct {
 // Session resolves the endpoint (--endpoint, then $ONE_XMLRPC, then
 // DefaultEndpoint) and the credentials (--user/--password, then the
 // $ONE_AUTH file, default ~/.one/one_auth). env looks up environment
-// variables; dial nil means TLSDialer with TLSConfig (the CAs of
-// $ONE_CERT_DIR and the zone CA next to the ONE_AUTH file).
-func (c *Connection) Session(env func(string) string, dial Dialer) (*Session, error) {
+// variables. Its TLS is TLSConfig (the CAs of $ONE_CERT_DIR and the zone
+// CA next to the ONE_AUTH file).
+func (c *Connection) Session(env func(string) string) (*Session, error) {
 	endpoint := strings.TrimSpace(c.Endpoint)
 	if endpoint == "" {
 		endpoint = strings.TrimSpace(env("ONE_XMLRPC"))
@@ -77,27 +75,23 @@ func (c *Connection) Session(env func(string) string, dial Dialer) (*Session, er
 	if err != nil {
 		return nil, err
 	}
-	var tlsCfg *tls.Config
-	if dial == nil {
-		authFile, err := authPath(env)
-		if err != nil {
-			return nil, err
-		}
-		warn := c.Warn
-		if warn == nil {
-			warn = os.Stderr
-		}
-		cfg, err := TLSConfig(env, filepath.Dir(authFile), warn)
-		if err != nil {
-			return nil, err
-		}
-		dial, tlsCfg = TLSDialer(cfg), cfg
+	authFile, err := authPath(env)
+	if err != nil {
+		return nil, err
+	}
+	warn := c.Warn
+	if warn == nil {
+		warn = os.Stderr
+	}
+	tlsCfg, err := TLSConfig(env, filepath.Dir(authFile), warn)
+	if err != nil {
+		return nil, err
 	}
 	t := c.Timeout
 	if t <= 0 {
 		t = DefaultTimeout
 	}
-	return &Session{Endpoint: endpoint, Auth: auth, Timeout: t, Dial: dial, TLS: tlsCfg}, nil
+	return &Session{Endpoint: endpoint, Auth: auth, Timeout: t, TLS: tlsCfg}, nil
 }
 
 func (c *Connection) auth(env func(string) string) (string, error) {
@@ -164,36 +158,4 @@ func CheckURL(s string) error {
 		return fmt.Errorf("%q: not a valid URL", s)
 	}
 	return nil
-}
-
-// Call calls method on the session's endpoint with the session string
-// prepended to params and returns the unpacked value; an OpenNebula failure
-// answer is a *RemoteError.
-func (s *Session) Call(ctx context.Context, method string, params ...any) (any, error) {
-	return s.CallAt(ctx, s.Endpoint, s.Timeout, method, params...)
-}
-
-// CallAt is Call on another endpoint (a zone server) with its own timeout.
-func (s *Session) CallAt(ctx context.Context, endpoint string, timeout time.Duration, method string, params ...any) (any, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	all := append([]any{s.Auth}, params...)
-	v, err := s.Dial(endpoint, timeout).Call(ctx, method, all...)
-	if err != nil {
-		return nil, transportError(endpoint, method, err)
-	}
-	return result(v)
-}
-
-// CallString is Call for methods that return a string (usually XML).
-func (s *Session) CallString(ctx context.Context, method string, params ...any) (string, error) {
-	v, err := s.Call(ctx, method, params...)
-	if err != nil {
-		return "", err
-	}
-	str, ok := v.(string)
-	if !ok {
-		return "", fmt.Errorf("%s returned %T, want a string", method, v)
-	}
-	return str, nil
 }

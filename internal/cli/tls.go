@@ -6,13 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
-
-	"github.com/oneha/oneha/xmlrpc"
 )
 
 // ZoneCAFile is the zone CA's certificate the CLIs trust when it lies next
@@ -63,17 +59,4 @@ func TLSConfig(env func(string) string, authDir string, warn io.Writer) (*tls.Co
 		}
 	}
 	return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}, nil
-}
-
-// TLSDialer is a Dialer whose clients share one HTTP transport that uses
-// cfg for https:// endpoints (and keeps connections alive between calls).
-func TLSDialer(cfg *tls.Config) Dialer {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = cfg
-	return func(url string, timeout time.Duration) Caller {
-		c := xmlrpc.NewClient(url, timeout)
-		c.HTTP.Transport = tr
-		c.MaxBody = MaxResponse
-		return c
-	}
 }
