@@ -4,46 +4,19 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/oneha/oneha/sqlcheck/sqlchecktest"
 )
 
-// fakeSchema answers SchemaInfo from maps; a table listed in fail errors.
-type fakeSchema struct {
-	autoInc map[string]bool
-	unique  map[string]int
-	keys    map[string][][]string
-	fail    map[string]bool
-}
+var errSchema = sqlchecktest.ErrSchema
 
-var errSchema = errors.New("schema lookup failed")
-
-func (f fakeSchema) HasAutoIncrement(_ context.Context, table string) (bool, error) {
-	if f.fail[table] {
-		return false, errSchema
-	}
-	return f.autoInc[table], nil
-}
-
-func (f fakeSchema) UniqueKeys(_ context.Context, table string) (int, error) {
-	if f.fail[table] {
-		return 0, errSchema
-	}
-	return f.unique[table], nil
-}
-
-func (f fakeSchema) UniqueKeyColumns(_ context.Context, table string) ([][]string, error) {
-	if f.fail[table] {
-		return nil, errSchema
-	}
-	return f.keys[table], nil
-}
-
-func testSchema() fakeSchema {
-	return fakeSchema{
-		autoInc: map[string]bool{"ai": true},
-		unique:  map[string]int{"t": 1, "two": 2, "ai": 1, "nk": 1},
+func testSchema() sqlchecktest.Schema {
+	return sqlchecktest.Schema{
+		AutoInc: map[string]bool{"ai": true},
+		Unique:  map[string]int{"t": 1, "two": 2, "ai": 1, "nk": 1},
 		// nk has UNIQUE (n) on a nullable column: no key for ordering.
-		keys: map[string][][]string{"t": {{"id"}}, "u": {{"id"}}, "two": {{"id"}, {"a", "b"}}, "ai": {{"id"}}},
-		fail: map[string]bool{"broken": true},
+		Keys: map[string][][]string{"t": {{"id"}}, "u": {{"id"}}, "two": {{"id"}, {"a", "b"}}, "ai": {{"id"}}},
+		Fail: map[string]bool{"broken": true},
 	}
 }
 

@@ -66,7 +66,7 @@ func TestCheckCacheFollowsSchema(t *testing.T) {
 	if _, err := tc.checkWrite(ctx, sqlcheck.MySQL, q, s); err != nil {
 		t.Fatalf("one unique key: %v", err)
 	}
-	s.unique["x"] = 2
+	s.Unique["x"] = 2
 	if _, err := tc.checkWrite(ctx, sqlcheck.MySQL, q, s); !IsUnsafe(err) {
 		t.Fatalf("two unique keys: got %v, want a refusal", err)
 	}
@@ -74,7 +74,7 @@ func TestCheckCacheFollowsSchema(t *testing.T) {
 	if _, err := tc.checkWrite(ctx, sqlcheck.MySQL, q, s); err != nil {
 		t.Fatalf("no auto-increment: %v", err)
 	}
-	s.autoInc["y"] = true
+	s.AutoInc["y"] = true
 	if _, err := tc.checkWrite(ctx, sqlcheck.MySQL, q, s); !IsUnsafe(err) {
 		t.Fatalf("auto-increment: got %v, want a refusal", err)
 	}
