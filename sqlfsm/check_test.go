@@ -11,8 +11,6 @@ import (
 	"github.com/oneha/oneha/sqlcheck/sqlchecktest"
 )
 
-var errSchema = sqlchecktest.ErrSchema
-
 func testSchema() sqlchecktest.Schema {
 	return sqlchecktest.Schema{
 		AutoInc: map[string]bool{"ai": true},
