@@ -183,6 +183,10 @@ type RaftConfig struct {
 	// MinQuorum is MIN_QUORUM (OneHA's, default 3): dead-server cleanup
 	// never leaves fewer voters than this.
 	MinQuorum int
+	// FastFailover is FAST_FAILOVER (OneHA's, default yes): followers
+	// replace a leader whose process died (connections closed, port
+	// refusing) at once instead of after ELECTION_TIMEOUT_MS.
+	FastFailover bool
 }
 
 // HookConfig is RAFT_LEADER_HOOK / RAFT_FOLLOWER_HOOK.
@@ -211,7 +215,7 @@ func DefaultConfig() Config {
 		DB:         DBConfig{Backend: "sqlite", Server: "localhost", User: "oneadmin", Name: "opennebula", Connections: 25},
 		Federation: FederationConfig{Mode: "STANDALONE", ServerID: -1},
 		Raft: RaftConfig{ElectionTimeoutMS: 500, BroadcastTimeoutMS: 500, XMLRPCTimeoutMS: 1000,
-			LogRetention: 250000, LogPurgeTimeout: 60, LimitPurge: 100000, MinQuorum: 3},
+			LogRetention: 250000, LogPurgeTimeout: 60, LimitPurge: 100000, MinQuorum: 3, FastFailover: true},
 	}
 }
 
@@ -258,7 +262,8 @@ func ParseConfig(b []byte) (Config, error) {
 		"RAFT": section{"ELECTION_TIMEOUT_MS": &c.Raft.ElectionTimeoutMS, "BROADCAST_TIMEOUT_MS": &c.Raft.BroadcastTimeoutMS,
 			"XMLRPC_TIMEOUT_MS": &c.Raft.XMLRPCTimeoutMS, "LOG_RETENTION": &c.Raft.LogRetention,
 			"LOG_PURGE_TIMEOUT": &c.Raft.LogPurgeTimeout, "LIMIT_PURGE": &c.Raft.LimitPurge,
-			"DEAD_SERVER_TIMEOUT_S": &c.Raft.DeadServerTimeoutS, "MIN_QUORUM": &c.Raft.MinQuorum},
+			"DEAD_SERVER_TIMEOUT_S": &c.Raft.DeadServerTimeoutS, "MIN_QUORUM": &c.Raft.MinQuorum,
+			"FAST_FAILOVER": &c.Raft.FastFailover},
 		"RAFT_LEADER_HOOK":   hook(&c.LeaderHook),
 		"RAFT_FOLLOWER_HOOK": hook(&c.FollowerHook),
 		"HOOKS_DIR":          &c.HooksDir,
@@ -511,6 +516,7 @@ func (c Config) RaftNodeConfig() raftlog.Config {
 	r.TrailingLogs = uint64(c.Raft.LogRetention)
 	r.SnapshotInterval = time.Duration(c.Raft.LogPurgeTimeout) * time.Second
 	r.SnapshotThreshold = uint64(c.Raft.LimitPurge)
+	r.DeathWatch = c.Raft.FastFailover
 	return r
 }
 

@@ -63,6 +63,21 @@ func TestParseConfigDeadServerCleanup(t *testing.T) {
 	}
 }
 
+// TestParseConfigFastFailover: on by default; FAST_FAILOVER: no turns the
+// raft node's death watch off.
+func TestParseConfigFastFailover(t *testing.T) {
+	if !DefaultConfig().RaftNodeConfig().DeathWatch {
+		t.Fatal("FAST_FAILOVER is off by default")
+	}
+	c, err := ParseConfig([]byte("RAFT: {FAST_FAILOVER: no}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RaftNodeConfig().DeathWatch {
+		t.Fatal("FAST_FAILOVER: no left the death watch on")
+	}
+}
+
 func TestParseConfigAudit(t *testing.T) {
 	c, err := ParseConfig([]byte("AUDIT: {INTERVAL: 0, AUTO_REPAIR: true}\n"))
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/oneha/oneha/mux"
+	"github.com/oneha/oneha/raftlog"
 )
 
 // metrics are the server's Prometheus metrics, in a registry of its own
@@ -120,6 +121,25 @@ func (s *Server) newMetrics() *metrics {
 			Help:        "Connections on PORT closed before use, by reason (timeout: no first byte or handshake in time).",
 			ConstLabels: prometheus.Labels{"reason": reason}}, func() float64 { return float64(f(s.mux.Stats())) }))
 	}
+	deaths := func(f func(raftlog.DeathWatchStats) uint64) func() float64 {
+		return func() float64 {
+			if s.node == nil {
+				return 0
+			}
+			return float64(f(s.node.DeathWatch()))
+		}
+	}
+	for result, f := range map[string]func(raftlog.DeathWatchStats) uint64{
+		"alive":   func(st raftlog.DeathWatchStats) uint64 { return st.Alive },
+		"refused": func(st raftlog.DeathWatchStats) uint64 { return st.Refused },
+		"unknown": func(st raftlog.DeathWatchStats) uint64 { return st.Probes - st.Alive - st.Refused },
+	} {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "oneha_raft_death_probes_total",
+			Help:        "Connects to the leader's PORT after one of its Raft connections closed (RAFT FAST_FAILOVER), by result: alive (accepted), refused (its process is gone), unknown (timeout or other error).",
+			ConstLabels: prometheus.Labels{"result": result}}, deaths(f)))
+	}
+	counter("oneha_raft_death_elections_total", "Elections this server started because the leader's PORT refused connections (RAFT FAST_FAILOVER).",
+		deaths(func(st raftlog.DeathWatchStats) uint64 { return st.Elections }))
 	counter("oneha_api_failed_logins_total", "Logins (XML-RPC session or /status Basic auth) with wrong credentials.", func() float64 {
 		return float64(s.guard.failures.Load())
 	})

@@ -61,6 +61,7 @@ type testCluster struct {
 	addrs []raft.ServerAddress
 	inmem []*raft.InmemTransport
 	muxes []*mux.Mux
+	nets  []*Transport // tcp: each node's network transport
 	dead  []bool
 	mu    sync.Mutex
 }
@@ -91,6 +92,7 @@ func MakeCluster(t testing.TB, opts clusterOpts) *testCluster {
 			c.muxes = append(c.muxes, m)
 			tr := NewTransport(m.RaftLayer(), cfg)
 			trans[i] = tr
+			c.nets = append(c.nets, tr)
 			c.addrs = append(c.addrs, tr.LocalAddr())
 		} else {
 			addr, tr := raft.NewInmemTransport("")

@@ -61,6 +61,12 @@ type Config struct {
 	// LogStore is LogStoreWAL or LogStoreBoltDB.
 	LogStore string
 
+	// DeathWatch (RAFT FAST_FAILOVER, default on) lets a follower on this
+	// package's network transport replace a leader whose process died
+	// (its connections closed, its port refuses) without waiting for the
+	// heartbeat timeout (deathwatch.go).
+	DeathWatch bool
+
 	// BootstrapGuard, if set, is called by Bootstrap after the built-in
 	// checks; a non-nil error refuses the bootstrap (wrapped with
 	// ErrBootstrapRefused). The zone package uses it to refuse when the zone
@@ -113,6 +119,7 @@ func DefaultConfig() Config {
 		SnapshotInterval:  30 * time.Second,
 		TrailingLogs:      250000,
 		LogStore:          LogStoreWAL,
+		DeathWatch:        true,
 	}
 }
 

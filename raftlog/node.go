@@ -26,6 +26,7 @@ type Node struct {
 	trans   raft.Transport
 	acks    *ackClock         // AppendEntries answered per peer, for ReadIndex
 	watch   *watchedTransport // trans, seen from the inside (watch.go)
+	deaths  deathCounters     // the death watch's work (deathwatch.go)
 
 	hub   *hub
 	ready *readiness
@@ -63,6 +64,10 @@ func New(ctx context.Context, cfg Config, fsm FSM, trans raft.Transport) (*Node,
 		return nil, fmt.Errorf("raftlog: new: %T: %w", trans, ErrPreVoteUnsupported)
 	}
 	logger := cfg.Logger.With("raft_id", cfg.ID)
+	var closes chan struct{} // nil: no death watch (not our network transport)
+	if t, ok := trans.(*Transport); ok && cfg.DeathWatch {
+		closes = t.closes
+	}
 	watch := newWatchedTransport(trans)
 	trans = watch
 
@@ -102,6 +107,10 @@ func New(ctx context.Context, cfg Config, fsm FSM, trans raft.Transport) (*Node,
 	}
 	n.hub = newHub(n)
 	n.startBackground()
+	if closes != nil {
+		n.wg.Add(1)
+		go n.deathWatch(closes)
+	}
 	logger.Info("raft node started",
 		"dir", cfg.Dir, "log_store", cfg.LogStore, "addr", trans.LocalAddr(),
 		"election_timeout", cfg.ElectionTimeout, "leader_lease", cfg.LeaderLease,

@@ -10,14 +10,18 @@ const transportMaxPool = 4
 // NewTransport returns raft's network transport over layer (normally
 // mux.Mux.RaftLayer(), which authenticates peers). Timeout is cfg.BroadcastTimeout (RAFT
 // BROADCAST_TIMEOUT_MS); logs go to cfg.Logger. The result implements
-// raft.WithPreVote and raft.WithClose.
-func NewTransport(layer raft.StreamLayer, cfg Config) *raft.NetworkTransport {
+// raft.WithPreVote and raft.WithClose, and carries the death watch's hook
+// (deathwatch.go): a Node on it replaces a leader whose process died
+// without waiting for the heartbeat timeout.
+func NewTransport(layer raft.StreamLayer, cfg Config) *Transport {
 	cfg = cfg.withDefaults()
+	closes := make(chan struct{}, 1)
+	layer = &closeWatchLayer{StreamLayer: layer, closes: closes}
 	timeout := cfg.BroadcastTimeout
 	if timeout <= 0 {
 		timeout = DefaultConfig().BroadcastTimeout
 	}
-	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+	return &Transport{closes: closes, NetworkTransport: raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  layer,
 		MaxPool: transportMaxPool,
 		// No pipelined replication: hashicorp/raft v1.8's netPipeline can
@@ -33,5 +37,5 @@ func NewTransport(layer raft.StreamLayer, cfg Config) *raft.NetworkTransport {
 		MaxRPCsInFlight: 1,
 		Timeout:         timeout,
 		Logger:          NewHCLogger(cfg.Logger.With("raft_id", cfg.ID), "raft-net"),
-	})
+	})}
 }

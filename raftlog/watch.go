@@ -1,6 +1,7 @@
 package raftlog
 
 import (
+	"context"
 	"io"
 	"sync"
 	"time"
@@ -77,6 +78,28 @@ func (w *watchedTransport) peek(rpc raft.RPC) {
 		w.mu.Lock()
 		w.seen.timeoutNowTerm = w.seen.term
 		w.mu.Unlock()
+	}
+}
+
+// inject hands cmd to raft as if a peer had sent it and waits for raft's
+// answer. It does not pass through peek: the death watch's TimeoutNow is
+// not a leadership transfer (ElectedByTransfer stays false).
+func (w *watchedTransport) inject(ctx context.Context, cmd any) error {
+	resp := make(chan raft.RPCResponse, 1)
+	select {
+	case w.out <- raft.RPC{Command: cmd, RespChan: resp}:
+	case <-w.stop:
+		return ErrShutdown
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case r := <-resp:
+		return r.Error
+	case <-w.stop:
+		return ErrShutdown
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

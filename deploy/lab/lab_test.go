@@ -27,12 +27,19 @@ type labZone struct {
 
 func newLabZone(t testing.TB, subnet string, vipLast byte, extra string, builtinVIP bool) *labZone {
 	t.Helper()
+	return formLabZone(t, subnet, vipLast, harness.ZoneOptions{Extra: extra}, builtinVIP)
+}
+
+// formLabZone is newLabZone with more of the zone's options (N and Lab are
+// set here).
+func formLabZone(t testing.TB, subnet string, vipLast byte, opts harness.ZoneOptions, builtinVIP bool) *labZone {
+	t.Helper()
 	lab := harness.NewLab(t, subnet)
 	pfx := netip.MustParsePrefix(subnet)
 	a := pfx.Addr().As4()
 	a[3] = vipLast
 	vip := netip.AddrFrom4(a)
-	opts := harness.ZoneOptions{N: 3, Lab: lab, Extra: extra}
+	opts.N, opts.Lab = 3, lab
 	if builtinVIP {
 		opts.VIP = netip.PrefixFrom(vip, pfx.Bits()).String()
 	}

@@ -403,6 +403,10 @@ func (o *Oned) WaitState(state int, timeout time.Duration) {
 	}
 }
 
+// SetElectionTimeout changes ELECTION_TIMEOUT_MS for the configs written
+// from now on (WriteConfig); running servers keep theirs until restarted.
+func (z *ProcZone) SetElectionTimeout(ms int) { z.opts.ElectionTimeoutMS = ms }
+
 // Leader returns the running server that reports STATE leader, waiting up
 // to timeout.
 func (z *ProcZone) Leader(timeout time.Duration) *Oned {

@@ -1,0 +1,275 @@
+package raftlog
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Fast failover on a leader's process death.
+//
+// A follower normally notices a dead leader only when it has heard nothing
+// for its heartbeat timeout (a random time in [T, 2T), 0.5–1 s with the
+// 500 ms default). When only the leader's process dies and its host stays
+// up, the host's kernel closes the process's connections at once: every
+// follower reads EOF on the inbound Raft connections the leader had open
+// to it, and the leader's port refuses new connections. The death watch
+// acts on that pair of facts:
+//
+//  1. an inbound Raft connection ended by its peer (EOF or reset) wakes it;
+//  2. if this server is a follower with a known leader, it dials the
+//     leader's Raft address (a plain TCP connect, nothing sent); only a
+//     refused connection (ECONNREFUSED: the host answers, nothing listens)
+//     counts as death. A connect that succeeds, times out or fails
+//     otherwise proves nothing, and the ordinary timeouts stay in charge
+//     (a partition, a hung or paused leader, a host that is gone);
+//  3. the surviving voters, in ID order, take turns: the first starts an
+//     election at once, the next only deathStagger later and only if no
+//     live leader has appeared meanwhile, and so on;
+//  4. the election is started the way a leadership transfer starts one: a
+//     TimeoutNow request is handed to this server's own raft, which makes
+//     it a candidate at once and asks for votes with the transfer flag, so
+//     the other followers, who still remember the dead leader, vote
+//     instead of refusing because "we have a leader". Raft's vote rules
+//     are otherwise untouched: a candidate with a shorter log loses, and
+//     the next voter in turn tries.
+//
+// The transfer flag is the only privilege used, and only after the
+// leader's own port refused a connection: a leader that lives keeps its
+// term (a connection that closes while it still listens changes nothing).
+// Inbound Raft connections are mutually authenticated zone peers (mux),
+// so nobody outside the zone can wake the watch.
+
+// deathProbeTimeout bounds the connect to the leader's address; a refused
+// connect on a live host returns in well under a millisecond.
+const deathProbeTimeout = 200 * time.Millisecond
+
+// deathProbeTries is how many connects a wake-up may make, deathProbeGap
+// apart: at process exit the kernel may close the connections a moment
+// before the listening socket, so a first connect can still succeed.
+const (
+	deathProbeTries = 3
+	deathProbeGap   = 20 * time.Millisecond
+)
+
+// Transport is raft's network transport with the death watch's hook on
+// inbound connections (NewTransport). A Node started on it replaces a
+// leader whose process died without waiting for its heartbeat timeout.
+type Transport struct {
+	*raft.NetworkTransport
+	closes chan struct{} // an inbound connection ended by its peer (capacity 1)
+}
+
+// closeWatchLayer marks every accepted connection so that its end by the
+// peer wakes the death watch.
+type closeWatchLayer struct {
+	raft.StreamLayer
+	closes chan struct{}
+}
+
+func (l *closeWatchLayer) Accept() (net.Conn, error) {
+	c, err := l.StreamLayer.Accept()
+	if err != nil {
+		return c, err
+	}
+	return &watchedConn{Conn: c, closes: l.closes}, nil
+}
+
+// watchedConn signals, once, when a read finds the peer gone.
+type watchedConn struct {
+	net.Conn
+	closes chan struct{}
+	once   sync.Once
+}
+
+func (c *watchedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err != nil && peerGone(err) {
+		c.once.Do(func() {
+			select {
+			case c.closes <- struct{}{}:
+			default: // a wake-up is pending already
+			}
+		})
+	}
+	return n, err
+}
+
+// peerGone reports whether a read error means the other end closed or
+// reset the connection (not a local close or a deadline).
+func peerGone(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// probeResult is what a connect to the leader's address showed.
+type probeResult int
+
+const (
+	probeAlive   probeResult = iota // something accepted the connection
+	probeRefused                    // the host refused: nothing listens there
+	probeUnknown                    // timeout or another error: proves nothing
+)
+
+func (p probeResult) String() string {
+	return [...]string{"alive", "refused", "unknown"}[p]
+}
+
+// probe connects to addr once; it never sends a byte.
+func probe(ctx context.Context, addr string) probeResult {
+	d := net.Dialer{Timeout: deathProbeTimeout}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	switch {
+	case err == nil:
+		_ = c.Close()
+		return probeAlive
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return probeRefused
+	default:
+		return probeUnknown
+	}
+}
+
+// probeDead reports whether addr refused a connection within
+// deathProbeTries connects; false as soon as one is accepted or ctx ends.
+func probeDead(ctx context.Context, addr string) (bool, probeResult) {
+	var last probeResult
+	for i := range deathProbeTries {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return false, last
+			case <-time.After(deathProbeGap):
+			}
+		}
+		last = probe(ctx, addr)
+		if last == probeRefused {
+			return true, last
+		}
+	}
+	return false, last
+}
+
+// DeathWatchStats counts the death watch's work on this server.
+type DeathWatchStats struct {
+	// Probes: inbound Raft connections ended by their peer while this
+	// server followed a known leader, each followed by connects to it.
+	Probes uint64
+	// Alive: probes the leader's address accepted (nothing done).
+	Alive uint64
+	// Refused: probes the leader's address refused (the leader is dead).
+	Refused uint64
+	// Elections: elections this server started after a refused probe.
+	Elections uint64
+}
+
+type deathCounters struct{ probes, alive, refused, elections atomic.Uint64 }
+
+// DeathWatch returns the death watch's counters (all zero on a transport
+// without it, such as raft's in-memory one).
+func (n *Node) DeathWatch() DeathWatchStats {
+	return DeathWatchStats{Probes: n.deaths.probes.Load(), Alive: n.deaths.alive.Load(),
+		Refused: n.deaths.refused.Load(), Elections: n.deaths.elections.Load()}
+}
+
+// deathStagger is the wait between two voters' turns: ElectionTimeout/5,
+// time enough for one election round trip and the winner's first
+// heartbeat.
+func (n *Node) deathStagger() time.Duration { return max(n.cfg.ElectionTimeout/5, minDuration) }
+
+// deathWatch runs the watch until the node stops (see the top of this
+// file).
+func (n *Node) deathWatch(closes <-chan struct{}) {
+	defer n.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-n.stopCh:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-closes:
+		}
+		n.onPeerClosed(ctx)
+	}
+}
+
+// onPeerClosed probes the leader after an inbound connection ended and, if
+// its port refuses, starts this server's election in its turn.
+func (n *Node) onPeerClosed(ctx context.Context) {
+	if n.raft.State() != raft.Follower {
+		return
+	}
+	addr, id := n.raft.LeaderWithID()
+	if addr == "" {
+		return // no leader known: an election runs already
+	}
+	dead, last := probeDead(ctx, string(addr))
+	n.deaths.probes.Add(1)
+	if last == probeAlive {
+		n.deaths.alive.Add(1)
+	}
+	if !dead {
+		n.log.Debug("death watch: a Raft connection closed; the leader's port still answers", "leader", string(id), "probe", last.String())
+		return
+	}
+	n.deaths.refused.Add(1)
+	turn, ok := n.deathTurn(id)
+	if !ok {
+		return // not a voter
+	}
+	wait := time.Duration(turn) * n.deathStagger()
+	n.log.Warn("death watch: the leader's port refuses connections: its process is gone",
+		"leader", string(id), "leader_addr", string(addr), "turn", turn, "election_in", wait)
+	if wait > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+	if n.raft.State() != raft.Follower {
+		return
+	}
+	if now, _ := n.raft.LeaderWithID(); now != "" && now != addr {
+		return // a live leader was elected meanwhile
+	}
+	if err := n.watch.inject(ctx, &raft.TimeoutNowRequest{RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte(n.cfg.ID), Addr: []byte(n.trans.LocalAddr())}}); err != nil {
+		n.log.Warn("death watch: could not start an election", "error", err)
+		return
+	}
+	n.deaths.elections.Add(1)
+	n.log.Warn("death watch: election started without waiting for the heartbeat timeout", "dead_leader", string(id))
+}
+
+// deathTurn is this server's place among the voters other than dead, in
+// ID order; ok is false if this server is not one of them.
+func (n *Node) deathTurn(dead raft.ServerID) (int, bool) {
+	f := n.raft.GetConfiguration()
+	if f.Error() != nil {
+		return 0, false
+	}
+	var ids []string
+	for _, s := range f.Configuration().Servers {
+		if s.Suffrage == raft.Voter && s.ID != dead {
+			ids = append(ids, string(s.ID))
+		}
+	}
+	slices.Sort(ids)
+	i := slices.Index(ids, n.cfg.ID)
+	return i, i >= 0
+}

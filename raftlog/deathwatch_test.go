@@ -1,0 +1,124 @@
+package raftlog
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// longTimeout is a heartbeat and election timeout no test waits out: a
+// leader elected within it was elected by the death watch.
+const longTimeout = 60 * time.Second
+
+// slowTimeouts gives every node of c (once it has a leader) heartbeat and
+// election timeouts of longTimeout, so that only the death watch can start
+// an election during the test.
+func slowTimeouts(t *testing.T, c *testCluster) {
+	t.Helper()
+	for i, n := range c.nodes {
+		rc := n.raft.ReloadableConfig()
+		rc.HeartbeatTimeout, rc.ElectionTimeout = longTimeout, longTimeout
+		if err := n.raft.ReloadConfig(rc); err != nil {
+			t.Fatalf("node %d: reload config: %v", i, err)
+		}
+	}
+}
+
+// slowTCPCluster starts 3 nodes over TCP, applies first on the leader and
+// gives every node the long timeouts; it returns the leader and its term.
+func slowTCPCluster(t *testing.T, first string) (*testCluster, int, uint64) {
+	t.Helper()
+	c := MakeCluster(t, clusterOpts{n: 3, tcp: true})
+	leader := c.WaitReadyLeader(10 * time.Second)
+	mustApply(t, c.nodes[leader], first)
+	slowTimeouts(t, c)
+	return c, leader, c.nodes[leader].raft.CurrentTerm()
+}
+
+// killProcess does to node i what the death of its process does: its port
+// refuses connections and every connection it had is closed, then raft
+// stops (no leadership transfer).
+func killProcess(t *testing.T, c *testCluster, i int) {
+	t.Helper()
+	_ = c.muxes[i].Close()
+	c.nets[i].CloseStreams()
+	c.Crash(i)
+}
+
+func TestDeadLeaderProcessIsReplacedWithoutItsHeartbeatTimeout(t *testing.T) {
+	c, old, term := slowTCPCluster(t, "before")
+
+	killProcess(t, c, old)
+	var next int
+	waitFor(t, longTimeout/2, "a new leader after the leader's process died", func() bool {
+		for i, n := range c.nodes {
+			if i != old && n.raft.State() == raft.Leader && n.raft.CurrentTerm() > term {
+				next = i
+				return true
+			}
+		}
+		return false
+	})
+	var elections uint64
+	for i, n := range c.nodes {
+		if i != old {
+			elections += n.DeathWatch().Elections
+		}
+	}
+	if elections == 0 {
+		t.Fatalf("leader %d elected in term %d, but no death watch started an election", next, c.nodes[next].raft.CurrentTerm())
+	}
+	if c.nodes[next].ElectedByTransfer(c.nodes[next].raft.CurrentTerm()) {
+		t.Fatal("an election after the leader's death counts as a leadership transfer")
+	}
+	mustApply(t, c.nodes[next], "after")
+	if got := c.fsms[next].Entries(); len(got) != 2 || got[0] != "before" || got[1] != "after" {
+		t.Fatalf("new leader's FSM holds %q, want [before after]", got)
+	}
+}
+
+func TestLiveLeaderKeepsItsTermWhenItsConnectionsClose(t *testing.T) {
+	c, leader, term := slowTCPCluster(t, "x")
+
+	c.nets[leader].CloseStreams() // every follower reads EOF; the port still listens
+	waitFor(t, 20*time.Second, "followers probing the leader", func() bool {
+		var alive uint64
+		for i, n := range c.nodes {
+			if i != leader {
+				alive += n.DeathWatch().Alive
+			}
+		}
+		return alive > 0
+	})
+	for i, n := range c.nodes {
+		if st := n.DeathWatch(); st.Refused != 0 || st.Elections != 0 {
+			t.Errorf("node %d: death watch %+v after a live leader's connections closed", i, st)
+		}
+		if got := n.raft.CurrentTerm(); got != term {
+			t.Errorf("node %d: term %d, want %d", i, got, term)
+		}
+	}
+	if c.nodes[leader].raft.State() != raft.Leader {
+		t.Fatal("the leader lost leadership")
+	}
+	mustApply(t, c.nodes[leader], "y")
+}
+
+func TestProbeTellsRefusedFromListening(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ctx := context.Background()
+	if got := probe(ctx, addr); got != probeAlive {
+		t.Fatalf("probe of a listening port: %v, want alive", got)
+	}
+	ln.Close()
+	if dead, got := probeDead(ctx, addr); !dead || got != probeRefused {
+		t.Fatalf("probe of a closed port: dead=%v %v, want refused", dead, got)
+	}
+}
