@@ -37,7 +37,9 @@ deps:
 	@./scripts/install-deps.sh
 
 # Benchmarks: the replicated-write benchmark (3 servers on MariaDB over TCP
-# against direct MariaDB), the leader's write stages at 1 and 64 writers
+# against direct MariaDB), writes through the API side by side (zone, solo,
+# direct MariaDB; ops/s, latency, CPU and system calls per write; table,
+# results/sidebyside.md), the leader's write stages at 1 and 64 writers
 # (table, results/stages.md, leader CPU profiles results/leader-cpu-*.pprof),
 # the Raft log-store comparison, and the failover time through the
 # floating IP in the namespace lab (root).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs and is missing: MariaDB server binaries
 # (tests start their own mariadbd; no service is used), iproute2, nftables,
-# iputils-arping, python3, haproxy.
+# iputils-arping, python3, haproxy, linux-perf.
 # Uses apt-get when run as root; otherwise says what is missing.
 set -euo pipefail
 
@@ -18,6 +18,9 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 # haproxy: TestHAProxyExample runs deploy/examples/haproxy.cfg (its own
 # process on loopback ports; the policy below keeps the service from starting).
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+# perf: BenchmarkAPISideBySide (make bench) counts system calls per write
+# with perf stat; without it those columns are n/a.
+command -v perf >/dev/null 2>&1 || [ -x /usr/bin/perf ] || need+=(linux-perf)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -285,6 +285,15 @@ func (m *MariaDB) Start(tb testing.TB) {
 // Running reports whether mariadbd was started and not yet stopped or killed.
 func (m *MariaDB) Running() bool { return m.proc != nil }
 
+// PID is the process ID of the running mariadbd (0 when it is not running),
+// e.g. to read its CPU time from /proc or count its system calls.
+func (m *MariaDB) PID() int {
+	if m.proc == nil || m.proc.Process == nil {
+		return 0
+	}
+	return m.proc.Process.Pid
+}
+
 func (m *MariaDB) args() []string {
 	a := []string{
 		"--no-defaults", // must be first: never read /etc/mysql
