@@ -61,7 +61,8 @@ type testCluster struct {
 	addrs []raft.ServerAddress
 	inmem []*raft.InmemTransport
 	muxes []*mux.Mux
-	nets  []*Transport // tcp: each node's network transport
+	nets  []*Transport   // tcp: each node's network transport
+	dials []*dialTracker // tcp: the connections each node dialed
 	dead  []bool
 	mu    sync.Mutex
 }
@@ -90,9 +91,10 @@ func MakeCluster(t testing.TB, opts clusterOpts) *testCluster {
 			}
 			m := mux.New(ln, mux.Config{Logger: cfg.Logger, AllowPlainRaft: true, AllowPlainHTTP: true})
 			c.muxes = append(c.muxes, m)
-			tr := NewTransport(m.RaftLayer(), cfg)
+			dt := &dialTracker{StreamLayer: m.RaftLayer()}
+			tr := NewTransport(dt, cfg)
 			trans[i] = tr
-			c.nets = append(c.nets, tr)
+			c.dials = append(c.dials, dt)
 			c.addrs = append(c.addrs, tr.LocalAddr())
 		} else {
 			addr, tr := raft.NewInmemTransport("")
@@ -131,6 +133,35 @@ func MakeCluster(t testing.TB, opts clusterOpts) *testCluster {
 		}
 	}
 	return c
+}
+
+// dialTracker is a node's stream layer that remembers the connections the
+// node dialed (raft's pool, pipelines and heartbeats), so a test can close
+// them all as its host would at the process's death.
+type dialTracker struct {
+	raft.StreamLayer
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (d *dialTracker) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	c, err := d.StreamLayer.Dial(addr, timeout)
+	if err == nil {
+		d.mu.Lock()
+		d.conns = append(d.conns, c)
+		d.mu.Unlock()
+	}
+	return c, err
+}
+
+// closeAll closes every connection dialed so far.
+func (d *dialTracker) closeAll() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.conns {
+		_ = c.Close()
+	}
+	d.conns = nil
 }
 
 // Servers returns all nodes as voters.

@@ -44,7 +44,7 @@ func slowTCPCluster(t *testing.T, first string) (*testCluster, int, uint64) {
 func killProcess(t *testing.T, c *testCluster, i int) {
 	t.Helper()
 	_ = c.muxes[i].Close()
-	c.nets[i].CloseStreams()
+	c.dials[i].closeAll()
 	c.Crash(i)
 }
 
@@ -83,7 +83,7 @@ func TestDeadLeaderProcessIsReplacedWithoutItsHeartbeatTimeout(t *testing.T) {
 func TestLiveLeaderKeepsItsTermWhenItsConnectionsClose(t *testing.T) {
 	c, leader, term := slowTCPCluster(t, "x")
 
-	c.nets[leader].CloseStreams() // every follower reads EOF; the port still listens
+	c.dials[leader].closeAll() // every follower reads EOF; the port still listens
 	waitFor(t, 20*time.Second, "followers probing the leader", func() bool {
 		var alive uint64
 		for i, n := range c.nodes {
