@@ -41,8 +41,9 @@ deps:
 # direct MariaDB; ops/s, latency, CPU and system calls per write; table,
 # results/sidebyside.md), the leader's write stages at 1 and 64 writers
 # (table, results/stages.md, leader CPU profiles results/leader-cpu-*.pprof),
+# a 3-server zone's term under 8 CPU burners for 60 s (no election allowed),
 # the Raft log-store comparison, and the failover time through the
-# floating IP in the namespace lab (root).
+# floating IP in the namespace lab (root; FAST_FAILOVER on and off).
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 3s -timeout 30m ./raftlog/ ./internal/bench/
 	$(GO) test -run '^$$' -bench 'Failover|Switchover|GracefulStop' -benchtime 1x -timeout 30m ./deploy/lab/
