@@ -54,7 +54,9 @@
 // ElectionTimeout 500 ms drives both raft HeartbeatTimeout and
 // ElectionTimeout: a follower notices a dead leader after 0.5–1 s and
 // pre-vote + vote take one more round, so failover is about 1 s (RAFT
-// ELECTION_TIMEOUT_MS). LeaderLease 250 ms (ElectionTimeout/2): a leader cut
+// ELECTION_TIMEOUT_MS). When only the leader's process dies (host up), the
+// death watch (deathwatch.go, Config.DeathWatch) sees its connections close
+// and its port refuse and elects at once: tens of milliseconds. LeaderLease 250 ms (ElectionTimeout/2): a leader cut
 // off from the quorum steps down well before a successor can be elected,
 // which bounds the VIP overlap of I6. BroadcastTimeout 500 ms is the
 // transport I/O deadline. CommitTimeout 5 ms only bounds how stale an idle
