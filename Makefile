@@ -46,7 +46,7 @@ deps:
 # floating IP in the namespace lab (root; FAST_FAILOVER on and off).
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 3s -timeout 30m ./raftlog/ ./internal/bench/
-	$(GO) test -run '^$$' -bench 'Failover|Switchover|GracefulStop' -benchtime 1x -timeout 30m ./deploy/lab/
+	$(GO) test -run '^$$' -bench 'Failover|HungLeader|Switchover|GracefulStop' -benchtime 1x -timeout 30m ./deploy/lab/
 
 # A 3-host zone in network namespaces (root) to try by hand; lab-down removes it.
 lab:

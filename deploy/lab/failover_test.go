@@ -41,6 +41,25 @@ func BenchmarkFailover(b *testing.B) {
 	})
 }
 
+// BenchmarkHungLeader: SIGSTOP of the leader's oned (a hung process: its
+// connections stay open, its port accepts, so fast failover does not
+// apply and the followers' heartbeat timeout does); the new leader takes
+// the VIP while the stopped one still has it configured. The stopped
+// server is continued (it steps down and releases the VIP) and the zone
+// waits for three voters before the next run.
+func BenchmarkHungLeader(b *testing.B) {
+	measureRuns(b, "198.18.32.0/24", "", "leader SIGSTOP -> first write through the VIP",
+		func(z *labZone, leader *harness.Oned) time.Time {
+			t0 := time.Now()
+			leader.Signal(syscall.SIGSTOP)
+			return t0
+		}, func(z *labZone, leader *harness.Oned) {
+			leader.Signal(syscall.SIGCONT)
+			leader.WaitState(2, 30*time.Second)
+			z.WaitVoters(3, 60*time.Second)
+		})
+}
+
 // BenchmarkSwitchover: a planned switchover, from the one.zone.leadertransfer
 // call (what `onezone leader-transfer` sends), each run to the next server.
 func BenchmarkSwitchover(b *testing.B) {
