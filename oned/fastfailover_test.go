@@ -8,15 +8,18 @@ import (
 )
 
 // TestKilledLeaderIsReplacedBeforeAnyHeartbeatTimeout: with
-// ELECTION_TIMEOUT_MS 60000 no follower can time out within the test, yet a
-// SIGKILLed leader is replaced and the zone keeps every acknowledged row:
-// RAFT FAST_FAILOVER (on by default) sees the leader's Raft connections
-// close and its PORT refuse, over the zone's mutual TLS, and elects at once.
+// ELECTION_TIMEOUT_MS 10000 a follower's heartbeat timeout starts an
+// election 10 to 20 s after the leader's last contact; a SIGKILLed leader is
+// replaced before that, by an election the death watch started (its metric
+// says so), and the zone keeps every acknowledged row: RAFT FAST_FAILOVER
+// (on by default) sees the leader's Raft connections close and its PORT
+// refuse, over the zone's mutual TLS, and elects once the dead leader's
+// lease (5 s) and ELECTION_TIMEOUT_MS/5 have passed.
 func TestKilledLeaderIsReplacedBeforeAnyHeartbeatTimeout(t *testing.T) {
 	t.Parallel()
 	z := harness.NewProcZone(t, harness.ZoneOptions{N: 3})
 	z.FormZone()
-	z.SetElectionTimeout(60000)
+	z.SetElectionTimeout(10000)
 	leader := z.Leader(20 * time.Second)
 	for _, o := range z.Servers { // followers first; the leader's stop hands over
 		if o == leader {
@@ -36,7 +39,7 @@ func TestKilledLeaderIsReplacedBeforeAnyHeartbeatTimeout(t *testing.T) {
 	leader = z.Leader(20 * time.Second)
 	seedRows(t, leader, 5)
 	leader.Kill()
-	next := z.Leader(30 * time.Second) // half the heartbeat timeout
+	next := z.Leader(30 * time.Second)
 	if next == leader {
 		t.Fatal("the killed server is still reported as leader")
 	}

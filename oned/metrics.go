@@ -132,7 +132,7 @@ func (s *Server) newMetrics() *metrics {
 	for result, f := range map[string]func(raftlog.DeathWatchStats) uint64{
 		"alive":   func(st raftlog.DeathWatchStats) uint64 { return st.Alive },
 		"refused": func(st raftlog.DeathWatchStats) uint64 { return st.Refused },
-		"unknown": func(st raftlog.DeathWatchStats) uint64 { return st.Probes - st.Alive - st.Refused },
+		"unknown": func(st raftlog.DeathWatchStats) uint64 { return st.Unknown },
 	} {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "oneha_raft_death_probes_total",
 			Help:        "Connects to the leader's PORT after one of its Raft connections closed (RAFT FAST_FAILOVER), by result: alive (accepted), refused (its process is gone), unknown (timeout or other error).",
@@ -140,6 +140,8 @@ func (s *Server) newMetrics() *metrics {
 	}
 	counter("oneha_raft_death_elections_total", "Elections this server started because the leader's PORT refused connections (RAFT FAST_FAILOVER).",
 		deaths(func(st raftlog.DeathWatchStats) uint64 { return st.Elections }))
+	counter("oneha_raft_death_spared_total", "Refused probes after which a leader was heard from before this server's turn to elect (RAFT FAST_FAILOVER): no election.",
+		deaths(func(st raftlog.DeathWatchStats) uint64 { return st.Spared }))
 	counter("oneha_api_failed_logins_total", "Logins (XML-RPC session or /status Basic auth) with wrong credentials.", func() float64 {
 		return float64(s.guard.failures.Load())
 	})

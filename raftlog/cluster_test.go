@@ -61,8 +61,8 @@ type testCluster struct {
 	addrs []raft.ServerAddress
 	inmem []*raft.InmemTransport
 	muxes []*mux.Mux
-	nets  []*Transport   // tcp: each node's network transport
 	dials []*dialTracker // tcp: the connections each node dialed
+	lns   []net.Listener // tcp: each node's listening socket (under its mux)
 	dead  []bool
 	mu    sync.Mutex
 }
@@ -89,6 +89,7 @@ func MakeCluster(t testing.TB, opts clusterOpts) *testCluster {
 			if err != nil {
 				t.Fatalf("listen: %v", err)
 			}
+			c.lns = append(c.lns, ln)
 			m := mux.New(ln, mux.Config{Logger: cfg.Logger, AllowPlainRaft: true, AllowPlainHTTP: true})
 			c.muxes = append(c.muxes, m)
 			dt := &dialTracker{StreamLayer: m.RaftLayer()}

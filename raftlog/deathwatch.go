@@ -22,19 +22,30 @@ import (
 // up, the host's kernel closes the process's connections at once: every
 // follower reads EOF on the inbound Raft connections the leader had open
 // to it, and the leader's port refuses new connections. The death watch
-// acts on that pair of facts:
+// acts on that:
 //
-//  1. an inbound Raft connection ended by its peer (EOF or reset) wakes it;
+//  1. an inbound Raft connection ended by its peer (EOF or reset) wakes it
+//     (at most one probe per deathProbeGap);
 //  2. if this server is a follower with a known leader, it dials the
 //     leader's Raft address (a plain TCP connect, nothing sent); only a
 //     refused connection (ECONNREFUSED: the host answers, nothing listens)
 //     counts as death. A connect that succeeds, times out or fails
 //     otherwise proves nothing, and the ordinary timeouts stay in charge
 //     (a partition, a hung or paused leader, a host that is gone);
-//  3. the surviving voters, in ID order, take turns: the first starts an
-//     election at once, the next only deathStagger later and only if no
-//     live leader has appeared meanwhile, and so on;
-//  4. the election is started the way a leadership transfer starts one: a
+//  3. it waits until it has heard nothing from the leader for the leader's
+//     lease (LeaderLease) plus ElectionTimeout/5 (deathQuiet). A refused
+//     connect can lie (a firewall REJECT answers for a live host; a
+//     listener closed under a running raft): a leader that is alive keeps
+//     serving default (lease) reads and holding the VIP until LeaderLease
+//     after it last reached a quorum, so no successor may win before that
+//     (the guarantee the ordinary timeouts give, since ElectionTimeout >
+//     LeaderLease). A leader that still reaches this follower is never
+//     replaced by it;
+//  4. the surviving voters, in ID order, take turns deathStagger apart;
+//     each, when its turn comes, acts only if it is still a follower, has
+//     heard from no leader (nor granted a vote) since the probe, and the
+//     leader's port still refuses;
+//  5. the election is started the way a leadership transfer starts one: a
 //     TimeoutNow request is handed to this server's own raft, which makes
 //     it a candidate at once and asks for votes with the transfer flag, so
 //     the other followers, who still remember the dead leader, vote
@@ -42,11 +53,15 @@ import (
 //     are otherwise untouched: a candidate with a shorter log loses, and
 //     the next voter in turn tries.
 //
-// The transfer flag is the only privilege used, and only after the
-// leader's own port refused a connection: a leader that lives keeps its
-// term (a connection that closes while it still listens changes nothing).
-// Inbound Raft connections are mutually authenticated zone peers (mux),
-// so nobody outside the zone can wake the watch.
+// Residual: the transfer flag also makes a follower that still hears the
+// leader vote. If a firewall cuts the leader off from one follower only,
+// with resets (REJECT), that follower replaces the leader after deathQuiet
+// as a leadership transfer would (Raft safety and strong reads are
+// unaffected; the old leader steps down at its next heartbeat), where pre-
+// vote would otherwise have kept it. Inbound Raft connections are mutually
+// authenticated zone peers (mux), so nobody outside the zone can wake the
+// watch (with INSECURE_RAFT anyone who reaches PORT can; such a peer could
+// send TimeoutNow itself anyway).
 
 // deathProbeTimeout bounds the connect to the leader's address; a refused
 // connect on a live host returns in well under a millisecond.
@@ -59,6 +74,10 @@ const (
 	deathProbeTries = 3
 	deathProbeGap   = 20 * time.Millisecond
 )
+
+// deathQuiet is how long this follower must have heard nothing from the
+// leader before its election may start (step 3 above).
+func (n *Node) deathQuiet() time.Duration { return n.cfg.LeaderLease + n.cfg.ElectionTimeout/5 }
 
 // Transport is raft's network transport with the death watch's hook on
 // inbound connections (NewTransport). A Node started on it replaces a
@@ -167,17 +186,27 @@ type DeathWatchStats struct {
 	Alive uint64
 	// Refused: probes the leader's address refused (the leader is dead).
 	Refused uint64
+	// Unknown: probes that timed out or failed otherwise (nothing done).
+	Unknown uint64
+	// Spared: refused probes after which a leader was heard from (or a
+	// vote granted, or the port answered again) before this server's turn.
+	Spared uint64
 	// Elections: elections this server started after a refused probe.
 	Elections uint64
 }
 
-type deathCounters struct{ probes, alive, refused, elections atomic.Uint64 }
+type deathCounters struct {
+	probes, alive, refused, unknown, spared, elections atomic.Uint64
+}
 
 // DeathWatch returns the death watch's counters (all zero on a transport
-// without it, such as raft's in-memory one).
+// without it, such as raft's in-memory one). Probes is read last, so it is
+// never below the sum of the results read before it.
 func (n *Node) DeathWatch() DeathWatchStats {
-	return DeathWatchStats{Probes: n.deaths.probes.Load(), Alive: n.deaths.alive.Load(),
-		Refused: n.deaths.refused.Load(), Elections: n.deaths.elections.Load()}
+	st := DeathWatchStats{Alive: n.deaths.alive.Load(), Refused: n.deaths.refused.Load(),
+		Unknown: n.deaths.unknown.Load(), Spared: n.deaths.spared.Load(), Elections: n.deaths.elections.Load()}
+	st.Probes = n.deaths.probes.Load()
+	return st
 }
 
 // deathStagger is the wait between two voters' turns: ElectionTimeout/5,
@@ -205,11 +234,17 @@ func (n *Node) deathWatch(closes <-chan struct{}) {
 		case <-closes:
 		}
 		n.onPeerClosed(ctx)
+		select { // at most one probe per deathProbeGap
+		case <-ctx.Done():
+			return
+		case <-time.After(deathProbeGap):
+		}
 	}
 }
 
 // onPeerClosed probes the leader after an inbound connection ended and, if
-// its port refuses, starts this server's election in its turn.
+// its port refuses, starts this server's election in its turn, once the
+// leader has been silent for deathQuiet (see the top of this file).
 func (n *Node) onPeerClosed(ctx context.Context) {
 	if n.raft.State() != raft.Follower {
 		return
@@ -218,35 +253,38 @@ func (n *Node) onPeerClosed(ctx context.Context) {
 	if addr == "" {
 		return // no leader known: an election runs already
 	}
+	probed := time.Now()
 	dead, last := probeDead(ctx, string(addr))
-	n.deaths.probes.Add(1)
-	if last == probeAlive {
+	switch last {
+	case probeAlive:
 		n.deaths.alive.Add(1)
+	case probeRefused:
+		n.deaths.refused.Add(1)
+	default:
+		n.deaths.unknown.Add(1)
 	}
+	n.deaths.probes.Add(1)
 	if !dead {
-		n.log.Debug("death watch: a Raft connection closed; the leader's port still answers", "leader", string(id), "probe", last.String())
+		n.log.Debug("death watch: a Raft connection closed; the leader's port does not refuse", "leader", string(id), "probe", last.String())
 		return
 	}
-	n.deaths.refused.Add(1)
 	turn, ok := n.deathTurn(id)
 	if !ok {
 		return // not a voter
 	}
-	wait := time.Duration(turn) * n.deathStagger()
+	at := n.raft.LastContact().Add(n.deathQuiet()).Add(time.Duration(turn) * n.deathStagger())
 	n.log.Warn("death watch: the leader's port refuses connections: its process is gone",
-		"leader", string(id), "leader_addr", string(addr), "turn", turn, "election_in", wait)
-	if wait > 0 {
+		"leader", string(id), "leader_addr", string(addr), "turn", turn, "election_in", max(time.Until(at), 0))
+	if wait := time.Until(at); wait > 0 {
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
 		}
 	}
-	if n.raft.State() != raft.Follower {
+	if !n.stillLeaderless(ctx, addr, probed) {
+		n.deaths.spared.Add(1)
 		return
-	}
-	if now, _ := n.raft.LeaderWithID(); now != "" && now != addr {
-		return // a live leader was elected meanwhile
 	}
 	if err := n.watch.inject(ctx, &raft.TimeoutNowRequest{RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte(n.cfg.ID), Addr: []byte(n.trans.LocalAddr())}}); err != nil {
 		n.log.Warn("death watch: could not start an election", "error", err)
@@ -254,6 +292,23 @@ func (n *Node) onPeerClosed(ctx context.Context) {
 	}
 	n.deaths.elections.Add(1)
 	n.log.Warn("death watch: election started without waiting for the heartbeat timeout", "dead_leader", string(id))
+}
+
+// stillLeaderless reports whether, when this server's turn comes, nothing
+// has shown a live leader since probed: it is still a follower, its leader
+// is the dead one or none, it has heard from no leader and granted no vote
+// since (raft's LastContact), and the dead leader's port still refuses.
+func (n *Node) stillLeaderless(ctx context.Context, dead raft.ServerAddress, probed time.Time) bool {
+	if n.raft.State() != raft.Follower {
+		return false
+	}
+	if now, _ := n.raft.LeaderWithID(); now != "" && now != dead {
+		return false
+	}
+	if n.raft.LastContact().After(probed) {
+		return false
+	}
+	return probe(ctx, string(dead)) == probeRefused
 }
 
 // deathTurn is this server's place among the voters other than dead, in

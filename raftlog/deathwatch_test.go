@@ -31,7 +31,13 @@ func slowTimeouts(t *testing.T, c *testCluster) {
 // gives every node the long timeouts; it returns the leader and its term.
 func slowTCPCluster(t *testing.T, first string) (*testCluster, int, uint64) {
 	t.Helper()
-	c := MakeCluster(t, clusterOpts{n: 3, tcp: true})
+	return slowTCPClusterOf(t, 3, first)
+}
+
+// slowTCPClusterOf is slowTCPCluster with n nodes.
+func slowTCPClusterOf(t *testing.T, n int, first string) (*testCluster, int, uint64) {
+	t.Helper()
+	c := MakeCluster(t, clusterOpts{n: n, tcp: true})
 	leader := c.WaitReadyLeader(10 * time.Second)
 	mustApply(t, c.nodes[leader], first)
 	slowTimeouts(t, c)
@@ -80,6 +86,29 @@ func TestDeadLeaderProcessIsReplacedWithoutItsHeartbeatTimeout(t *testing.T) {
 	}
 }
 
+// TestDeadLeaderIsReplacedWhenTheFirstInTurnIsDeadToo: 5 voters, the
+// leader and the survivor whose turn is first both die; the next in turn
+// elects after its stagger.
+func TestDeadLeaderIsReplacedWhenTheFirstInTurnIsDeadToo(t *testing.T) {
+	c, old, term := slowTCPClusterOf(t, 5, "before")
+	first := 0
+	if old == 0 {
+		first = 1
+	}
+	killProcess(t, c, first)
+	killProcess(t, c, old)
+	waitFor(t, longTimeout/2, "a new leader after the leader and the first in turn died", func() bool {
+		for i, n := range c.nodes {
+			if i != old && i != first && n.raft.State() == raft.Leader && n.raft.CurrentTerm() > term {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// TestLiveLeaderKeepsItsTermWhenItsConnectionsClose: a follower that reads
+// EOF from a leader whose port still accepts does nothing.
 func TestLiveLeaderKeepsItsTermWhenItsConnectionsClose(t *testing.T) {
 	c, leader, term := slowTCPCluster(t, "x")
 
@@ -105,6 +134,52 @@ func TestLiveLeaderKeepsItsTermWhenItsConnectionsClose(t *testing.T) {
 		t.Fatal("the leader lost leadership")
 	}
 	mustApply(t, c.nodes[leader], "y")
+}
+
+// TestLeaderStillHeardIsNotReplacedThoughItsPortRefuses: a refused connect
+// can lie (a firewall REJECT, a listener closed under a running raft). A
+// leader whose entries still reach its followers keeps its term: each
+// follower that probed "refused" waits for the leader's lease and spares
+// it once it hears from it.
+func TestLeaderStillHeardIsNotReplacedThoughItsPortRefuses(t *testing.T) {
+	c, leader, term := slowTCPCluster(t, "x")
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() { // entries keep reaching the followers
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, _ = c.nodes[leader].Apply(ctx, []byte("w"))
+			cancel()
+		}
+	}()
+	_ = c.lns[leader].Close()  // its port refuses from now on
+	c.dials[leader].closeAll() // every follower reads EOF
+	waitFor(t, 20*time.Second, "every follower's decision after a refused probe", func() bool {
+		for i, n := range c.nodes {
+			if st := n.DeathWatch(); i != leader && (st.Refused == 0 || st.Spared+st.Elections < st.Refused) {
+				return false
+			}
+		}
+		return true
+	})
+	close(stop)
+	<-done
+	for i, n := range c.nodes {
+		if st := n.DeathWatch(); st.Elections != 0 {
+			t.Errorf("node %d: death watch %+v: started an election against a leader it still heard", i, st)
+		}
+		if got := n.raft.CurrentTerm(); got != term {
+			t.Errorf("node %d: term %d, want %d", i, got, term)
+		}
+	}
+	if c.nodes[leader].raft.State() != raft.Leader {
+		t.Fatal("the leader lost leadership")
+	}
 }
 
 func TestProbeTellsRefusedFromListening(t *testing.T) {
