@@ -1,20 +1,28 @@
 package xmlrpc
 
 import (
-	"bytes"
-	"encoding/base64"
-	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"strings"
-	"unicode"
+	"sync"
 )
 
 // DecodeCall reads one <methodCall> from r, reading at most maxBody bytes
 // (DefaultMaxBody if maxBody ≤ 0). The method name is returned trimmed.
+//
+// The whole body is read before it is parsed, so the time in r's Read
+// calls is the transfer and the rest is decoding. A body longer than
+// maxBody fails with ErrTooLarge whatever it holds; other failures wrap
+// ErrMalformed (and ErrTooDeep or ErrNil where they apply) and give the
+// line and column.
 func DecodeCall(r io.Reader, maxBody int64) (method string, params []any, err error) {
-	p := newParser(r, maxBody)
+	p, err := newParser(r, maxBody)
+	if err != nil {
+		return "", nil, err
+	}
+	defer p.free()
 	err = p.run(func() error {
 		if err := p.root("methodCall"); err != nil {
 			return err
@@ -29,17 +37,15 @@ func DecodeCall(r io.Reader, maxBody int64) (method string, params []any, err er
 		if method = strings.TrimSpace(name); method == "" {
 			return p.errorf("empty methodName")
 		}
-		tok, err := p.nextSkipSpace()
+		k, err := p.nextSkipSpace()
 		if err != nil {
 			return err
 		}
-		switch t := tok.(type) {
-		case xml.EndElement: // no <params>: a call without parameters
+		if k == tokEnd { // no <params>: a call without parameters
 			return nil
-		case xml.StartElement:
-			if !is(t.Name, "params") {
-				return p.errorf("unexpected <%s> in <methodCall>, want <params>", clip(t.Name.Local))
-			}
+		}
+		if !p.is("params") {
+			return p.errorf("unexpected <%s> in <methodCall>, want <params>", p.local())
 		}
 		if params, err = p.params(); err != nil {
 			return err
@@ -58,23 +64,27 @@ func DecodeCall(r io.Reader, maxBody int64) (method string, params []any, err er
 // DecodeResponse reads one <methodResponse> from r, reading at most maxBody
 // bytes (DefaultMaxBody if maxBody ≤ 0). A response must hold exactly one
 // parameter, which is returned; a <fault> is returned as a *Fault error.
+// It reads and fails as DecodeCall does.
 func DecodeResponse(r io.Reader, maxBody int64) (any, error) {
-	p := newParser(r, maxBody)
+	p, err := newParser(r, maxBody)
+	if err != nil {
+		return nil, err
+	}
+	defer p.free()
 	var (
 		v     any
 		fault *Fault
 	)
-	err := p.run(func() error {
+	err = p.run(func() error {
 		if err := p.root("methodResponse"); err != nil {
 			return err
 		}
-		tok, err := p.nextSkipSpace()
+		k, err := p.nextSkipSpace()
 		if err != nil {
 			return err
 		}
-		start, ok := tok.(xml.StartElement)
 		switch {
-		case ok && is(start.Name, "params"):
+		case k == tokStart && p.is("params"):
 			params, err := p.params()
 			if err != nil {
 				return err
@@ -83,7 +93,7 @@ func DecodeResponse(r io.Reader, maxBody int64) (any, error) {
 				return p.errorf("response has %d params, want exactly 1", len(params))
 			}
 			v = params[0]
-		case ok && is(start.Name, "fault"):
+		case k == tokStart && p.is("fault"):
 			if fault, err = p.fault(); err != nil {
 				return err
 			}
@@ -101,416 +111,269 @@ func DecodeResponse(r io.Reader, maxBody int64) (any, error) {
 	return v, nil
 }
 
-// parser is a strict, bounded reader of XML-RPC messages.
+// parser is a strict reader of XML-RPC messages over the tokens of a
+// lexer. It accepts what the encoding/xml-based decoder it replaces
+// accepted, returns the same values, and fails where it failed, with the
+// same sentinel errors (reference_test.go keeps that decoder, and the
+// differential fuzz tests compare the two).
 type parser struct {
-	d   *xml.Decoder
-	n   *countingReader
-	max int64
+	lx   lexer
+	body []byte // the buffer the body was read into (lx.buf unless converted)
+	acc  []byte // text of several tokens joined
+	// stack holds the values of the arrays and params being read, each
+	// from its mark on, so that each gets a slice of its exact length.
+	stack []any
 }
 
-func newParser(r io.Reader, maxBody int64) *parser {
+// keepBuffers is the largest body buffer, and text buffer, a parser keeps
+// for the next one.
+const keepBuffers = 64 << 10
+
+var parsers = sync.Pool{New: func() any { return new(parser) }}
+
+// newParser reads the body from r, at most maxBody+1 bytes, into a pooled
+// parser. More than maxBody bytes is ErrTooLarge; a read error is
+// ErrMalformed wrapping it.
+func newParser(r io.Reader, maxBody int64) (*parser, error) {
 	if maxBody <= 0 {
 		maxBody = DefaultMaxBody
 	}
-	cr := &countingReader{r: io.LimitReader(r, maxBody+1)}
-	d := xml.NewDecoder(cr)
-	d.Strict = true
-	d.CharsetReader = charsetReader
-	return &parser{d: d, n: cr, max: maxBody}
+	p := parsers.Get().(*parser)
+	body, err := readBody(p.body[:0], r, maxBody)
+	p.body = body
+	if err != nil {
+		p.free()
+		return nil, err
+	}
+	p.lx = lexer{buf: body, limit: convertLimit(maxBody),
+		scratch: p.lx.scratch[:0], open: p.lx.open[:0], ns: p.lx.ns[:0], nsTop: p.lx.nsTop}
+	return p, nil
+}
+
+// convertLimit is the most bytes the input may grow to by charset
+// conversion: twice maxBody, what one conversion can make of it.
+func convertLimit(maxBody int64) int {
+	if maxBody > math.MaxInt/2 {
+		return math.MaxInt
+	}
+	return int(2 * maxBody)
+}
+
+// readChunk is the most bytes one Read asks for, so that a Budget charges
+// the body in steps of this size as it arrives.
+const readChunk = 4 << 10
+
+// readBody appends all of r to buf, failing with ErrTooLarge as soon as
+// it holds more than limit bytes: it reads at most limit+1, in Reads of
+// at most readChunk bytes.
+func readBody(buf []byte, r io.Reader, limit int64) ([]byte, error) {
+	for {
+		rest := limit - int64(len(buf)) // ≥ 0: one byte more shows the body is too large
+		want := readChunk
+		if rest < int64(want) {
+			want = int(rest) + 1
+		}
+		if cap(buf)-len(buf) < want {
+			grow := max(want, cap(buf)) // doubling, but to no more than limit+1
+			if rest < int64(grow) {
+				grow = int(rest) + 1
+			}
+			buf = slices.Grow(buf, grow)
+		}
+		n, err := r.Read(buf[len(buf) : len(buf)+want])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return buf, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, fmt.Errorf("%w: reading the body: %w", ErrMalformed, err)
+		}
+	}
+}
+
+// free returns p to the pool, dropping buffers above keepBuffers and
+// every reference into the body.
+func (p *parser) free() {
+	if cap(p.body) > keepBuffers {
+		p.body = nil
+	}
+	if cap(p.lx.scratch) > keepBuffers {
+		p.lx.scratch = nil
+	}
+	if cap(p.acc) > keepBuffers {
+		p.acc = nil
+	}
+	if cap(p.stack) > keepBuffers/16 {
+		p.stack = nil
+	}
+	if cap(p.lx.ns) > 64 {
+		p.lx.ns, p.lx.nsTop = nil, nil // a map does not shrink
+	}
+	clear(p.lx.nsTop)
+	p.lx = lexer{scratch: p.lx.scratch[:0], open: p.lx.open[:0], ns: p.lx.ns[:0], nsTop: p.lx.nsTop}
+	p.body, p.acc, p.stack = p.body[:0], p.acc[:0], p.stack[:0]
+	parsers.Put(p)
 }
 
 // run parses with body, then requires nothing but white space and comments
-// up to the end of input. Exceeding the limit wins over any other error,
-// since the cut-off input is what made it malformed.
+// up to the end of input.
 func (p *parser) run(body func() error) error {
 	err := body()
 	if err == nil {
 		err = p.trailer()
-	}
-	if p.n.n > p.max {
-		return fmt.Errorf("%w: more than %d bytes", ErrTooLarge, p.max)
 	}
 	return err
 }
 
 func (p *parser) trailer() error {
 	for {
-		tok, err := p.d.Token()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
+		k, err := p.lx.next()
 		if err != nil {
-			return p.wrapSyntax(err)
+			return err
 		}
-		switch t := tok.(type) {
-		case xml.CharData:
-			if !isSpace(t) {
+		switch k {
+		case tokEOF:
+			return nil
+		case tokText:
+			if !isSpace(p.lx.text) {
 				return p.errorf("text after the root element")
 			}
-		case xml.StartElement:
-			return p.errorf("element <%s> after the root element", clip(t.Name.Local))
+		case tokStart:
+			return p.errorf("element <%s> after the root element", p.qname())
 		}
 	}
 }
 
 // next returns the next start, end or text token, skipping comments,
-// processing instructions and directives. Text is copied.
-func (p *parser) next() (xml.Token, error) {
-	for {
-		tok, err := p.d.Token()
-		if errors.Is(err, io.EOF) {
-			return nil, p.errorf("unexpected end of input")
-		}
-		if err != nil {
-			return nil, p.wrapSyntax(err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if t.Name.Space != "" {
-				return nil, p.errorf("unexpected namespaced element <%s:%s>", clip(t.Name.Space), clip(t.Name.Local))
-			}
-			return t, nil
-		case xml.EndElement:
-			return t, nil
-		case xml.CharData:
-			return t.Copy(), nil
-		}
+// processing instructions and directives; the end of input and elements
+// in a name space are errors.
+func (p *parser) next() (tokKind, error) {
+	k, err := p.lx.next()
+	switch {
+	case err != nil:
+		return 0, err
+	case k == tokEOF:
+		return 0, p.errorf("unexpected end of input")
+	case k == tokStart && p.lx.spaced:
+		return 0, p.errorf("unexpected namespaced element <%s>", p.qname())
 	}
+	return k, nil
 }
 
 // nextSkipSpace is next without white-space-only text; other text is an
 // error, since only <value> and leaf elements hold text.
-func (p *parser) nextSkipSpace() (xml.Token, error) {
+func (p *parser) nextSkipSpace() (tokKind, error) {
 	for {
-		tok, err := p.next()
-		if err != nil {
-			return nil, err
+		k, err := p.next()
+		if err != nil || k != tokText {
+			return k, err
 		}
-		if cd, ok := tok.(xml.CharData); ok {
-			if isSpace(cd) {
-				continue
-			}
-			return nil, p.errorf("unexpected text %q", clip(string(cd)))
+		if !isSpace(p.lx.text) {
+			return 0, p.errorf("unexpected text %q", clip(string(p.lx.text)))
 		}
-		return tok, nil
 	}
 }
 
-// root consumes the prolog, which may start with a byte order mark, and
-// the root element's start tag.
+// chars reads text tokens up to the next start or end tag, which it
+// returns, and returns their text joined; it stays valid until the next
+// text is read.
+func (p *parser) chars() ([]byte, tokKind, error) {
+	k, err := p.next()
+	if err != nil || k != tokText {
+		return nil, k, err
+	}
+	first := p.lx.text
+	if k, err = p.next(); err != nil || k != tokText {
+		return first, k, err
+	}
+	acc := append(append(p.acc[:0], first...), p.lx.text...)
+	for {
+		if k, err = p.next(); err != nil || k != tokText {
+			p.acc = acc
+			return acc, k, err
+		}
+		acc = append(acc, p.lx.text...)
+	}
+}
+
+// root consumes the prolog, each text of which may start with a byte
+// order mark, and the root element's start tag.
 func (p *parser) root(name string) error {
 	for {
-		tok, err := p.next()
+		k, err := p.next()
 		if err != nil {
 			return err
 		}
-		switch t := tok.(type) {
-		case xml.CharData:
-			if !isSpace(bytes.TrimPrefix(t, []byte("\uFEFF"))) {
+		switch k {
+		case tokText:
+			if t := p.lx.text; !isSpace(trimBOM(t)) {
 				return p.errorf("unexpected text %q before <%s>", clip(string(t)), name)
 			}
-		case xml.StartElement:
-			if !is(t.Name, name) {
-				return p.errorf("unexpected <%s>, want <%s>", clip(t.Name.Local), name)
+		case tokStart:
+			if !p.is(name) {
+				return p.errorf("unexpected <%s>, want <%s>", p.local(), name)
 			}
 			return nil
-		case xml.EndElement:
-			return p.errorf("unexpected </%s>, want <%s>", clip(t.Name.Local), name)
 		}
 	}
 }
 
 func (p *parser) expectStart(name string) error {
-	tok, err := p.nextSkipSpace()
+	k, err := p.nextSkipSpace()
 	if err != nil {
 		return err
 	}
-	switch t := tok.(type) {
-	case xml.StartElement:
-		if is(t.Name, name) {
-			return nil
-		}
-		return p.errorf("unexpected <%s>, want <%s>", clip(t.Name.Local), name)
-	case xml.EndElement:
-		return p.errorf("unexpected </%s>, want <%s>", clip(t.Name.Local), name)
+	switch {
+	case k == tokStart && p.is(name):
+		return nil
+	case k == tokStart:
+		return p.errorf("unexpected <%s>, want <%s>", p.local(), name)
 	}
-	return p.errorf("want <%s>", name)
+	return p.errorf("unexpected </%s>, want <%s>", p.local(), name)
 }
 
+// expectEnd reads the end tag that closes the current element, which the
+// lexer has checked to be </name>.
 func (p *parser) expectEnd(name string) error {
-	tok, err := p.nextSkipSpace()
+	k, err := p.nextSkipSpace()
 	if err != nil {
 		return err
 	}
-	switch t := tok.(type) {
-	case xml.StartElement:
-		return p.errorf("unexpected <%s>, want </%s>", clip(t.Name.Local), name)
-	case xml.EndElement:
-		// The decoder has checked that end tags match start tags.
-		return nil
+	if k == tokStart {
+		return p.errorf("unexpected <%s>, want </%s>", p.local(), name)
 	}
-	return p.errorf("want </%s>", name)
+	return nil
 }
 
 // text reads the character data of a leaf element up to its end tag.
 func (p *parser) text(name string) (string, error) {
-	var sb strings.Builder
-	for {
-		tok, err := p.next()
-		if err != nil {
-			return "", err
-		}
-		switch t := tok.(type) {
-		case xml.CharData:
-			sb.Write(t)
-		case xml.StartElement:
-			return "", p.errorf("unexpected <%s> inside <%s>", clip(t.Name.Local), name)
-		case xml.EndElement:
-			return sb.String(), nil
-		}
-	}
-}
-
-// params reads <param><value>…</value></param>* up to </params>.
-func (p *parser) params() ([]any, error) {
-	params := []any{}
-	for {
-		tok, err := p.nextSkipSpace()
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := tok.(xml.EndElement); ok {
-			return params, nil
-		}
-		if t := tok.(xml.StartElement); !is(t.Name, "param") {
-			return nil, p.errorf("unexpected <%s> in <params>, want <param>", clip(t.Name.Local))
-		}
-		if err := p.expectStart("value"); err != nil {
-			return nil, err
-		}
-		v, err := p.value(1)
-		if err != nil {
-			return nil, fmt.Errorf("param[%d]: %w", len(params), err)
-		}
-		if err := p.expectEnd("param"); err != nil {
-			return nil, err
-		}
-		params = append(params, v)
-	}
-}
-
-// fault reads <value><struct>faultCode, faultString</struct></value>
-// up to </fault>.
-func (p *parser) fault() (*Fault, error) {
-	if err := p.expectStart("value"); err != nil {
-		return nil, err
-	}
-	v, err := p.value(1)
+	t, k, err := p.chars()
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	if err := p.expectEnd("fault"); err != nil {
-		return nil, err
+	if k == tokStart {
+		return "", p.errorf("unexpected <%s> inside <%s>", p.local(), name)
 	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, p.errorf("fault value is %s, want struct", typeName(v))
-	}
-	code, ok := m["faultCode"].(int64)
-	if !ok {
-		return nil, p.errorf("fault has no integer faultCode")
-	}
-	msg, ok := m["faultString"].(string)
-	if !ok {
-		return nil, p.errorf("fault has no string faultString")
-	}
-	return &Fault{Code: int(code), String: msg}, nil
+	return string(t), nil
 }
 
-// value reads the rest of a <value> element, whose start tag has been
-// consumed: either text (a string) or one typed element, with white space
-// around it.
-func (p *parser) value(depth int) (any, error) {
-	if depth > MaxDepth {
-		line, col := p.d.InputPos()
-		return nil, fmt.Errorf("%w: line %d col %d: more than %d levels", ErrTooDeep, line, col, MaxDepth)
-	}
-	var text []byte
-	for {
-		tok, err := p.next()
-		if err != nil {
-			return nil, err
-		}
-		switch t := tok.(type) {
-		case xml.CharData:
-			text = append(text, t...)
-		case xml.EndElement:
-			return string(text), nil
-		case xml.StartElement:
-			if !isSpace(text) {
-				return nil, p.errorf("text %q mixed with <%s> in <value>", clip(string(text)), clip(t.Name.Local))
-			}
-			v, err := p.typed(t.Name.Local, depth)
-			if err != nil {
-				return nil, err
-			}
-			if err := p.expectEnd("value"); err != nil {
-				return nil, err
-			}
-			return v, nil
-		}
-	}
-}
+// is reports whether the current start tag is <name>.
+func (p *parser) is(name string) bool { return string(p.lx.local) == name }
 
-// typed reads a typed element whose start tag has been consumed, up to and
-// including its end tag.
-func (p *parser) typed(tag string, depth int) (any, error) {
-	switch tag {
-	case tagArray:
-		return p.array(depth)
-	case tagStruct:
-		return p.structure(depth)
-	case tagNil:
-		return nil, p.errorf("<nil/> is not supported: %w", ErrNil)
-	case tagI4, tagInt, tagI8, tagBoolean, tagString, tagDouble, tagBase64, tagDateTime:
-	default:
-		return nil, p.errorf("unknown value type <%s>", clip(tag))
-	}
-	text, err := p.text(tag)
-	if err != nil {
-		return nil, err
-	}
-	var v any
-	switch tag {
-	case tagI4, tagInt:
-		v, err = parseInt(text, 32)
-	case tagI8:
-		v, err = parseInt(text, 64)
-	case tagBoolean:
-		v, err = parseBool(text)
-	case tagString:
-		v = text
-	case tagDouble:
-		v, err = parseDouble(text)
-	case tagBase64:
-		v, err = base64.StdEncoding.DecodeString(strings.Map(dropSpace, text))
-		if err != nil {
-			err = fmt.Errorf("invalid base64: %v", err)
-		}
-	case tagDateTime:
-		v, err = parseDateTime(text)
-	}
-	if err != nil {
-		return nil, p.errorf("<%s>: %v", tag, err)
-	}
-	return v, nil
-}
+// local is the current tag's local name, cut for messages.
+func (p *parser) local() string { return clip(string(p.lx.local)) }
 
-// array reads <data><value>…</value>*</data></array>.
-func (p *parser) array(depth int) ([]any, error) {
-	if err := p.expectStart("data"); err != nil {
-		return nil, err
-	}
-	a := []any{}
-	for {
-		tok, err := p.nextSkipSpace()
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := tok.(xml.EndElement); ok {
-			break
-		}
-		if t := tok.(xml.StartElement); !is(t.Name, "value") {
-			return nil, p.errorf("unexpected <%s> in <data>, want <value>", clip(t.Name.Local))
-		}
-		v, err := p.value(depth + 1)
-		if err != nil {
-			return nil, fmt.Errorf("[%d]: %w", len(a), err)
-		}
-		a = append(a, v)
-	}
-	if err := p.expectEnd(tagArray); err != nil {
-		return nil, err
-	}
-	return a, nil
-}
+// qname is the current start tag's qualified name, cut for messages.
+func (p *parser) qname() string { return clip(string(p.lx.bytes(p.lx.open[len(p.lx.open)-1].name))) }
 
-// structure reads <member>…</member>* up to </struct>. A repeated name
-// keeps the last value.
-func (p *parser) structure(depth int) (map[string]any, error) {
-	m := map[string]any{}
-	for {
-		tok, err := p.nextSkipSpace()
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := tok.(xml.EndElement); ok {
-			return m, nil
-		}
-		if t := tok.(xml.StartElement); !is(t.Name, "member") {
-			return nil, p.errorf("unexpected <%s> in <struct>, want <member>", clip(t.Name.Local))
-		}
-		name, v, err := p.member(depth)
-		if err != nil {
-			return nil, err
-		}
-		m[name] = v
-	}
-}
-
-// member reads <name> and <value> (in either order) up to </member>.
-func (p *parser) member(depth int) (string, any, error) {
-	var (
-		name          string
-		v             any
-		hasName, hasV bool
-	)
-	for {
-		tok, err := p.nextSkipSpace()
-		if err != nil {
-			return "", nil, err
-		}
-		if _, ok := tok.(xml.EndElement); ok {
-			break
-		}
-		t := tok.(xml.StartElement)
-		switch {
-		case is(t.Name, "name") && !hasName:
-			if name, err = p.text("name"); err != nil {
-				return "", nil, err
-			}
-			hasName = true
-		case is(t.Name, "value") && !hasV:
-			if v, err = p.value(depth + 1); err != nil {
-				return "", nil, fmt.Errorf("[%q]: %w", clip(name), err)
-			}
-			hasV = true
-		default:
-			return "", nil, p.errorf("unexpected <%s> in <member>", clip(t.Name.Local))
-		}
-	}
-	if !hasName || !hasV {
-		return "", nil, p.errorf("<member> needs one <name> and one <value>")
-	}
-	return name, v, nil
-}
-
-// errorf returns an ErrMalformed error with the current input position.
+// errorf returns an ErrMalformed error at the end of the current token.
 func (p *parser) errorf(format string, args ...any) error {
-	line, col := p.d.InputPos()
+	line, col := p.lx.position(p.lx.pos)
 	return fmt.Errorf("%w: line %d col %d: %w", ErrMalformed, line, col, fmt.Errorf(format, args...))
 }
-
-// wrapSyntax wraps an encoding/xml error; its text (which may quote element
-// names of any length) is cut to 3×MaxEcho bytes.
-func (p *parser) wrapSyntax(err error) error {
-	if msg := err.Error(); len(msg) > 3*MaxEcho {
-		return fmt.Errorf("%w: %s", ErrMalformed, Clip(msg[:3*MaxEcho]))
-	}
-	return fmt.Errorf("%w: %w", ErrMalformed, err)
-}
-
-func is(n xml.Name, local string) bool { return n.Space == "" && n.Local == local }
 
 func isSpace(b []byte) bool {
 	for _, c := range b {
@@ -521,9 +384,10 @@ func isSpace(b []byte) bool {
 	return true
 }
 
-func dropSpace(r rune) rune {
-	if unicode.IsSpace(r) {
-		return -1
+// trimBOM drops a leading byte order mark.
+func trimBOM(b []byte) []byte {
+	if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
+		return b[3:]
 	}
-	return r
+	return b
 }

@@ -19,10 +19,13 @@
 // default. Every response carries exactly one <param>, as the Ruby gem
 // requires.
 //
-// Decoding is streaming and bounded: input beyond the body limit fails with
-// ErrTooLarge, nesting beyond MaxDepth with ErrTooDeep, and anything else that
-// is not a well-formed message with an error wrapping ErrMalformed that says
-// where. Decoders never panic and never read past the limit.
+// Decoding is bounded: the decoder reads the whole body, at most the body
+// limit plus one byte, then parses it with a strict hand-written parser that
+// accepts the XML encoding/xml accepts with Strict set (and nothing more).
+// A body beyond the limit fails with ErrTooLarge, nesting beyond MaxDepth
+// with ErrTooDeep, and anything else that is not a well-formed message with
+// an error wrapping ErrMalformed that says where. Decoders never panic and
+// never read past the limit.
 //
 // Server dispatches calls to registered HandlerFuncs and turns every failure
 // (bad request, unknown method, handler error or panic) into an XML-RPC

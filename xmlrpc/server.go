@@ -150,7 +150,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // decode reads the call from r's body, charging the bytes to s.Budget.
 // With a trace, the time inside the body's Read calls is http_read and the
-// rest of decoding xml_decode (the decoder streams, so they interleave).
+// rest of decoding xml_decode (the decoder reads the whole body first,
+// then parses it).
 func (s *Server) decode(r *http.Request, tr *stagetime.Trace) (string, []any, error) {
 	var body io.Reader = r.Body
 	if s.Budget != nil {

@@ -1,3 +1,6 @@
+// The readers the reference decoder (reference_test.go) streams its input
+// through, moved unchanged from reader.go.
+
 package xmlrpc
 
 import (
