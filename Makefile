@@ -70,6 +70,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckCache$$' -fuzztime $(FUZZTIME) ./sqlfsm/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCall$$' -fuzztime $(FUZZTIME) ./xmlrpc/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeResponse$$' -fuzztime $(FUZZTIME) ./xmlrpc/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCallMatchesReference$$' -fuzztime $(FUZZTIME) ./xmlrpc/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeResponseMatchesReference$$' -fuzztime $(FUZZTIME) ./xmlrpc/
+	$(GO) test -run '^$$' -fuzz '^FuzzGeneratedMatchesReference$$' -fuzztime $(FUZZTIME) ./xmlrpc/
 	$(GO) test -run '^$$' -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME) ./backup/
 
 # Builds the binaries and runs a 3-server zone on 127.0.0.1 (SQLite, temp
