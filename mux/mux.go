@@ -58,8 +58,10 @@ type Config struct {
 	// (default 1024); a connection over it is closed at once.
 	MaxPending int
 	// MaxPendingPerSource caps the connections of one source (an IPv4
-	// address or an IPv6 /64) in that stage (default 32), so one source
-	// cannot take all MaxPending slots.
+	// address or an IPv6 /64) in that stage (default 128, MaxPending/8),
+	// so one source cannot take all MaxPending slots. 32 refused the
+	// connect burst of one legitimate client host (64 writers opening
+	// their connections at once, as loadgen and a proxy do).
 	MaxPendingPerSource int
 	// MaxRaftConns caps accepted Raft connections open at once (default
 	// 128); a Raft connection over it is closed.
@@ -102,7 +104,7 @@ func (c Config) withDefaults(ln net.Listener) Config {
 		c.MaxRaftConns = 128
 	}
 	if c.MaxPendingPerSource <= 0 {
-		c.MaxPendingPerSource = 32
+		c.MaxPendingPerSource = 128
 	}
 	if c.MaxHTTPConns <= 0 {
 		c.MaxHTTPConns = 4096

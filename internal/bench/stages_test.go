@@ -98,7 +98,7 @@ func resultsDir(b *testing.B) string {
 // call one single-row INSERT with a unique id; it returns the calls done.
 func load(b *testing.B, o *harness.Oned, session string, w int, d time.Duration, next *atomic.Int64) int64 {
 	// Open every writer's connection first, a few at a time: oned refuses
-	// more than 32 connections of one address awaiting their first byte
+	// more than 128 connections of one address awaiting their first byte
 	// (mux MaxPendingPerSource), and the table is about writes.
 	clients := make([]*xmlrpc.Client, w)
 	for i := range clients {
