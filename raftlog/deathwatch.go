@@ -32,19 +32,21 @@ import (
 //     counts as death. A connect that succeeds, times out or fails
 //     otherwise proves nothing, and the ordinary timeouts stay in charge
 //     (a partition, a hung or paused leader, a host that is gone);
-//  3. it waits until it has heard nothing from the leader for the leader's
-//     lease (LeaderLease) plus ElectionTimeout/5 (deathQuiet). A refused
-//     connect can lie (a firewall REJECT answers for a live host; a
-//     listener closed under a running raft): a leader that is alive keeps
-//     serving default (lease) reads and holding the VIP until LeaderLease
-//     after it last reached a quorum, so no successor may win before that
-//     (the guarantee the ordinary timeouts give, since ElectionTimeout >
-//     LeaderLease). A leader that still reaches this follower is never
-//     replaced by it;
-//  4. the surviving voters, in ID order, take turns deathStagger apart;
-//     each, when its turn comes, acts only if it is still a follower, has
-//     heard from no leader (nor granted a vote) since the probe, and the
-//     leader's port still refuses;
+//  3. it waits until it has heard nothing from any leader (and granted no
+//     vote) for the leader's lease (LeaderLease) plus ElectionTimeout/5
+//     (deathQuiet), plus deathStagger per turn (step 4); any contact
+//     restarts that silence. A refused connect can lie (a firewall REJECT
+//     answers for a live host; a listener closed under a running raft): a
+//     leader that is alive keeps serving default (lease) reads and holding
+//     the VIP until LeaderLease after it last reached a quorum, so no
+//     successor may win before that (the guarantee the ordinary timeouts
+//     give, since ElectionTimeout > LeaderLease). A leader that still
+//     reaches this follower is never replaced by it: the follower gives up
+//     after 2×ElectionTimeout more and leaves it to the ordinary timeouts;
+//  4. the surviving voters take turns in ID order, each needing
+//     deathStagger more silence than the one before; each acts only if it
+//     is still a follower, knows no other leader, and the dead leader's
+//     port still refuses;
 //  5. the election is started the way a leadership transfer starts one: a
 //     TimeoutNow request is handed to this server's own raft, which makes
 //     it a candidate at once and asks for votes with the transfer flag, so
@@ -188,8 +190,9 @@ type DeathWatchStats struct {
 	Refused uint64
 	// Unknown: probes that timed out or failed otherwise (nothing done).
 	Unknown uint64
-	// Spared: refused probes after which a leader was heard from (or a
-	// vote granted, or the port answered again) before this server's turn.
+	// Spared: refused probes after which no election followed: a leader
+	// was still or again heard from (or a vote granted) until the wait's
+	// end, another leader appeared, or the port answered again.
 	Spared uint64
 	// Elections: elections this server started after a refused probe.
 	Elections uint64
@@ -253,7 +256,6 @@ func (n *Node) onPeerClosed(ctx context.Context) {
 	if addr == "" {
 		return // no leader known: an election runs already
 	}
-	probed := time.Now()
 	dead, last := probeDead(ctx, string(addr))
 	switch last {
 	case probeAlive:
@@ -268,55 +270,83 @@ func (n *Node) onPeerClosed(ctx context.Context) {
 		n.log.Debug("death watch: a Raft connection closed; the leader's port does not refuse", "leader", string(id), "probe", last.String())
 		return
 	}
-	turn, ok := n.deathTurn(id)
-	if !ok {
-		return // not a voter
-	}
-	at := n.raft.LastContact().Add(n.deathQuiet()).Add(time.Duration(turn) * n.deathStagger())
-	n.log.Warn("death watch: the leader's port refuses connections: its process is gone",
-		"leader", string(id), "leader_addr", string(addr), "turn", turn, "election_in", max(time.Until(at), 0))
-	if wait := time.Until(at); wait > 0 {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
+	elected := false
+	defer func() {
+		if !elected {
+			n.deaths.spared.Add(1)
 		}
-	}
-	if !n.stillLeaderless(ctx, addr, probed) {
-		n.deaths.spared.Add(1)
+	}()
+	n.log.Warn("death watch: the leader's port refuses connections: its process is gone",
+		"leader", string(id), "leader_addr", string(addr))
+	if !n.awaitSilence(ctx, addr, id) || probe(ctx, string(addr)) != probeRefused {
 		return
 	}
 	if err := n.watch.inject(ctx, &raft.TimeoutNowRequest{RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte(n.cfg.ID), Addr: []byte(n.trans.LocalAddr())}}); err != nil {
 		n.log.Warn("death watch: could not start an election", "error", err)
 		return
 	}
+	elected = true
 	n.deaths.elections.Add(1)
 	n.log.Warn("death watch: election started without waiting for the heartbeat timeout", "dead_leader", string(id))
 }
 
-// stillLeaderless reports whether, when this server's turn comes, nothing
-// has shown a live leader since probed: it is still a follower, its leader
-// is the dead one or none, it has heard from no leader and granted no vote
-// since (raft's LastContact), and the dead leader's port still refuses.
-func (n *Node) stillLeaderless(ctx context.Context, dead raft.ServerAddress, probed time.Time) bool {
-	if n.raft.State() != raft.Follower {
-		return false
+// awaitSilence waits until this follower has heard nothing from any leader
+// (and granted no vote: raft's LastContact) for deathQuiet plus
+// deathStagger per turn (deathTurn), and reports true then. It reports
+// false, at once, when this server stops being a follower or learns of
+// another leader than dead, and when the silence has not come within
+// 2×ElectionTimeout more (a leader still heard: by then the ordinary
+// timeouts are in charge anyway). Contact restarts the silence, so a
+// message the dead leader sent before dying, processed late, only delays
+// the election. The turn is read from raft's latest configuration, which
+// raft may briefly leave empty while it rewrites a log suffix; the wait
+// reads it again until it holds this server (not a voter: false).
+func (n *Node) awaitSilence(ctx context.Context, dead raft.ServerAddress, deadID raft.ServerID) bool {
+	turn, known := -1, false
+	giveUp := time.Now().Add(n.deathQuiet() + 2*n.cfg.ElectionTimeout)
+	for {
+		if n.raft.State() != raft.Follower {
+			return false
+		}
+		if now, _ := n.raft.LeaderWithID(); now != "" && now != dead {
+			return false
+		}
+		if !known {
+			turn, known = n.deathTurn(deadID)
+			if known && turn < 0 {
+				return false // not a voter
+			}
+			if known {
+				giveUp = giveUp.Add(time.Duration(turn) * n.deathStagger())
+			}
+		}
+		wait := minDuration
+		if known {
+			need := n.deathQuiet() + time.Duration(turn)*n.deathStagger()
+			silent := time.Since(n.raft.LastContact())
+			if silent >= need {
+				return true
+			}
+			wait = need - silent
+		}
+		if time.Now().Add(wait).After(giveUp) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
+		}
 	}
-	if now, _ := n.raft.LeaderWithID(); now != "" && now != dead {
-		return false
-	}
-	if n.raft.LastContact().After(probed) {
-		return false
-	}
-	return probe(ctx, string(dead)) == probeRefused
 }
 
 // deathTurn is this server's place among the voters other than dead, in
-// ID order; ok is false if this server is not one of them.
-func (n *Node) deathTurn(dead raft.ServerID) (int, bool) {
+// ID order. known is false while raft's latest configuration is empty
+// (see awaitSilence); turn is -1 when this server is not one of them.
+func (n *Node) deathTurn(dead raft.ServerID) (turn int, known bool) {
 	f := n.raft.GetConfiguration()
-	if f.Error() != nil {
-		return 0, false
+	if f.Error() != nil || len(f.Configuration().Servers) == 0 {
+		return -1, false
 	}
 	var ids []string
 	for _, s := range f.Configuration().Servers {
@@ -325,6 +355,5 @@ func (n *Node) deathTurn(dead raft.ServerID) (int, bool) {
 		}
 	}
 	slices.Sort(ids)
-	i := slices.Index(ids, n.cfg.ID)
-	return i, i >= 0
+	return slices.Index(ids, n.cfg.ID), true
 }

@@ -159,14 +159,22 @@ func TestLeaderStillHeardIsNotReplacedThoughItsPortRefuses(t *testing.T) {
 	}()
 	_ = c.lns[leader].Close()  // its port refuses from now on
 	c.dials[leader].closeAll() // every follower reads EOF
-	waitFor(t, 20*time.Second, "every follower's decision after a refused probe", func() bool {
+	decided := func() bool {
 		for i, n := range c.nodes {
 			if st := n.DeathWatch(); i != leader && (st.Refused == 0 || st.Spared+st.Elections < st.Refused) {
 				return false
 			}
 		}
 		return true
-	})
+	}
+	for deadline := time.Now().Add(20 * time.Second); !decided(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			for i, n := range c.nodes {
+				t.Logf("node %d: %v, death watch %+v", i, n.raft.State(), n.DeathWatch())
+			}
+			t.Fatal("not every follower decided within 20 s after a refused probe")
+		}
+	}
 	close(stop)
 	<-done
 	for i, n := range c.nodes {
