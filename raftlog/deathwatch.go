@@ -42,11 +42,13 @@ import (
 //     successor may win before that (the guarantee the ordinary timeouts
 //     give, since ElectionTimeout > LeaderLease). A leader that still
 //     reaches this follower is never replaced by it: the follower gives up
-//     after 2×ElectionTimeout more and leaves it to the ordinary timeouts;
+//     after 3×ElectionTimeout more and leaves it to the ordinary timeouts;
 //  4. the surviving voters take turns in ID order, each needing
 //     deathStagger more silence than the one before; each acts only if it
 //     is still a follower, knows no other leader, and the dead leader's
-//     port still refuses;
+//     port still refuses; once an election has begun (a later term), the
+//     next voters need ElectionTimeout more silence, so that a winner's
+//     slow first heartbeat does not get it deposed;
 //  5. the election is started the way a leadership transfer starts one: a
 //     TimeoutNow request is handed to this server's own raft, which makes
 //     it a candidate at once and asks for votes with the transfer flag, so
@@ -256,6 +258,7 @@ func (n *Node) onPeerClosed(ctx context.Context) {
 	if addr == "" {
 		return // no leader known: an election runs already
 	}
+	term := n.raft.CurrentTerm()
 	dead, last := probeDead(ctx, string(addr))
 	switch last {
 	case probeAlive:
@@ -278,7 +281,7 @@ func (n *Node) onPeerClosed(ctx context.Context) {
 	}()
 	n.log.Warn("death watch: the leader's port refuses connections: its process is gone",
 		"leader", string(id), "leader_addr", string(addr))
-	if !n.awaitSilence(ctx, addr, id) || probe(ctx, string(addr)) != probeRefused {
+	if !n.awaitSilence(ctx, addr, id, term) || probe(ctx, string(addr)) != probeRefused {
 		return
 	}
 	if err := n.watch.inject(ctx, &raft.TimeoutNowRequest{RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte(n.cfg.ID), Addr: []byte(n.trans.LocalAddr())}}); err != nil {
@@ -293,17 +296,22 @@ func (n *Node) onPeerClosed(ctx context.Context) {
 // awaitSilence waits until this follower has heard nothing from any leader
 // (and granted no vote: raft's LastContact) for deathQuiet plus
 // deathStagger per turn (deathTurn), and reports true then. It reports
-// false, at once, when this server stops being a follower or learns of
-// another leader than dead, and when the silence has not come within
-// 2×ElectionTimeout more (a leader still heard: by then the ordinary
+// false, at once, when this server stops being a follower, learns of
+// another leader than dead. Once a term after term (the dead leader's)
+// has begun, an election runs or ran already: the silence needed grows by
+// ElectionTimeout, so that a winner whose first heartbeat is slow is not
+// deposed by the next voter, while a failed election (its candidate's log
+// too short) is still followed by the next voter's. It also reports false
+// when the silence has not come within
+// 3×ElectionTimeout more (a leader still heard: by then the ordinary
 // timeouts are in charge anyway). Contact restarts the silence, so a
 // message the dead leader sent before dying, processed late, only delays
 // the election. The turn is read from raft's latest configuration, which
 // raft may briefly leave empty while it rewrites a log suffix; the wait
 // reads it again until it holds this server (not a voter: false).
-func (n *Node) awaitSilence(ctx context.Context, dead raft.ServerAddress, deadID raft.ServerID) bool {
+func (n *Node) awaitSilence(ctx context.Context, dead raft.ServerAddress, deadID raft.ServerID, term uint64) bool {
 	turn, known := -1, false
-	giveUp := time.Now().Add(n.deathQuiet() + 2*n.cfg.ElectionTimeout)
+	giveUp := time.Now().Add(n.deathQuiet() + 3*n.cfg.ElectionTimeout)
 	for {
 		if n.raft.State() != raft.Follower {
 			return false
@@ -323,6 +331,9 @@ func (n *Node) awaitSilence(ctx context.Context, dead raft.ServerAddress, deadID
 		wait := minDuration
 		if known {
 			need := n.deathQuiet() + time.Duration(turn)*n.deathStagger()
+			if n.raft.CurrentTerm() != term {
+				need += n.cfg.ElectionTimeout
+			}
 			silent := time.Since(n.raft.LastContact())
 			if silent >= need {
 				return true
