@@ -184,7 +184,8 @@ func probeDead(ctx context.Context, addr string) (bool, probeResult) {
 // DeathWatchStats counts the death watch's work on this server.
 type DeathWatchStats struct {
 	// Probes: inbound Raft connections ended by their peer while this
-	// server followed a known leader, each followed by connects to it.
+	// server followed a known leader, each followed by connects to it:
+	// Alive + Refused + Unknown.
 	Probes uint64
 	// Alive: probes the leader's address accepted (nothing done).
 	Alive uint64
@@ -201,16 +202,15 @@ type DeathWatchStats struct {
 }
 
 type deathCounters struct {
-	probes, alive, refused, unknown, spared, elections atomic.Uint64
+	alive, refused, unknown, spared, elections atomic.Uint64
 }
 
 // DeathWatch returns the death watch's counters (all zero on a transport
-// without it, such as raft's in-memory one). Probes is read last, so it is
-// never below the sum of the results read before it.
+// without it, such as raft's in-memory one).
 func (n *Node) DeathWatch() DeathWatchStats {
 	st := DeathWatchStats{Alive: n.deaths.alive.Load(), Refused: n.deaths.refused.Load(),
 		Unknown: n.deaths.unknown.Load(), Spared: n.deaths.spared.Load(), Elections: n.deaths.elections.Load()}
-	st.Probes = n.deaths.probes.Load()
+	st.Probes = st.Alive + st.Refused + st.Unknown
 	return st
 }
 
@@ -268,7 +268,6 @@ func (n *Node) onPeerClosed(ctx context.Context) {
 	default:
 		n.deaths.unknown.Add(1)
 	}
-	n.deaths.probes.Add(1)
 	if !dead {
 		n.log.Debug("death watch: a Raft connection closed; the leader's port does not refuse", "leader", string(id), "probe", last.String())
 		return
