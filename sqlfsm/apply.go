@@ -106,6 +106,17 @@ func (f *FSM) applyOnce(ctx context.Context, logs []*raft.Log, resps []any, know
 				continue
 			}
 		}
+		if e.Fed != nil {
+			prior, err := fedPrior(ctx, b.tx, e)
+			if err != nil {
+				return fmt.Errorf("entry %d: %w", l.Index, err)
+			}
+			if prior != nil { // a gap or a repeat: apply nothing
+				resps[i] = prior
+				b.advance(l, e.Context.Time.UnixMicro())
+				continue
+			}
+		}
 		res, ok := known[l.Index]
 		if !ok {
 			res, err = f.applyEntry(ctx, b.tx, e)
@@ -119,6 +130,11 @@ func (f *FSM) applyOnce(ctx context.Context, logs []*raft.Log, resps []any, know
 		}
 		if e.Request != nil {
 			if err := recordRequest(ctx, b.tx, l.Index, e, res); err != nil {
+				return fmt.Errorf("entry %d: %w", l.Index, err)
+			}
+		}
+		if e.Fed != nil {
+			if err := recordFed(ctx, b.tx, e, res); err != nil {
 				return fmt.Errorf("entry %d: %w", l.Index, err)
 			}
 		}
@@ -280,6 +296,15 @@ func (f *FSM) applyDDL(ctx context.Context, l *raft.Log, e *Entry) (*Result, err
 			return f.finishDDL(ctx, l, e, prior)
 		}
 	}
+	if e.Fed != nil && f.applied.DDLIndex != l.Index {
+		prior, err := fedPrior(ctx, f.conn, e)
+		if err != nil {
+			return nil, err
+		}
+		if prior != nil {
+			return f.finishDDL(ctx, l, e, prior)
+		}
+	}
 	fp, err := f.b.schemaFingerprint(ctx, f.conn)
 	if err != nil {
 		return nil, err
@@ -316,13 +341,19 @@ func (f *FSM) applyDDL(ctx context.Context, l *raft.Log, e *Entry) (*Result, err
 }
 
 func (f *FSM) finishDDL(ctx context.Context, l *raft.Log, e *Entry, res *Result) (*Result, error) {
-	if e.Request != nil && !res.Replayed {
-		// The request row and the applied index commit together.
+	if (e.Request != nil || e.Fed != nil) && !res.Replayed {
+		// The request row, the federation index and the applied index
+		// commit together.
 		tx, err := f.conn.BeginTx(ctx, nil)
 		if err != nil {
 			return nil, fmt.Errorf("begin: %w", err)
 		}
-		err = recordRequest(ctx, tx, l.Index, e, res)
+		if e.Request != nil {
+			err = recordRequest(ctx, tx, l.Index, e, res)
+		}
+		if err == nil && e.Fed != nil {
+			err = recordFed(ctx, tx, e, res)
+		}
 		if err == nil {
 			err = writeApplied(ctx, tx, l.Index, l.Term)
 		}

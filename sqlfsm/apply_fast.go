@@ -57,7 +57,7 @@ func (f *FSM) applyFast(ctx context.Context, logs []*raft.Log, resps []any) (boo
 		}
 		if l.Type == raft.LogCommand {
 			e, err := Decode(l.Data)
-			if err != nil || e.DDL || e.Request != nil {
+			if err != nil || e.DDL || e.Request != nil || e.Fed != nil {
 				return false, nil // request ids: the per-entry path looks them up
 			}
 			sep()

@@ -44,6 +44,15 @@ func (mysqlBackend) appliedDDL() []string {
   PRIMARY KEY (scope, request_id),
   KEY ` + RequestTable + `_index (log_index),
   KEY ` + RequestTable + `_micros (micros)
+) ENGINE=InnoDB`,
+		`CREATE TABLE IF NOT EXISTS ` + FedTable + ` (
+  id INT NOT NULL PRIMARY KEY,
+  last_index BIGINT UNSIGNED NOT NULL
+) ENGINE=InnoDB`,
+		`INSERT IGNORE INTO ` + FedTable + ` (id, last_index) VALUES (1, 0)`,
+		`CREATE TABLE IF NOT EXISTS ` + FedLogTable + ` (
+  fed_index BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+  record LONGBLOB NOT NULL
 ) ENGINE=InnoDB`}
 }
 

@@ -37,7 +37,16 @@ func (sqliteBackend) appliedDDL() []string {
   PRIMARY KEY (scope, request_id)
 )`,
 		`CREATE INDEX IF NOT EXISTS ` + RequestTable + `_index ON ` + RequestTable + ` (log_index)`,
-		`CREATE INDEX IF NOT EXISTS ` + RequestTable + `_micros ON ` + RequestTable + ` (micros)`}
+		`CREATE INDEX IF NOT EXISTS ` + RequestTable + `_micros ON ` + RequestTable + ` (micros)`,
+		`CREATE TABLE IF NOT EXISTS ` + FedTable + ` (
+  id INTEGER NOT NULL PRIMARY KEY,
+  last_index INTEGER NOT NULL
+)`,
+		`INSERT OR IGNORE INTO ` + FedTable + ` (id, last_index) VALUES (1, 0)`,
+		`CREATE TABLE IF NOT EXISTS ` + FedLogTable + ` (
+  fed_index INTEGER NOT NULL PRIMARY KEY,
+  record BLOB NOT NULL
+)`}
 }
 
 func (b sqliteBackend) bind(_ context.Context, _ execer, c Context) error {

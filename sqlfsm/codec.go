@@ -22,6 +22,7 @@ import (
 //	           uvarint len, SQL bytes, uvarint param count, params
 //	         with flagRequest: uvarint len, scope, uvarint len, id,
 //	         uvarint window (s), uvarint keep (entries)
+//	         with flagFed: uvarint index, uvarint prev, uvarint keep
 //	param    one tag byte, then: int64 varint | float64 8 bytes LE |
 //	         string/bytes uvarint len + bytes | time varint Unix micros
 //
@@ -32,13 +33,16 @@ import (
 // flagRequest was added after version 1 shipped: entries without it encode
 // and decode exactly as before, so logs written earlier replay unchanged. A
 // server too old to know the flag refuses such an entry (ErrBadEntry);
-// upgrade every server before clients send request ids.
+// upgrade every server before clients send request ids. flagFed (the
+// federation stream) came later the same way: upgrade every server of
+// every zone before setting FEDERATION MODE.
 const (
 	codecV1 byte = 1
 
 	flagCompressed byte = 1 << 0
 	flagDDL        byte = 1 << 1
 	flagRequest    byte = 1 << 2
+	flagFed        byte = 1 << 3
 
 	// compressAbove is the body size from which the encoder tries DEFLATE.
 	compressAbove = 4 << 10
@@ -99,6 +103,11 @@ func (c *Encoder) Encode(e *Entry) ([]byte, error) {
 		body = binary.AppendUvarint(body, rq.Window)
 		body = binary.AppendUvarint(body, rq.Keep)
 	}
+	if fd := e.Fed; fd != nil {
+		body = binary.AppendUvarint(body, fd.Index)
+		body = binary.AppendUvarint(body, fd.Prev)
+		body = binary.AppendUvarint(body, fd.Keep)
+	}
 	if len(body) > MaxEntrySize {
 		return nil, fmt.Errorf("%w: entry of %d bytes exceeds %d", ErrBadEntry, len(body), MaxEntrySize)
 	}
@@ -108,6 +117,9 @@ func (c *Encoder) Encode(e *Entry) ([]byte, error) {
 	}
 	if e.Request != nil {
 		flags |= flagRequest
+	}
+	if e.Fed != nil {
+		flags |= flagFed
 	}
 	if len(body) >= compressAbove {
 		if out, ok := c.deflate(body, flags); ok {
@@ -129,7 +141,7 @@ func Decode(b []byte) (*Entry, error) {
 		return nil, fmt.Errorf("%w: unknown format version %d", ErrBadEntry, b[0])
 	}
 	flags, body := b[1], b[2:]
-	if flags&^(flagCompressed|flagDDL|flagRequest) != 0 {
+	if flags&^(flagCompressed|flagDDL|flagRequest|flagFed) != 0 {
 		return nil, fmt.Errorf("%w: unknown flags %#x", ErrBadEntry, flags)
 	}
 	if flags&flagCompressed != 0 {
@@ -167,6 +179,15 @@ func Decode(b []byte) (*Entry, error) {
 			}
 		}
 		e.Request = rq
+	}
+	if flags&flagFed != 0 && d.err == nil {
+		fd := &Fed{Index: d.uvarint(), Prev: d.uvarint(), Keep: d.uvarint()}
+		if d.err == nil {
+			if err := fd.validate(); err != nil {
+				d.fail("%v", err)
+			}
+		}
+		e.Fed = fd
 	}
 	if d.err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadEntry, d.err)

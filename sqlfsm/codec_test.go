@@ -30,6 +30,10 @@ func TestCodecRoundTrip(t *testing.T) {
 			{SQL: "INSERT INTO t VALUES (?)", Params: []any{strings.Repeat("abc", 10000)}}}}},
 		{"request id", Entry{Context: Context{Time: ts}, Statements: []Statement{{SQL: "UPDATE t SET a = 1"}},
 			Request: &Request{Scope: "oneadmin", ID: "job-42:step.1", Window: 86400, Keep: 100000}}},
+		{"federation: master", Entry{Context: Context{Time: ts}, Statements: []Statement{{SQL: "UPDATE user_pool SET a = 1"}},
+			Fed: &Fed{Keep: 1000}}},
+		{"federation: slave record with request id", Entry{Context: Context{Time: ts}, Statements: []Statement{{SQL: "UPDATE user_pool SET a = 1"}},
+			Request: &Request{Scope: "oneadmin", ID: "r", Window: 1, Keep: 1}, Fed: &Fed{Index: 1 << 40, Prev: 1<<40 - 1}}},
 		{"pre-epoch time", Entry{Context: Context{Time: time.Date(1960, 1, 1, 0, 0, 0, 1000, time.UTC)}}},
 	}
 	for _, tt := range tests {
@@ -83,6 +87,10 @@ func TestDecodeRejectsMalformed(t *testing.T) {
 		{"request id with a space", []byte{codecV1, flagRequest, 2, 0, 0, 1, 1, 'x', 0, 1, 'u', 2, 'a', ' ', 1, 1}},
 		{"request id empty", []byte{codecV1, flagRequest, 2, 0, 0, 1, 1, 'x', 0, 1, 'u', 0, 1, 1}},
 		{"request window 0", []byte{codecV1, flagRequest, 2, 0, 0, 1, 1, 'x', 0, 1, 'u', 1, 'a', 0, 1}},
+		{"federation without its fields", []byte{codecV1, flagFed, 2, 0, 0, 1, 1, 'x', 0}},
+		{"federation master entry with a prev", []byte{codecV1, flagFed, 2, 0, 0, 1, 1, 'x', 0, 0, 4, 0}},
+		{"federation record not after its prev", []byte{codecV1, flagFed, 2, 0, 0, 1, 1, 'x', 0, 4, 4, 0}},
+		{"federation record with a keep", []byte{codecV1, flagFed, 2, 0, 0, 1, 1, 'x', 0, 5, 4, 9}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,6 +160,7 @@ func FuzzDecode(f *testing.F) {
 		{Statements: []Statement{{SQL: "INSERT INTO t VALUES (?,?,?)", Params: []any{int64(-1), 2.5, []byte("b")}}}},
 		{Statements: []Statement{{SQL: strings.Repeat("y", 5000)}}},
 		{Statements: []Statement{{SQL: "x"}}, Request: &Request{Scope: "u", ID: "r-1", Window: 60, Keep: 10}},
+		{Statements: []Statement{{SQL: "x"}}, Fed: &Fed{Index: 9, Prev: 8}},
 	} {
 		b, _ := Encode(&e)
 		f.Add(b)

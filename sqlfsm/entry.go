@@ -23,4 +23,6 @@ type Entry struct {
 	Statements []Statement
 	// Request, when set, makes the entry idempotent (see Request).
 	Request *Request
+	// Fed, when set, puts the entry in the federation stream (see Fed).
+	Fed *Fed
 }

@@ -15,4 +15,7 @@ type Result struct {
 	// Replayed: the entry carried a request id that an earlier entry had
 	// already applied; this is that entry's result, and nothing ran.
 	Replayed bool
+	// FedIndex: the federation index the entry took (Entry.Fed set and
+	// applied), 0 otherwise.
+	FedIndex uint64
 }
