@@ -52,6 +52,7 @@ func (s *Server) registerAPI() {
 		{"one.zone.leadertransfer", always(leader), s.leaderTransfer},
 		{"one.zone.history", always(local), s.history},
 		{"one.zone.enable", always(leader), s.zoneEnable},
+		{"one.zone.fedreplicate", always(leader), s.fedReplicate},
 		{"one.sql.exec", always(leader), s.sqlExec},
 		{"one.sql.query", queryRoute, s.sqlQuery},
 	} {
@@ -87,6 +88,9 @@ func (s *Server) wrap(m apiMethod) xmlrpc.HandlerFunc {
 				// Lost leadership between the check and the call: forward.
 				defer tr.Since(stagetime.Forward, tr.Now())
 				return s.forward(ctx, m.name, params)
+			}
+			if ra, ok := errors.AsType[*rawAnswer](err); ok {
+				return ra.v, nil
 			}
 			msg, code := describe(err)
 			return xmlrpc.Failure(m.name, boundAnswer(msg), code), nil

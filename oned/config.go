@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"gopkg.in/yaml.v3"
 
+	"github.com/oneha/oneha/federation"
 	"github.com/oneha/oneha/raftlog"
 	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
@@ -160,10 +162,13 @@ type DBTLSConfig struct {
 
 // FederationConfig is oned.conf's FEDERATION section.
 type FederationConfig struct {
-	Mode       string // MODE: STANDALONE (MASTER/SLAVE are not supported)
+	Mode       string // MODE: STANDALONE (default), MASTER or SLAVE
 	ZoneID     int    // ZONE_ID
 	ServerID   int    // SERVER_ID: -1 runs solo, without Raft
-	MasterOned string // MASTER_ONED (accepted, unused)
+	MasterOned string // MASTER_ONED: a slave's way to the master zone (its VIP's ENDPOINT)
+	// Tables is the top-level FEDERATED_TABLES: tables federated besides
+	// federation.DefaultTables. Every zone must declare the same.
+	Tables []string
 }
 
 // RaftConfig is oned.conf's RAFT section, in OpenNebula's units.
@@ -270,6 +275,7 @@ func ParseConfig(b []byte) (Config, error) {
 		"VIP":                vipList{&c.VIP},
 		"TLS": section{"CA": &c.TLS.CA, "CA_KEY": &c.TLS.CAKey, "CERT": &c.TLS.Cert, "KEY": &c.TLS.Key,
 			"LEAF_TTL_S": &c.TLS.LeafTTLS, "RELOAD_S": &c.TLS.ReloadS},
+		"FEDERATED_TABLES":  stringList{&c.Federation.Tables},
 		"INSECURE_RAFT":     &c.InsecureRaft,
 		"PPROF":             &c.PProf,
 		"API_TLS":           section{"CERT": &c.APITLS.Cert, "KEY": &c.APITLS.Key, "PLAIN_HTTP": &c.APITLS.PlainHTTP},
@@ -325,8 +331,22 @@ func (c Config) Validate() error {
 	if err := c.DB.TLS.validate(strings.ToLower(c.DB.Backend)); err != nil {
 		return err
 	}
-	if m := strings.ToUpper(c.Federation.Mode); m != "STANDALONE" {
-		return bad("FEDERATION.MODE", "%q: only STANDALONE zones are supported", c.Federation.Mode)
+	switch strings.ToUpper(c.Federation.Mode) {
+	case federation.Standalone:
+	case federation.Master, federation.Slave:
+		if c.Federation.ServerID < 0 {
+			return bad("FEDERATION.MODE", "%s needs a Raft zone (SERVER_ID >= 0; a one-server zone will do)", strings.ToUpper(c.Federation.Mode))
+		}
+	default:
+		return bad("FEDERATION.MODE", "%q: want STANDALONE, MASTER or SLAVE", c.Federation.Mode)
+	}
+	if strings.EqualFold(c.Federation.Mode, federation.Slave) {
+		if u, err := url.Parse(c.Federation.MasterOned); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return bad("FEDERATION.MASTER_ONED", "%q: a slave needs the master zone's ENDPOINT (http[s]://host:port/RPC2)", c.Federation.MasterOned)
+		}
+	}
+	if _, err := federation.NewTables(c.Federation.Tables); err != nil {
+		return bad("FEDERATED_TABLES", "%v", err)
 	}
 	if c.Federation.ZoneID < 0 {
 		return bad("FEDERATION.ZONE_ID", "%d must be >= 0", c.Federation.ZoneID)

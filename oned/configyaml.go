@@ -35,7 +35,9 @@ func (s section) decode(prefix string, n *yaml.Node) error {
 			}
 			continue
 		}
-		if list, ok := dst.(vipList); ok {
+		if list, ok := dst.(interface {
+			decode(string, *yaml.Node) error
+		}); ok {
 			if err := list.decode(full, v); err != nil {
 				return err
 			}
@@ -67,6 +69,32 @@ func (l vipList) decode(prefix string, n *yaml.Node) error {
 		*l.dst = append(*l.dst, v)
 	}
 	return nil
+}
+
+// stringList decodes a list of strings, or one string of comma-separated
+// items (oned.conf style).
+type stringList struct{ dst *[]string }
+
+func (l stringList) decode(prefix string, n *yaml.Node) error {
+	*l.dst = nil
+	switch n.Kind {
+	case yaml.ScalarNode:
+		for _, item := range strings.Split(n.Value, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				*l.dst = append(*l.dst, item)
+			}
+		}
+		return nil
+	case yaml.SequenceNode:
+		for i, item := range n.Content {
+			if item.Kind != yaml.ScalarNode {
+				return fmt.Errorf("%w: %s[%d]: line %d: want a name", ErrConfig, prefix, i, item.Line)
+			}
+			*l.dst = append(*l.dst, item.Value)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: %s: line %d: want a list of names", ErrConfig, prefix, n.Line)
 }
 
 func (s section) keys() []string {

@@ -17,6 +17,7 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/hashicorp/raft"
 
+	"github.com/oneha/oneha/federation"
 	"github.com/oneha/oneha/hooks"
 	"github.com/oneha/oneha/mux"
 	"github.com/oneha/oneha/raftlog"
@@ -81,6 +82,9 @@ type Server struct {
 	// reauthKick wakes the peer re-authorization loop (reauth.go); nil
 	// without zone TLS.
 	reauthKick chan struct{}
+	// fedRep is the master zone leader's federation stream (FEDERATION
+	// MODE MASTER), nil otherwise.
+	fedRep *federation.Replicator
 }
 
 // New starts a server: it opens the database and FSM, listens on PORT,
@@ -91,6 +95,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		log = slog.Default()
 	}
 	s = &Server{cfg: cfg, log: log.With("server_id", cfg.Federation.ServerID), restart: make(chan struct{})}
+	if s.fedMode() == federation.Master && !cfg.Solo() {
+		s.fedRep = s.newReplicator()
+	}
 	srv := s // the named result is nil on the error path
 	defer func() {
 		if err != nil {
@@ -200,6 +207,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		go func() { defer srv.bg.Done(); srv.zone.Run(bgCtx) }()
 		go func() { defer srv.bg.Done(); srv.auditLoop(bgCtx) }()
 		go func() { defer srv.bg.Done(); srv.leaderDuties(bgCtx) }()
+		if srv.fedRep != nil {
+			srv.bg.Add(1)
+			go func() { defer srv.bg.Done(); srv.fedLoop(bgCtx) }()
+		}
 	}
 	if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 		s.log.Warn("systemd notify", "err", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/oneha/oneha/federation"
 	"github.com/oneha/oneha/internal/stagetime"
 	"github.com/oneha/oneha/raftlog"
 	"github.com/oneha/oneha/sqlcheck"
@@ -73,9 +74,21 @@ func (s *Server) sqlExec(ctx context.Context, p []any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	class, err := s.classifyWrite(ctx, stmts)
+	if err != nil {
+		return nil, err
+	}
 	tr.Since(stagetime.Check, t)
 	start := time.Now()
-	res, err := s.sql.ExecRequest(ctx, stmts, req)
+	var res *sqlfsm.Result
+	if class == federation.Federated {
+		res, err = s.execFederated(ctx, p, stmts, req)
+		if _, ok := errors.AsType[*rawAnswer](err); ok {
+			return nil, err // the master zone's answer, as it is
+		}
+	} else {
+		res, err = s.sql.ExecRequest(ctx, stmts, req)
+	}
 	outcome := "ok"
 	if err != nil {
 		outcome = "error"

@@ -85,7 +85,7 @@ const (
 
 // status reads this server's Raft status.
 func (s *Server) status(ctx context.Context) (RaftStatus, error) {
-	st := RaftStatus{ServerID: s.cfg.Federation.ServerID, VotedFor: -1, FedLogIndex: -1}
+	st := RaftStatus{ServerID: s.cfg.Federation.ServerID, VotedFor: -1, FedLogIndex: s.fedLogIndex(ctx)}
 	if s.node == nil {
 		st.State, st.LogIndex, st.LogTerm = StateSolo, -1, -1
 		return st, nil

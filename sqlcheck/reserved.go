@@ -46,3 +46,28 @@ func RefuseReserved(d Dialect, sql, prefix string) error {
 	}
 	return nil
 }
+
+// Names returns, lowercased and in order, every token of sql that can name
+// a table: bare and quoted identifiers (keywords included), and in SQLite
+// single-quoted strings too (see RefuseReserved). A schema-qualified name
+// yields its parts. It over-approximates on purpose: callers intersect it
+// with a set of table names (federation's classification), so a column
+// that shares a table's name counts as naming that table. Malformed text
+// returns Lex's error.
+func Names(d Dialect, sql string) ([]string, error) {
+	toks, err := Lex(d, sql)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, t := range toks {
+		switch {
+		case t.Kind == TokIdent, t.Kind == TokQuotedIdent:
+		case t.Kind == TokString && d == SQLite:
+		default:
+			continue
+		}
+		out = append(out, strings.ToLower(t.Value))
+	}
+	return out, nil
+}

@@ -58,6 +58,39 @@ func (d *DB) Exec(ctx context.Context, stmts []Statement) (*Result, error) {
 // first result (Result.Replayed); a retry with other statements returns
 // ErrRequestMismatch. An invalid id returns ErrRequestID before appending.
 func (d *DB) ExecRequest(ctx context.Context, stmts []Statement, req *Request) (*Result, error) {
+	return d.exec(ctx, stmts, req, nil)
+}
+
+// ExecFederated is ExecRequest for a transaction on federated tables on
+// the master zone: once applied it holds the next federation index
+// (Result.FedIndex) and its record is in FedLogTable, which keeps the
+// newest keep records (0: all).
+func (d *DB) ExecFederated(ctx context.Context, stmts []Statement, req *Request, keep uint64) (*Result, error) {
+	return d.exec(ctx, stmts, req, &Fed{Keep: keep})
+}
+
+// ApplyRecord appends the master's federation record rec (DecodeRecord)
+// as federation index index after prev, with the master's context, so
+// every server of this zone applies it once, in order (see Fed). A gap or
+// a repeat returns a *FedGapError naming this zone's last index. The
+// master checked the statements; they are not checked again.
+func (d *DB) ApplyRecord(ctx context.Context, rec *Entry, index, prev uint64) (*Result, error) {
+	fd := &Fed{Index: index, Prev: prev}
+	if err := fd.validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadEntry, err)
+	}
+	if rec.DDL && len(rec.Statements) != 1 {
+		return nil, fmt.Errorf("%w: a DDL record holds %d statements", ErrBadEntry, len(rec.Statements))
+	}
+	e := &Entry{Context: rec.Context, DDL: rec.DDL, Statements: rec.Statements, Fed: fd}
+	data, err := d.enc.Encode(e)
+	if err != nil {
+		return nil, err
+	}
+	return d.apply(ctx, data)
+}
+
+func (d *DB) exec(ctx context.Context, stmts []Statement, req *Request, fed *Fed) (*Result, error) {
 	tr := stagetime.From(ctx)
 	t := tr.Now()
 	if req != nil {
@@ -83,7 +116,7 @@ func (d *DB) ExecRequest(ctx context.Context, stmts []Statement, req *Request) (
 	if err != nil {
 		return nil, err
 	}
-	e := &Entry{Context: d.context(), DDL: ddl, Statements: norm, Request: req}
+	e := &Entry{Context: d.context(), DDL: ddl, Statements: norm, Request: req, Fed: fed}
 	if err := d.trial(ctx, e); err != nil {
 		return nil, err
 	}
@@ -93,6 +126,11 @@ func (d *DB) ExecRequest(ctx context.Context, stmts []Statement, req *Request) (
 		return nil, err
 	}
 	tr.Since(stagetime.Encode, t) // raftlog's Apply stamps raft_commit and leader_apply
+	return d.apply(ctx, data)
+}
+
+// apply appends an encoded entry and returns the leader's FSM result.
+func (d *DB) apply(ctx context.Context, data []byte) (*Result, error) {
 	resp, err := d.log.Apply(ctx, data)
 	if err != nil {
 		return nil, err

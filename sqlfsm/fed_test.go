@@ -42,7 +42,7 @@ func TestFederatedRecordsReplayIdenticallyInOrderOnce(t *testing.T) {
 			lm, ls := harness.OpenLocal(t, be.Dialect, nil, be.Fast), harness.OpenLocal(t, be.Dialect, nil, be.Fast)
 			master, slave := newFSM(t, lm, nil), newFSM(t, ls, nil)
 			mb, sb := newLogs(t), newLogs(t)
-			sb.next = 40 // the slave's own log is elsewhere
+			sb.next = 40                                       // the slave's own log is elsewhere
 			master.ApplyBatch([]*raft.Log{mb.sql("SELECT 1")}) // a local entry: no index
 
 			mkUsers := sqlfsm.Statement{SQL: "CREATE TABLE user_pool (oid BIGINT NOT NULL PRIMARY KEY, name VARCHAR(64) NOT NULL, created DATETIME(6) NOT NULL)"}
@@ -111,4 +111,3 @@ func TestFederatedRecordsReplayIdenticallyInOrderOnce(t *testing.T) {
 		})
 	}
 }
-

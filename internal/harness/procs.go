@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"encoding/xml"
@@ -86,6 +87,14 @@ type ZoneOptions struct {
 	// Raft is added inside every server's RAFT mapping, e.g.
 	// "DEAD_SERVER_TIMEOUT_S: 3, MIN_QUORUM: 3".
 	Raft string
+	// ZoneID is FEDERATION.ZONE_ID (default 0).
+	ZoneID int
+	// Federation is added inside every Raft server's FEDERATION mapping,
+	// e.g. "MODE: SLAVE, MASTER_ONED: http://…" (not on a solo start).
+	Federation string
+	// Session, when set, is the ONE_AUTH content (zones of a federation
+	// share it); default a fresh oneadmin password.
+	Session string
 	// MariaDBFor, with MySQL, may return a private instance for server i
 	// (e.g. one started with other server defaults); nil: the shared one.
 	MariaDBFor func(i int) *MariaDB
@@ -132,7 +141,7 @@ func NewProcZone(tb testing.TB, opts ZoneOptions) *ProcZone {
 	}
 	z := &ProcZone{tb: tb, opts: opts, Bin: Binaries(tb), Dir: tb.TempDir()}
 	z.Auth = filepath.Join(z.Dir, "one_auth")
-	z.Session = "oneadmin:" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	z.Session = cmp.Or(opts.Session, "oneadmin:"+strconv.FormatInt(time.Now().UnixNano(), 36))
 	if err := os.WriteFile(z.Auth, []byte(z.Session+"\n"), 0o600); err != nil {
 		tb.Fatal(err)
 	}
@@ -201,8 +210,12 @@ func (o *Oned) WriteConfig(serverID int) {
 	if o.z.opts.Raft != "" {
 		raftExtra = ", " + o.z.opts.Raft
 	}
-	cfg := fmt.Sprintf("LISTEN_ADDRESS: %s\nPORT: %d\nDATA_DIR: %s\nONE_AUTH: %s\nLOG_LEVEL: debug\n%sFEDERATION: {SERVER_ID: %d}\nRAFT: {ELECTION_TIMEOUT_MS: %d%s}\n%s",
-		listen, o.Port, filepath.Join(o.Dir, "data"), o.z.Auth, db, serverID, o.z.opts.ElectionTimeoutMS, raftExtra, o.z.opts.Extra+o.Extra)
+	fed := ""
+	if o.z.opts.Federation != "" && serverID >= 0 {
+		fed = ", " + o.z.opts.Federation
+	}
+	cfg := fmt.Sprintf("LISTEN_ADDRESS: %s\nPORT: %d\nDATA_DIR: %s\nONE_AUTH: %s\nLOG_LEVEL: debug\n%sFEDERATION: {ZONE_ID: %d, SERVER_ID: %d%s}\nRAFT: {ELECTION_TIMEOUT_MS: %d%s}\n%s",
+		listen, o.Port, filepath.Join(o.Dir, "data"), o.z.Auth, db, o.z.opts.ZoneID, serverID, fed, o.z.opts.ElectionTimeoutMS, raftExtra, o.z.opts.Extra+o.Extra)
 	if err := os.WriteFile(o.Config, []byte(cfg), 0o600); err != nil {
 		o.z.tb.Fatal(err)
 	}
@@ -445,7 +458,7 @@ func (z *ProcZone) FormFirst() {
 	s0 := z.Servers[0]
 	s0.WriteConfig(-1)
 	s0.Start()
-	if _, err := s0.Call(ctx, "one.zone.addserver", 0, fmt.Sprintf(`SERVER = [ NAME = "server-0", ENDPOINT = "%s" ]`, s0.Endpoint)); err != nil {
+	if _, err := s0.Call(ctx, "one.zone.addserver", z.opts.ZoneID, fmt.Sprintf(`SERVER = [ NAME = "server-0", ENDPOINT = "%s" ]`, s0.Endpoint)); err != nil {
 		z.tb.Fatalf("harness: server-add 0: %v", err)
 	}
 	s0.Stop()
@@ -488,7 +501,7 @@ func (z *ProcZone) AddServer(o *Oned) {
 	l := z.Leader(20 * time.Second)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		_, err := l.Call(ctx, "one.zone.addserver", 0, fmt.Sprintf(`SERVER = [ NAME = "server-%d", ENDPOINT = "%s" ]`, o.ID, o.Endpoint))
+		_, err := l.Call(ctx, "one.zone.addserver", z.opts.ZoneID, fmt.Sprintf(`SERVER = [ NAME = "server-%d", ENDPOINT = "%s" ]`, o.ID, o.Endpoint))
 		if err == nil {
 			break
 		}

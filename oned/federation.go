@@ -1,0 +1,318 @@
+package oned
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/oneha/oneha/federation"
+	"github.com/oneha/oneha/sqlcheck"
+	"github.com/oneha/oneha/sqlfsm"
+	"github.com/oneha/oneha/xmlrpc"
+)
+
+// Federation (FEDERATION MODE MASTER/SLAVE): see package federation. This
+// file wires it into oned: which writes are federated (one.sql.exec), the
+// master zone leader's stream to the slave zones, and the slave side of
+// one.zone.fedreplicate.
+
+// fedMode is FEDERATION.MODE, upper case.
+func (s *Server) fedMode() string { return strings.ToUpper(s.cfg.Federation.Mode) }
+
+// rawAnswer is an XML-RPC answer a handler gives as is (not wrapped as a
+// success): a failure relayed from the master zone, or fedreplicate's
+// four-element REPLICATION failure.
+type rawAnswer struct{ v []any }
+
+func (r *rawAnswer) Error() string { return fmt.Sprint(r.v...) }
+
+// fedTables is the configured federated tables (validated at start).
+func (s *Server) fedTables() federation.Tables {
+	t, _ := federation.NewTables(s.cfg.Federation.Tables)
+	return t
+}
+
+// classifyWrite is the federation class of a one.sql.exec transaction:
+// Local on a STANDALONE zone, else federation.Classify against this
+// server's tables. A mixed transaction is an ACTION error, refused before
+// anything is logged.
+func (s *Server) classifyWrite(ctx context.Context, stmts []sqlfsm.Statement) (federation.Class, error) {
+	if s.fedMode() == federation.Standalone {
+		return federation.Local, nil
+	}
+	texts := make([]string, len(stmts))
+	for i, st := range stmts {
+		texts[i] = st.SQL
+	}
+	c, err := federation.Classify(ctx, s.fsm.Dialect(), texts, s.fedTables(), s.listTables)
+	if errors.Is(err, federation.ErrMixed) {
+		return c, oneErr(xmlrpc.ActionError, "%v", err)
+	}
+	return c, err
+}
+
+// listTables lists this server's tables and views.
+func (s *Server) listTables(ctx context.Context) ([]string, error) {
+	q := `SELECT name FROM sqlite_master WHERE type IN ('table', 'view')`
+	if s.fsm.Dialect() == sqlcheck.MySQL {
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()`
+	}
+	rows, err := s.db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// execFederated runs a federated transaction: on the master through its
+// own log (it takes the next federation index, and the stream is woken),
+// on a slave by forwarding it to the master zone (MASTER_ONED), whose
+// answer is the client's. The slave's own copy arrives through the stream.
+func (s *Server) execFederated(ctx context.Context, p []any, stmts []sqlfsm.Statement, req *sqlfsm.Request) (*sqlfsm.Result, error) {
+	if s.fedMode() == federation.Master {
+		res, err := s.sql.ExecFederated(ctx, stmts, req, 0)
+		if err == nil && s.fedRep != nil {
+			s.fedRep.Notify()
+		}
+		return res, err
+	}
+	c := s.fedClient(s.cfg.Federation.MasterOned)
+	v, err := c.Call(ctx, "one.sql.exec", append([]any{s.auth.session()}, p...)...)
+	if err != nil {
+		var xe *xmlrpc.Error
+		if errors.As(err, &xe) {
+			return nil, &rawAnswer{[]any{false, xe.Message, int64(xe.Code)}}
+		}
+		return nil, &rawAnswer{forwardFailure("one.sql.exec", "the master zone "+s.cfg.Federation.MasterOned, err)}
+	}
+	return nil, &rawAnswer{[]any{true, v, int64(0)}}
+}
+
+// fedClient is an XML-RPC client for another zone's ENDPOINT. With zone
+// TLS an https endpoint must present a certificate of the zone CA (every
+// zone of a federation shares it: the .one folder is copied, as in
+// OpenNebula's procedure), and this server offers its own.
+func (s *Server) fedClient(endpoint string) *xmlrpc.Client {
+	tr := &http.Transport{MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: time.Minute,
+		DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext}
+	if s.creds != nil {
+		creds := s.creds
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: creds.Pool(),
+			GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return creds.Certificate(), nil }}
+	}
+	timeout := max(s.cfg.XMLRPCTimeout(), 10*time.Second)
+	return &xmlrpc.Client{URL: endpoint, HTTP: &http.Client{Transport: tr, Timeout: timeout}, MaxBody: xmlrpc.DefaultMaxBody}
+}
+
+// one.zone.fedreplicate(session, index, prev_index, record, tables):
+// the master zone's leader hands this slave zone federation record index
+// (base64 of sqlfsm.EncodeRecord), to apply after prev_index, and its
+// FEDERATED_TABLES. Leader only (followers forward). Answers index once
+// applied by this zone; on a gap OpenNebula's REPLICATION failure "Zone log
+// is outdated last log index is N" with N as a fourth item. Refused on a
+// master or a standalone zone, and when the table lists differ (naming the
+// tables).
+func (s *Server) fedReplicate(ctx context.Context, p []any) (any, error) {
+	if s.fedMode() != federation.Slave {
+		return nil, oneErr(xmlrpc.ReplicationError, "Cannot replicate federate log records on federation master")
+	}
+	index, err := xmlrpc.ParamInt(p, 0)
+	if err != nil {
+		return nil, err
+	}
+	prev, err := xmlrpc.ParamInt(p, 1)
+	if err != nil {
+		return nil, err
+	}
+	b64, err := xmlrpc.ParamString(p, 2)
+	if err != nil {
+		return nil, err
+	}
+	list, err := xmlrpc.ParamString(p, 3)
+	if err != nil {
+		return nil, err
+	}
+	theirs, err := federation.ParseList(list)
+	if err != nil {
+		return nil, badParam("tables: %v", err)
+	}
+	if err := federation.Same(s.fedTables(), theirs); err != nil {
+		return nil, oneErr(xmlrpc.ReplicationError, "%v", err)
+	}
+	if index < 1 || prev < 0 || prev >= index {
+		return nil, badParam("index %d after %d: want 0 <= prev_index < index", index, prev)
+	}
+	if b64 == "" {
+		return nil, oneErr(xmlrpc.ReplicationError, "Empty SQL command in federated log record")
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, badParam("record: %v", err)
+	}
+	rec, err := sqlfsm.DecodeRecord(raw)
+	if err != nil {
+		return nil, badParam("record: %v", err)
+	}
+	res, err := s.sql.ApplyRecord(ctx, rec, uint64(index), uint64(prev))
+	var gap *sqlfsm.FedGapError
+	if errors.As(err, &gap) {
+		return nil, &rawAnswer{[]any{false, fmt.Sprintf("[one.zone.fedreplicate] Zone log is outdated last log index is %d", gap.Last),
+			int64(xmlrpc.ReplicationError), int64(gap.Last)}}
+	}
+	if err != nil {
+		if errors.Is(err, sqlfsm.ErrSQL) {
+			s.log.Error("federation: a record from the master failed here; the stream stops at it until the federated tables are repaired",
+				"index", index, "err", err)
+			return nil, &rawAnswer{[]any{false, fmt.Sprintf("[one.zone.fedreplicate] Error replicating log entry %d: %v", index, err),
+				int64(xmlrpc.ReplicationError), index}}
+		}
+		return nil, err
+	}
+	return int64(res.FedIndex), nil
+}
+
+// fedSender is the master's federation.Sender: one.zone.fedreplicate on
+// the slave zone's ENDPOINT with this server's oneadmin session.
+type fedSender struct{ s *Server }
+
+func (f fedSender) Replicate(ctx context.Context, z federation.Zone, rec sqlfsm.FedRecord, prev uint64) error {
+	c := f.s.fedClient(z.Endpoint)
+	_, err := c.Call(ctx, "one.zone.fedreplicate", f.s.auth.session(), int64(rec.Index), int64(prev),
+		base64.StdEncoding.EncodeToString(rec.Data), f.s.fedTables().String())
+	var xe *xmlrpc.Error
+	if errors.As(err, &xe) && xe.Code == xmlrpc.ReplicationError {
+		if last, ok := outdatedIndex(xe.Message); ok {
+			return &federation.GapError{Last: last}
+		}
+	}
+	return err
+}
+
+// outdatedIndex reads N from "... Zone log is outdated last log index is N".
+func outdatedIndex(msg string) (uint64, bool) {
+	const marker = "last log index is "
+	i := strings.LastIndex(msg, marker)
+	if i < 0 {
+		return 0, false
+	}
+	var n uint64
+	if _, err := fmt.Sscan(msg[i+len(marker):], &n); err != nil {
+		return 0, false
+	}
+	return n, true
+}
+
+// fedLoop runs the master zone's stream while this server is its ready
+// leader: the replicator starts with each term and stops when leadership
+// ends.
+func (s *Server) fedLoop(ctx context.Context) {
+	ch, cancel := s.node.Subscribe()
+	defer cancel()
+	var stop context.CancelFunc
+	done := make(chan struct{})
+	close(done)
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+		<-done
+	}()
+	check := func() {
+		if s.node.IsLeader() {
+			if stop != nil {
+				return
+			}
+			lctx, c := context.WithCancel(ctx)
+			stop = c
+			done = make(chan struct{})
+			d := done
+			go func() {
+				defer close(d)
+				if err := s.node.WaitReady(lctx); err != nil {
+					return
+				}
+				s.log.Info("federation: streaming to the slave zones")
+				s.fedRep.Run(lctx)
+			}()
+			return
+		}
+		if stop != nil {
+			stop()
+			<-done
+			stop = nil
+		}
+	}
+	check()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+			check()
+		}
+	}
+}
+
+// newReplicator builds the master's replicator: every zone of the zone
+// table but this one is a slave zone.
+func (s *Server) newReplicator() *federation.Replicator {
+	return &federation.Replicator{
+		Src:  fedSource{s},
+		Send: fedSender{s},
+		Log:  s.log,
+		Zones: func(ctx context.Context) ([]federation.Zone, error) {
+			zs, err := s.zone.Pool(ctx)
+			if err != nil {
+				return nil, err
+			}
+			var out []federation.Zone
+			for _, z := range zs {
+				if z.ID != s.cfg.Federation.ZoneID && z.Endpoint != "" {
+					out = append(out, federation.Zone{ID: z.ID, Endpoint: z.Endpoint})
+				}
+			}
+			return out, nil
+		},
+	}
+}
+
+// fedSource reads the federation log of the server's FSM (opened after
+// the replicator is built).
+type fedSource struct{ s *Server }
+
+func (f fedSource) FedRecords(ctx context.Context, from uint64, max int) ([]sqlfsm.FedRecord, uint64, error) {
+	return f.s.fsm.FedRecords(ctx, from, max)
+}
+
+func (f fedSource) FedLast(ctx context.Context) (uint64, error) { return f.s.fsm.FedLast(ctx) }
+
+// fedLogIndex is FEDLOG_INDEX: this server's last federation index, -1 on
+// a standalone zone (OpenNebula's value there).
+func (s *Server) fedLogIndex(ctx context.Context) int64 {
+	if s.fedMode() == federation.Standalone || s.fsm == nil {
+		return -1
+	}
+	last, err := s.fsm.FedLast(ctx)
+	if err != nil {
+		return -1
+	}
+	return int64(last)
+}
