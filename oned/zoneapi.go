@@ -61,8 +61,10 @@ func parseErr(err error) string {
 	return "Parse error: " + strings.TrimPrefix(err.Error(), zone.ErrTemplate.Error()+": ")
 }
 
-// zoneAllocate is one.zone.allocate(session, template) → new zone ID.
-// Template: NAME and ENDPOINT required, KEY=VALUE or XML.
+// zoneAllocate is one.zone.allocate(session, template[, cluster]) → new
+// zone ID. Template: NAME and ENDPOINT required, KEY=VALUE or XML. goca
+// sends a cluster ID after the template (ZonesController.Create(tpl,
+// clusterID)); oned ignores it for zones, and so does this.
 func (s *Server) zoneAllocate(ctx context.Context, p []any) (any, error) {
 	src, err := xmlrpc.ParamString(p, 0)
 	if err != nil {
@@ -73,11 +75,17 @@ func (s *Server) zoneAllocate(ctx context.Context, p []any) (any, error) {
 		return nil, oneErr(xmlrpc.InternalError, "%s", parseErr(err))
 	}
 	id, err := s.zone.Allocate(ctx, t)
+	// oned 6.10 answers every ZonePool::allocate failure (invalid or taken
+	// NAME, no ENDPOINT) with INTERNAL and the pool's text alone:
+	// ZoneAllocate::pool_allocate returns Request::INTERNAL, and
+	// Request::failure_message prints INTERNAL as "[method] resp_msg". The
+	// "Error allocating a new zone." form is ALLOCATE's, which oned sends
+	// only off the federation master.
 	switch {
 	case errors.Is(err, zone.ErrZoneNameTaken):
-		return nil, oneErr(xmlrpc.AllocateError, "Error allocating a new zone. %s", strings.TrimPrefix(err.Error(), zone.ErrZoneNameTaken.Error()+": "))
+		return nil, oneErr(xmlrpc.InternalError, "%s", strings.TrimPrefix(err.Error(), zone.ErrZoneNameTaken.Error()+": "))
 	case errors.Is(err, zone.ErrZoneName), errors.Is(err, zone.ErrNoEndpoint), errors.Is(err, zone.ErrTemplate):
-		return nil, oneErr(xmlrpc.AllocateError, "Error allocating a new zone. %s", strings.TrimPrefix(err.Error(), "zone: "))
+		return nil, oneErr(xmlrpc.InternalError, "%s", strings.TrimPrefix(err.Error(), "zone: "))
 	case err != nil:
 		return nil, err
 	}
@@ -102,6 +110,11 @@ func (s *Server) zoneUpdate(ctx context.Context, p []any) (any, error) {
 		}
 	}
 	if typ != 0 && typ != 1 {
+		// oned checks the zone first (basic_authorization reads it):
+		// a missing zone is NO_EXISTS whatever the type.
+		if _, err := s.zone.Info(ctx, int(id)); err != nil {
+			return nil, zoneErr(id, err)
+		}
 		return nil, oneErr(xmlrpc.XMLRPCAPIError, "Wrong update type")
 	}
 	t, err := zone.ParseTemplate(src)

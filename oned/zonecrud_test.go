@@ -89,6 +89,32 @@ func TestOpenNebulaFidelity(t *testing.T) {
 		t.Fatalf("one.system.config = %s, want ONEHA_VERSION", v)
 	}
 
+	// one.zone.raftstatus as goca's zone.ServerRaftStatus reads it (every
+	// field an int; STATE 3 leader, 2 follower), on each SERVER's
+	// ENDPOINT, as Ruby's Zone#info_extended and `onezone show` do.
+	for _, o := range []*harness.Oned{leader, f} {
+		var rs struct {
+			ID          int `xml:"SERVER_ID"`
+			StateRaw    int `xml:"STATE"`
+			Term        int `xml:"TERM"`
+			Votedfor    int `xml:"VOTEDFOR"`
+			Commit      int `xml:"COMMIT"`
+			LogIndex    int `xml:"LOG_INDEX"`
+			FedlogIndex int `xml:"FEDLOG_INDEX"`
+		}
+		body, _ := call(t, o, "one.zone.raftstatus").(string)
+		if err := xml.Unmarshal([]byte(body), &rs); err != nil {
+			t.Fatalf("raftstatus of server %d does not decode as goca's ServerRaftStatus: %v\n%s", o.ID, err, body)
+		}
+		want := 2
+		if o == leader {
+			want = 3
+		}
+		if rs.ID != o.ID || rs.StateRaw != want || rs.Term < 1 || rs.Commit < 1 || rs.FedlogIndex != -1 {
+			t.Fatalf("raftstatus of server %d: %+v\n%s", o.ID, rs, body)
+		}
+	}
+
 	// oned's texts and codes.
 	wantOne(t, f, xmlrpc.NoExistsError, "[one.zone.info] Error getting zone [5].", "one.zone.info", 5)
 	wantOne(t, f, xmlrpc.ActionError, "[one.zone.delserver] SERVER not found in zone", "one.zone.delserver", 0, 9)
@@ -104,9 +130,19 @@ func TestOpenNebulaFidelity(t *testing.T) {
 	if id := call(t, f, "one.zone.allocate", tmpl); id != int64(100) {
 		t.Fatalf("allocate = %v, want 100", id)
 	}
-	wantOne(t, f, xmlrpc.AllocateError, "[one.zone.allocate] Error allocating a new zone. NAME is already taken by Zone 100.", "one.zone.allocate", tmpl)
-	wantOne(t, f, xmlrpc.AllocateError, "[one.zone.allocate] Error allocating a new zone. ENDPOINT not present in template.", "one.zone.allocate", `NAME="w"`)
-	wantOne(t, f, xmlrpc.AllocateError, "[one.zone.allocate] Error allocating a new zone. Invalid NAME, char ':' is not allowed", "one.zone.allocate", `NAME="a:b" ENDPOINT="e"`)
+	// oned 6.10: ZoneAllocate::pool_allocate answers INTERNAL with the
+	// pool's text (no "Error allocating a new zone." prefix: that is
+	// ALLOCATE's, sent only off the federation master).
+	wantOne(t, f, xmlrpc.InternalError, "[one.zone.allocate] NAME is already taken by Zone 100.", "one.zone.allocate", tmpl)
+	wantOne(t, f, xmlrpc.InternalError, "[one.zone.allocate] ENDPOINT not present in template.", "one.zone.allocate", `NAME="w"`)
+	wantOne(t, f, xmlrpc.InternalError, "[one.zone.allocate] Invalid NAME, char ':' is not allowed", "one.zone.allocate", `NAME="a:b" ENDPOINT="e"`)
+	wantOne(t, f, xmlrpc.InternalError, "[one.zone.allocate] Invalid NAME, it cannot be empty", "one.zone.allocate", `ENDPOINT="e"`)
+	// goca's ZonesController.Create(tpl, clusterID) sends a cluster ID
+	// after the template; oned ignores it for zones.
+	if id := call(t, f, "one.zone.allocate", `NAME="goca" ENDPOINT="http://g:2633/RPC2"`, -1); id != int64(101) {
+		t.Fatalf("allocate with goca's cluster argument = %v, want 101", id)
+	}
+	call(t, f, "one.zone.delete", 101)
 	if e := callFails(t, f, "one.zone.allocate", `NAME="unterminated`); e.Code != xmlrpc.InternalError {
 		t.Fatalf("allocate with a bad template: %v, want INTERNAL", e)
 	}
@@ -129,10 +165,19 @@ func TestOpenNebulaFidelity(t *testing.T) {
 	}
 	wantOne(t, f, xmlrpc.XMLRPCAPIError, "[one.zone.update] Wrong update type", "one.zone.update", 100, `A=1`, 2)
 	wantOne(t, f, xmlrpc.NoExistsError, "[one.zone.update] Error getting zone [101].", "one.zone.update", 101, `A=1`, 1)
+	// oned reads the zone before it checks the type.
+	wantOne(t, f, xmlrpc.NoExistsError, "[one.zone.update] Error getting zone [101].", "one.zone.update", 101, `A=1`, 2)
 
-	// rename: unique names.
+	// rename: unique names, in oned's order: a missing zone, then the
+	// same name (success), then a collision, then the name's validity.
 	call(t, f, "one.zone.rename", 100, "west")
+	if id := call(t, f, "one.zone.rename", 100, "west"); id != int64(100) {
+		t.Fatalf("rename to the same name = %v, want 100", id)
+	}
 	wantOne(t, f, xmlrpc.ActionError, "[one.zone.rename] zone cannot be renamed to OpenNebula because it collides with zone 0", "one.zone.rename", 100, "OpenNebula")
+	wantOne(t, f, xmlrpc.ActionError, "[one.zone.rename] Invalid NAME, char ':' is not allowed", "one.zone.rename", 100, "a:b")
+	wantOne(t, f, xmlrpc.NoExistsError, "[one.zone.rename] Error getting zone [101].", "one.zone.rename", 101, "OpenNebula")
+	wantOne(t, f, xmlrpc.NoExistsError, "[one.zone.rename] Error getting zone [101].", "one.zone.rename", 101, "a:b")
 	if d := zoneInfo(t, leader, 100); d.Name != "west" {
 		t.Fatalf("renamed zone on the leader: %+v", d)
 	}

@@ -163,25 +163,34 @@ func (m *Manager) Rename(ctx context.Context, id int, name string) error {
 	if err := m.requireLeader(ctx); err != nil {
 		return fmt.Errorf("zone: rename: %w", err)
 	}
-	if err := ValidateZoneName(name); err != nil {
-		return err
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	zs, err := m.readZones(ctx, sqlfsm.Default, nil)
 	if err != nil {
 		return fmt.Errorf("zone: rename: %w", err)
 	}
-	found := false
+	// oned's order (RequestManagerRename::request_execute): a missing
+	// zone first, then the same name (a no-op success), then a collision,
+	// then the name's validity (PoolObjectSQL::set_name).
+	var self *Zone
+	for i := range zs {
+		if zs[i].ID == id {
+			self = &zs[i]
+		}
+	}
+	if self == nil {
+		return fmt.Errorf("%w: %d", ErrNoSuchZone, id)
+	}
+	if self.Name == name {
+		return nil
+	}
 	for _, z := range zs {
-		if z.ID == id {
-			found = true
-		} else if z.Name == name {
+		if z.ID != id && z.Name == name {
 			return fmt.Errorf("%w: zone cannot be renamed to %s because it collides with zone %d", ErrZoneNameTaken, name, z.ID)
 		}
 	}
-	if !found {
-		return fmt.Errorf("%w: %d", ErrNoSuchZone, id)
+	if err := ValidateZoneName(name); err != nil {
+		return err
 	}
 	if _, err := m.db.Exec(ctx, []sqlfsm.Statement{{SQL: sqlRenameZone, Params: []any{name, id}}}); err != nil {
 		return fmt.Errorf("zone: rename %d: %w", id, err)
