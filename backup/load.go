@@ -116,7 +116,7 @@ func (l *loader) loadMySQL(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", q, err)
 		}
 	}
-	if err := dropAll(ctx, l.conn, sqlcheck.MySQL, l.opt.Last); err != nil {
+	if err := dropAll(ctx, l.conn, sqlcheck.MySQL, l.opt); err != nil {
 		return err
 	}
 	if err := l.run(ctx); err != nil {
@@ -161,7 +161,7 @@ func (l *loader) loadSQLite(ctx context.Context) (err error) {
 			_, _ = l.conn.ExecContext(cctx, "ROLLBACK")
 		}
 	}()
-	if err := dropAll(ctx, l.conn, sqlcheck.SQLite, l.opt.Last); err != nil {
+	if err := dropAll(ctx, l.conn, sqlcheck.SQLite, l.opt); err != nil {
 		return err
 	}
 	if err := l.run(ctx); err != nil {
@@ -175,8 +175,9 @@ func (l *loader) loadSQLite(ctx context.Context) (err error) {
 }
 
 // dropAll drops Last, then every view, then every table (foreign-key checks
-// must be off).
-func dropAll(ctx context.Context, conn *sql.Conn, d sqlcheck.Dialect, last string) error {
+// must be off); with Only, just the tables it names.
+func dropAll(ctx context.Context, conn *sql.Conn, d sqlcheck.Dialect, opt Options) error {
+	last := opt.Last
 	var cat *catalog
 	var err error
 	if d == sqlcheck.MySQL {
@@ -187,6 +188,7 @@ func dropAll(ctx context.Context, conn *sql.Conn, d sqlcheck.Dialect, last strin
 	if err != nil {
 		return fmt.Errorf("list existing objects: %w", err)
 	}
+	cat.keepOnly(opt.Only)
 	var stmts []string
 	if cat.last != nil {
 		stmts = append(stmts, "DROP TABLE IF EXISTS "+quoteIdent(d, cat.last.name))
@@ -242,7 +244,7 @@ func Wipe(ctx context.Context, db *sql.DB, d sqlcheck.Dialect) error {
 	if _, err := conn.ExecContext(ctx, fkOff); err != nil {
 		return fmt.Errorf("backup: wipe: %w", err)
 	}
-	if err := dropAll(ctx, conn, d, ""); err != nil {
+	if err := dropAll(ctx, conn, d, Options{}); err != nil {
 		return fmt.Errorf("backup: wipe: %w", err)
 	}
 	return nil

@@ -58,6 +58,7 @@ func (s *Snapshot) beginMySQL(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	cat.keepOnly(s.opt.Only)
 	s.cat = cat
 	if cat.last != nil {
 		return s.readApplied(ctx)

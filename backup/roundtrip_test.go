@@ -69,3 +69,52 @@ func TestEmpty(t *testing.T) {
 		})
 	}
 }
+
+// TestOnlyReplacesJustTheNamedTables: a dump with Only holds just those
+// tables (and their rows); loading it replaces them in a database that
+// has other tables, which keep their rows, and drops a named table the
+// dump does not hold.
+func TestOnlyReplacesJustTheNamedTables(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := ctxFor(t)
+			src, dst := openDB(t, d), openDB(t, d)
+			for _, q := range []string{
+				"CREATE TABLE fed_a (id INT PRIMARY KEY, v VARCHAR(10))", "INSERT INTO fed_a VALUES (1, 'src')",
+				"CREATE TABLE local_x (id INT PRIMARY KEY)", "INSERT INTO local_x VALUES (1)",
+			} {
+				if _, err := src.ExecContext(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, q := range []string{
+				"CREATE TABLE fed_a (id INT PRIMARY KEY, v VARCHAR(10), old INT)", "INSERT INTO fed_a VALUES (2, 'dst', 0)",
+				"CREATE TABLE fed_gone (id INT)",
+				"CREATE TABLE local_y (id INT PRIMARY KEY)", "INSERT INTO local_y VALUES (5)",
+			} {
+				if _, err := dst.ExecContext(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			only := backup.Options{Only: []string{"FED_A", "fed_gone"}}
+			text, _ := dump(t, src, d, only)
+			if strings.Contains(string(text), "local_x") {
+				t.Fatalf("dump with Only holds another table:\n%s", text)
+			}
+			if _, err := backup.Load(ctx, dst, d, bytes.NewReader(text), only); err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			var v string
+			var n int
+			if err := dst.QueryRowContext(ctx, "SELECT v FROM fed_a").Scan(&v); err != nil || v != "src" {
+				t.Fatalf("fed_a after load: %q, %v; want the source's one row", v, err)
+			}
+			if err := dst.QueryRowContext(ctx, "SELECT COUNT(*) FROM local_y").Scan(&n); err != nil || n != 1 {
+				t.Fatalf("local_y after load: %d rows, %v; want its row kept", n, err)
+			}
+			if _, err := dst.ExecContext(ctx, "SELECT * FROM fed_gone"); err == nil {
+				t.Fatal("fed_gone survived a load that names it and does not hold it")
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,36 @@ type Options struct {
 	// restore reruns. Begin reads the header's applied index and term from
 	// it. Empty: no such table.
 	Last string
+	// Only, when set, limits the dump to these tables (names compared
+	// case-insensitively; missing ones are skipped) and their SQLite
+	// indexes and triggers: no views, no sqlite_sequence. Load with Only
+	// drops and replaces just these tables and leaves the rest of the
+	// database alone (federation: a slave's federated tables).
+	Only []string
+}
+
+// keepOnly limits cat to the tables named in only (nil: no limit).
+func (cat *catalog) keepOnly(only []string) {
+	if only == nil {
+		return
+	}
+	in := map[string]bool{}
+	for _, n := range only {
+		in[strings.ToLower(n)] = true
+	}
+	var tables []*table
+	for _, t := range cat.tables {
+		if in[strings.ToLower(t.name)] {
+			tables = append(tables, t)
+		}
+	}
+	var extras []*object
+	for _, o := range cat.extras {
+		if in[strings.ToLower(o.table)] {
+			extras = append(extras, o)
+		}
+	}
+	cat.tables, cat.extras, cat.views, cat.seq = tables, extras, nil, false
 }
 
 // Snapshot is a consistent read view opened by Begin. It holds one
@@ -108,6 +139,18 @@ func Begin(ctx context.Context, db *sql.DB, d sqlcheck.Dialect, opt Options) (*S
 		return nil, fmt.Errorf("backup: begin: %w", err)
 	}
 	return s, nil
+}
+
+// QueryRow runs a one-row query in the snapshot's read view and scans it
+// into dest: what else a caller needs to read at the same point (the
+// federation index of a dump of federated tables).
+func (s *Snapshot) QueryRow(ctx context.Context, q string, dest ...any) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.conn.QueryRowContext(ctx, q).Scan(dest...)
 }
 
 // Header returns the dump's header: dialect, applied index/term at Begin,

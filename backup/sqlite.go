@@ -29,6 +29,7 @@ func (s *Snapshot) beginSQLite(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	cat.keepOnly(s.opt.Only)
 	s.cat = cat
 	if cat.last != nil {
 		return s.readApplied(ctx)

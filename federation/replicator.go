@@ -30,6 +30,10 @@ type Zone struct {
 // slave holds another last index, or another error to retry.
 type Sender interface {
 	Replicate(ctx context.Context, z Zone, rec sqlfsm.FedRecord, prev uint64) error
+	// Snapshot sends the master's federated tables as they are now; it
+	// returns the index they hold once the slave zone applied them, or a
+	// *GapError when the slave zone already holds that index or more.
+	Snapshot(ctx context.Context, z Zone) (uint64, error)
 }
 
 // GapError: the slave zone's last federation index is Last.
@@ -205,7 +209,20 @@ func (r *Replicator) stream(ctx context.Context, z Zone, kick <-chan struct{}, p
 			continue
 		}
 		if oldest > next {
-			fail(fmt.Errorf("%w: it needs record %d, the log starts at %d", ErrBehindLog, next, oldest))
+			// The record it needs was purged: send the tables instead.
+			r.Log.Info("federation: slave zone is behind the log; sending a snapshot of the federated tables",
+				"zone", z.ID, "needs", next, "log_starts", oldest)
+			idx, err := r.Send.Snapshot(ctx, z)
+			var gap *GapError
+			switch {
+			case errors.As(err, &gap):
+				idx = gap.Last
+			case err != nil:
+				fail(fmt.Errorf("%w (needs record %d, the log starts at %d): snapshot: %w", ErrBehindLog, next, oldest, err))
+				continue
+			}
+			next = idx + 1
+			r.setStatus(z.ID, idx, "")
 			continue
 		}
 		if len(recs) == 0 {

@@ -53,6 +53,7 @@ func (s *Server) registerAPI() {
 		{"one.zone.history", always(local), s.history},
 		{"one.zone.enable", always(leader), s.zoneEnable},
 		{"one.zone.fedreplicate", always(leader), s.fedReplicate},
+		{"one.zone.fedsnapshot", always(leader), s.fedSnapshot},
 		{"one.sql.exec", always(leader), s.sqlExec},
 		{"one.sql.query", queryRoute, s.sqlQuery},
 	} {

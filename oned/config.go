@@ -166,6 +166,10 @@ type FederationConfig struct {
 	ZoneID     int    // ZONE_ID
 	ServerID   int    // SERVER_ID: -1 runs solo, without Raft
 	MasterOned string // MASTER_ONED: a slave's way to the master zone (its VIP's ENDPOINT)
+	// LogRetention (LOG_RETENTION, OneHA's): federation records the master
+	// keeps, default 100000, 0 keeps all; a slave zone behind that gets a
+	// snapshot of the federated tables.
+	LogRetention int
 	// Tables is the top-level FEDERATED_TABLES: tables federated besides
 	// federation.DefaultTables. Every zone must declare the same.
 	Tables []string
@@ -217,7 +221,7 @@ func DefaultConfig() Config {
 		Backup:     BackupConfig{IntervalS: 3600, Keep: 7},
 		RequestID:  RequestIDConfig{WindowS: sqlfsm.DefaultRequestWindow, Max: sqlfsm.DefaultRequestKeep},
 		DB:         DBConfig{Backend: "sqlite", Server: "localhost", User: "oneadmin", Name: "opennebula", Connections: 25},
-		Federation: FederationConfig{Mode: "STANDALONE", ServerID: -1},
+		Federation: FederationConfig{Mode: "STANDALONE", ServerID: -1, LogRetention: 100000},
 		Raft: RaftConfig{ElectionTimeoutMS: 500, BroadcastTimeoutMS: 500, XMLRPCTimeoutMS: 1000,
 			LogRetention: 250000, LogPurgeTimeout: 60, LimitPurge: 100000, MinQuorum: 3, FastFailover: true},
 	}
@@ -262,7 +266,8 @@ func ParseConfig(b []byte) (Config, error) {
 			"TLS": section{"CA": &c.DB.TLS.CA, "CERT": &c.DB.TLS.Cert, "KEY": &c.DB.TLS.Key,
 				"SERVER_NAME": &c.DB.TLS.ServerName, "SKIP_VERIFY": &c.DB.TLS.SkipVerify}},
 		"FEDERATION": section{"MODE": &c.Federation.Mode, "ZONE_ID": &c.Federation.ZoneID,
-			"SERVER_ID": &c.Federation.ServerID, "MASTER_ONED": &c.Federation.MasterOned},
+			"SERVER_ID": &c.Federation.ServerID, "MASTER_ONED": &c.Federation.MasterOned,
+			"LOG_RETENTION": &c.Federation.LogRetention},
 		"RAFT": section{"ELECTION_TIMEOUT_MS": &c.Raft.ElectionTimeoutMS, "BROADCAST_TIMEOUT_MS": &c.Raft.BroadcastTimeoutMS,
 			"XMLRPC_TIMEOUT_MS": &c.Raft.XMLRPCTimeoutMS, "LOG_RETENTION": &c.Raft.LogRetention,
 			"LOG_PURGE_TIMEOUT": &c.Raft.LogPurgeTimeout, "LIMIT_PURGE": &c.Raft.LimitPurge,
@@ -344,6 +349,9 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.Federation.MasterOned); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return bad("FEDERATION.MASTER_ONED", "%q: a slave needs the master zone's ENDPOINT (http[s]://host:port/RPC2)", c.Federation.MasterOned)
 		}
+	}
+	if c.Federation.LogRetention < 0 {
+		return bad("FEDERATION.LOG_RETENTION", "%d: want 0 (keep all) or a number of records", c.Federation.LogRetention)
 	}
 	if _, err := federation.NewTables(c.Federation.Tables); err != nil {
 		return bad("FEDERATED_TABLES", "%v", err)

@@ -1,11 +1,14 @@
 package oned
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -84,8 +87,11 @@ func (s *Server) listTables(ctx context.Context) ([]string, error) {
 // on a slave by forwarding it to the master zone (MASTER_ONED), whose
 // answer is the client's. The slave's own copy arrives through the stream.
 func (s *Server) execFederated(ctx context.Context, p []any, stmts []sqlfsm.Statement, req *sqlfsm.Request) (*sqlfsm.Result, error) {
+	if n := recordSize(stmts); n > maxFedRecord {
+		return nil, oneErr(xmlrpc.ActionError, "a federated transaction of %d bytes is over the %d that the stream to slave zones carries; split it", n, maxFedRecord)
+	}
 	if s.fedMode() == federation.Master {
-		res, err := s.sql.ExecFederated(ctx, stmts, req, 0)
+		res, err := s.sql.ExecFederated(ctx, stmts, req, uint64(s.cfg.Federation.LogRetention))
 		if err == nil && s.fedRep != nil {
 			s.fedRep.Notify()
 		}
@@ -101,6 +107,30 @@ func (s *Server) execFederated(ctx context.Context, p []any, stmts []sqlfsm.Stat
 		return nil, &rawAnswer{forwardFailure("one.sql.exec", "the master zone "+s.cfg.Federation.MasterOned, err)}
 	}
 	return nil, &rawAnswer{[]any{true, v, int64(0)}}
+}
+
+// maxFedRecord bounds a federated transaction (SQL and parameters), so
+// its record fits one.zone.fedreplicate's body (base64) on every slave.
+const maxFedRecord = (xmlrpc.DefaultMaxBody - 64<<10) / 4 * 3
+
+// recordSize is the bytes of a transaction's SQL and parameters, about
+// what its record holds before compression.
+func recordSize(stmts []sqlfsm.Statement) int {
+	n := 0
+	for _, st := range stmts {
+		n += len(st.SQL) + 16
+		for _, p := range st.Params {
+			switch v := p.(type) {
+			case string:
+				n += len(v) + 8
+			case []byte:
+				n += len(v) + 8
+			default:
+				n += 16
+			}
+		}
+	}
+	return n
 }
 
 // fedClient is an XML-RPC client for another zone's ENDPOINT. With zone
@@ -169,18 +199,14 @@ func (s *Server) fedReplicate(ctx context.Context, p []any) (any, error) {
 		return nil, badParam("record: %v", err)
 	}
 	res, err := s.sql.ApplyRecord(ctx, rec, uint64(index), uint64(prev))
-	var gap *sqlfsm.FedGapError
-	if errors.As(err, &gap) {
-		return nil, &rawAnswer{[]any{false, fmt.Sprintf("[one.zone.fedreplicate] Zone log is outdated last log index is %d", gap.Last),
-			int64(xmlrpc.ReplicationError), int64(gap.Last)}}
+	if errors.Is(err, sqlfsm.ErrSQL) {
+		s.log.Error("federation: a record from the master failed here; the stream stops at it until the federated tables are repaired",
+			"index", index, "err", err)
+	}
+	if ans := fedAnswer("one.zone.fedreplicate", index, err); ans != nil {
+		return nil, ans
 	}
 	if err != nil {
-		if errors.Is(err, sqlfsm.ErrSQL) {
-			s.log.Error("federation: a record from the master failed here; the stream stops at it until the federated tables are repaired",
-				"index", index, "err", err)
-			return nil, &rawAnswer{[]any{false, fmt.Sprintf("[one.zone.fedreplicate] Error replicating log entry %d: %v", index, err),
-				int64(xmlrpc.ReplicationError), index}}
-		}
 		return nil, err
 	}
 	return int64(res.FedIndex), nil
@@ -201,6 +227,108 @@ func (f fedSender) Replicate(ctx context.Context, z federation.Zone, rec sqlfsm.
 		}
 	}
 	return err
+}
+
+// Snapshot bounds: the dump of the federated tables, and what crosses
+// the wire (compressed, base64) within the API's body limit.
+const (
+	maxFedDump    = 64 << 20
+	maxFedSnapArg = xmlrpc.DefaultMaxBody - 64<<10
+)
+
+func (f fedSender) Snapshot(ctx context.Context, z federation.Zone) (uint64, error) {
+	tables := f.s.fedTables()
+	idx, dump, err := f.s.fsm.FedSnapshot(ctx, tables.List(), maxFedDump)
+	if err != nil {
+		return 0, err
+	}
+	var buf bytes.Buffer
+	zw, _ := flate.NewWriter(&buf, flate.BestCompression)
+	zw.Write(dump)
+	zw.Close()
+	arg := base64.StdEncoding.EncodeToString(buf.Bytes())
+	if len(arg) > maxFedSnapArg {
+		return 0, fmt.Errorf("%w: %d bytes compressed; seed the slave with onedb backup --federated and onedb restore --federated", sqlfsm.ErrTooLarge, len(arg))
+	}
+	c := f.s.fedClient(z.Endpoint)
+	v, err := c.Call(ctx, "one.zone.fedsnapshot", f.s.auth.session(), int64(idx), arg, tables.String())
+	var xe *xmlrpc.Error
+	if errors.As(err, &xe) && xe.Code == xmlrpc.ReplicationError {
+		if last, ok := outdatedIndex(xe.Message); ok {
+			return 0, &federation.GapError{Last: last}
+		}
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, _ := v.(int64)
+	return uint64(n), nil
+}
+
+// one.zone.fedsnapshot(session, index, dump, tables) (OneHA's own): the
+// master zone's leader replaces this slave zone's federated tables with
+// dump (DEFLATE, base64: FSM.FedSnapshot) at federation index index,
+// because the records this zone needs were purged from the master's log.
+// Leader only. Answers index once applied; a zone that already holds index
+// or more answers as fedreplicate does on a gap.
+func (s *Server) fedSnapshot(ctx context.Context, p []any) (any, error) {
+	if s.fedMode() != federation.Slave {
+		return nil, oneErr(xmlrpc.ReplicationError, "Cannot replicate federate log records on federation master")
+	}
+	index, err := xmlrpc.ParamInt(p, 0)
+	if err != nil {
+		return nil, err
+	}
+	b64, err := xmlrpc.ParamString(p, 1)
+	if err != nil {
+		return nil, err
+	}
+	list, err := xmlrpc.ParamString(p, 2)
+	if err != nil {
+		return nil, err
+	}
+	theirs, err := federation.ParseList(list)
+	if err != nil {
+		return nil, badParam("tables: %v", err)
+	}
+	if err := federation.Same(s.fedTables(), theirs); err != nil {
+		return nil, oneErr(xmlrpc.ReplicationError, "%v", err)
+	}
+	if index < 1 {
+		return nil, badParam("index %d: want >= 1", index)
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, badParam("dump: %v", err)
+	}
+	dump, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(raw)), maxFedDump+1))
+	if err != nil || len(dump) > maxFedDump {
+		return nil, badParam("dump: not DEFLATE data of at most %d bytes (%v)", maxFedDump, err)
+	}
+	s.log.Info("federation: replacing the federated tables with the master's snapshot", "index", index, "bytes", len(dump))
+	res, err := s.sql.ApplySnapshot(ctx, uint64(index), string(dump), s.fedTables().List())
+	if ans := fedAnswer("one.zone.fedsnapshot", index, err); ans != nil {
+		return nil, ans
+	}
+	if err != nil {
+		return nil, err
+	}
+	return int64(res.FedIndex), nil
+}
+
+// fedAnswer is the REPLICATION answer of a federation entry that did not
+// apply (a gap, or an SQL error), nil for other outcomes.
+func fedAnswer(method string, index int64, err error) error {
+	var gap *sqlfsm.FedGapError
+	if errors.As(err, &gap) {
+		return &rawAnswer{[]any{false, fmt.Sprintf("[%s] Zone log is outdated last log index is %d", method, gap.Last),
+			int64(xmlrpc.ReplicationError), int64(gap.Last)}}
+	}
+	if errors.Is(err, sqlfsm.ErrSQL) {
+		return &rawAnswer{[]any{false, fmt.Sprintf("[%s] Error replicating log entry %d: %v", method, index, err),
+			int64(xmlrpc.ReplicationError), index}}
+	}
+	return nil
 }
 
 // outdatedIndex reads N from "... Zone log is outdated last log index is N".

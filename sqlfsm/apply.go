@@ -72,6 +72,9 @@ func (f *FSM) applyOnce(ctx context.Context, logs []*raft.Log, resps []any, know
 		if err == nil && e.DDL && len(e.Statements) != 1 {
 			err = fmt.Errorf("%w: a DDL entry holds %d statements, want 1", ErrBadEntry, len(e.Statements))
 		}
+		if err == nil && e.Fed != nil && e.Fed.Snapshot && (len(e.Statements) != 1 || e.DDL || e.Request != nil) {
+			err = fmt.Errorf("%w: a federation snapshot entry holds %d statements (DDL %v, request %v), want one dump", ErrBadEntry, len(e.Statements), e.DDL, e.Request != nil)
+		}
 		if err != nil {
 			// Same bytes on every server: the same error everywhere.
 			resps[i] = err
@@ -79,6 +82,17 @@ func (f *FSM) applyOnce(ctx context.Context, logs []*raft.Log, resps []any, know
 				return err
 			}
 			b.advance(l, 0)
+			continue
+		}
+		if e.Fed != nil && e.Fed.Snapshot {
+			if err := b.commit(); err != nil {
+				return err
+			}
+			res, err := f.applyFedSnapshot(ctx, l, e)
+			if err != nil {
+				return fmt.Errorf("entry %d: %w", l.Index, err)
+			}
+			resps[i] = res
 			continue
 		}
 		if e.DDL && !f.b.transactionalDDL() {

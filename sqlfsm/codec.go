@@ -22,7 +22,8 @@ import (
 //	           uvarint len, SQL bytes, uvarint param count, params
 //	         with flagRequest: uvarint len, scope, uvarint len, id,
 //	         uvarint window (s), uvarint keep (entries)
-//	         with flagFed: uvarint index, uvarint prev, uvarint keep
+//	         with flagFed: uvarint index, uvarint prev, uvarint keep,
+//	         uvarint snapshot (0 or 1)
 //	param    one tag byte, then: int64 varint | float64 8 bytes LE |
 //	         string/bytes uvarint len + bytes | time varint Unix micros
 //
@@ -107,6 +108,11 @@ func (c *Encoder) Encode(e *Entry) ([]byte, error) {
 		body = binary.AppendUvarint(body, fd.Index)
 		body = binary.AppendUvarint(body, fd.Prev)
 		body = binary.AppendUvarint(body, fd.Keep)
+		var snap uint64
+		if fd.Snapshot {
+			snap = 1
+		}
+		body = binary.AppendUvarint(body, snap)
 	}
 	if len(body) > MaxEntrySize {
 		return nil, fmt.Errorf("%w: entry of %d bytes exceeds %d", ErrBadEntry, len(body), MaxEntrySize)
@@ -182,6 +188,13 @@ func Decode(b []byte) (*Entry, error) {
 	}
 	if flags&flagFed != 0 && d.err == nil {
 		fd := &Fed{Index: d.uvarint(), Prev: d.uvarint(), Keep: d.uvarint()}
+		switch snap := d.uvarint(); snap {
+		case 0:
+		case 1:
+			fd.Snapshot = true
+		default:
+			d.fail("federation: kind %d", snap)
+		}
 		if d.err == nil {
 			if err := fd.validate(); err != nil {
 				d.fail("%v", err)

@@ -34,6 +34,8 @@ func TestCodecRoundTrip(t *testing.T) {
 			Fed: &Fed{Keep: 1000}}},
 		{"federation: slave record with request id", Entry{Context: Context{Time: ts}, Statements: []Statement{{SQL: "UPDATE user_pool SET a = 1"}},
 			Request: &Request{Scope: "oneadmin", ID: "r", Window: 1, Keep: 1}, Fed: &Fed{Index: 1 << 40, Prev: 1<<40 - 1}}},
+		{"federation: snapshot", Entry{Context: Context{Time: ts}, Statements: []Statement{{SQL: "-- dump", Params: []any{"user_pool"}}},
+			Fed: &Fed{Index: 77, Snapshot: true}}},
 		{"pre-epoch time", Entry{Context: Context{Time: time.Date(1960, 1, 1, 0, 0, 0, 1000, time.UTC)}}},
 	}
 	for _, tt := range tests {
@@ -88,9 +90,11 @@ func TestDecodeRejectsMalformed(t *testing.T) {
 		{"request id empty", []byte{codecV1, flagRequest, 2, 0, 0, 1, 1, 'x', 0, 1, 'u', 0, 1, 1}},
 		{"request window 0", []byte{codecV1, flagRequest, 2, 0, 0, 1, 1, 'x', 0, 1, 'u', 1, 'a', 0, 1}},
 		{"federation without its fields", []byte{codecV1, flagFed, 2, 0, 0, 1, 1, 'x', 0}},
-		{"federation master entry with a prev", []byte{codecV1, flagFed, 2, 0, 0, 1, 1, 'x', 0, 0, 4, 0}},
-		{"federation record not after its prev", []byte{codecV1, flagFed, 2, 0, 0, 1, 1, 'x', 0, 4, 4, 0}},
-		{"federation record with a keep", []byte{codecV1, flagFed, 2, 0, 0, 1, 1, 'x', 0, 5, 4, 9}},
+		{"federation master entry with a prev", []byte{codecV1, flagFed, 2, 0, 0, 1, 1, 'x', 0, 0, 4, 0, 0}},
+		{"federation record not after its prev", []byte{codecV1, flagFed, 2, 0, 0, 1, 1, 'x', 0, 4, 4, 0, 0}},
+		{"federation record with a keep", []byte{codecV1, flagFed, 2, 0, 0, 1, 1, 'x', 0, 5, 4, 9, 0}},
+		{"federation snapshot with a prev", []byte{codecV1, flagFed, 2, 0, 0, 1, 1, 'x', 0, 5, 4, 0, 1}},
+		{"federation unknown kind", []byte{codecV1, flagFed, 2, 0, 0, 1, 1, 'x', 0, 5, 4, 0, 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -90,6 +90,27 @@ func (d *DB) ApplyRecord(ctx context.Context, rec *Entry, index, prev uint64) (*
 	return d.apply(ctx, data)
 }
 
+// ApplySnapshot appends the master's snapshot of the federated tables
+// (FSM.FedSnapshot: dump, at federation index index; tables: every
+// federated table name, so a table the master does not have is dropped),
+// so every server of this zone replaces them and takes index, unless it
+// already holds index or more (*FedGapError naming its last).
+func (d *DB) ApplySnapshot(ctx context.Context, index uint64, dump string, tables []string) (*Result, error) {
+	params := make([]any, len(tables))
+	for i, t := range tables {
+		params[i] = t
+	}
+	e := &Entry{Context: d.context(), Statements: []Statement{{SQL: dump, Params: params}}, Fed: &Fed{Index: index, Snapshot: true}}
+	if err := e.Fed.validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadEntry, err)
+	}
+	data, err := d.enc.Encode(e)
+	if err != nil {
+		return nil, err
+	}
+	return d.apply(ctx, data)
+}
+
 func (d *DB) exec(ctx context.Context, stmts []Statement, req *Request, fed *Fed) (*Result, error) {
 	tr := stagetime.From(ctx)
 	t := tr.Now()

@@ -4,6 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/oneha/oneha/backup"
 )
 
 // Federation tables (FEDERATION MODE MASTER or SLAVE; see Fed). They exist
@@ -53,9 +58,21 @@ type Fed struct {
 	Index, Prev uint64
 	// Keep (master only): how many records FedLogTable keeps; 0 keeps all.
 	Keep uint64
+	// Snapshot (slave only): the entry replaces the federated tables with
+	// the master's at federation index Index, whatever this server's last
+	// index is, if it is lower (a slave behind the master's purged log).
+	// Its one statement's SQL is a backup dump of those tables
+	// (backup.Options.Only), its parameters the table names to replace.
+	Snapshot bool
 }
 
 func (f *Fed) validate() error {
+	if f.Snapshot {
+		if f.Index == 0 || f.Prev != 0 || f.Keep != 0 {
+			return fmt.Errorf("federation: snapshot at %d with prev %d, keep %d", f.Index, f.Prev, f.Keep)
+		}
+		return nil
+	}
 	if f.Index == 0 && f.Prev != 0 {
 		return fmt.Errorf("federation: a master entry (index 0) has prev %d", f.Prev)
 	}
@@ -103,6 +120,12 @@ func fedPrior(ctx context.Context, x execer, e *Entry) (*Result, error) {
 	last, err := readFedLast(ctx, x)
 	if err != nil {
 		return nil, err
+	}
+	if e.Fed.Snapshot {
+		if last >= e.Fed.Index {
+			return &Result{Err: &FedGapError{Last: last, Index: e.Fed.Index}}, nil
+		}
+		return nil, nil
 	}
 	if last != e.Fed.Prev {
 		return &Result{Err: &FedGapError{Last: last, Index: e.Fed.Index, Prev: e.Fed.Prev}}, nil
@@ -177,4 +200,93 @@ func (f *FSM) FedRecords(ctx context.Context, from uint64, max int) ([]FedRecord
 		out = append(out, r)
 	}
 	return out, oldest, rows.Err()
+}
+
+// applyFedSnapshot applies a snapshot entry (Fed.Snapshot) outside the
+// batch transaction: it loads the dump (backup.Load with Only: the entry's
+// table names), then records the federation index and the applied index
+// together. A crash between the two replays the entry, and loading the
+// same dump again converges to the same tables (it drops and refills
+// them), so the entry takes effect once. Load's deterministic failures (a
+// bad dump, an SQL error that every server meets alike) are the entry's
+// result and change no index; transient ones retry.
+func (f *FSM) applyFedSnapshot(ctx context.Context, l *raft.Log, e *Entry) (*Result, error) {
+	res, err := fedPrior(ctx, f.conn, e)
+	if err != nil {
+		return nil, err
+	}
+	if res == nil {
+		res = &Result{Statements: []StmtResult{{}}}
+		tables := make([]string, 0, len(e.Statements[0].Params))
+		for _, p := range e.Statements[0].Params {
+			if n, ok := p.(string); ok {
+				tables = append(tables, n)
+			}
+		}
+		_, err := backup.Load(ctx, f.db, f.b.name(), strings.NewReader(e.Statements[0].SQL), backup.Options{Only: tables})
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return nil, err
+		case errors.Is(err, backup.ErrTruncated), errors.Is(err, backup.ErrCorrupt), errors.Is(err, backup.ErrNotDump),
+			errors.Is(err, backup.ErrVersion), errors.Is(err, backup.ErrDialectMismatch), f.b.classify(err) == deterministic:
+			res = &Result{Err: &SQLError{Message: "federation snapshot: " + err.Error()}}
+		default:
+			return nil, err
+		}
+	}
+	tx, err := f.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := recordFed(ctx, tx, e, res); err != nil {
+		return nil, err
+	}
+	if err := writeApplied(ctx, tx, l.Index, l.Term); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	f.setApplied(appliedState{Index: l.Index, Term: l.Term})
+	f.noteTime(e.Context.Time.UnixMicro())
+	return res, nil
+}
+
+// FedSnapshot dumps the federated tables (those of tables that exist) in
+// one read view, with the federation index they hold: what a slave too far
+// behind the log receives. The dump is at most max bytes (ErrTooLarge).
+func (f *FSM) FedSnapshot(ctx context.Context, tables []string, max int) (uint64, []byte, error) {
+	snap, err := backup.Begin(ctx, f.db, f.b.name(), backup.Options{Only: tables})
+	if err != nil {
+		return 0, nil, err
+	}
+	defer snap.Close()
+	var last uint64
+	if err := snap.QueryRow(ctx, `SELECT last_index FROM `+FedTable+` WHERE id = 1`, &last); err != nil {
+		return 0, nil, fmt.Errorf("read %s: %w", FedTable, err)
+	}
+	var buf limitedBuffer
+	buf.max = max
+	if _, err := snap.Write(ctx, &buf); err != nil {
+		return 0, nil, err
+	}
+	return last, buf.b, nil
+}
+
+// ErrTooLarge: a federation snapshot exceeds its bound.
+var ErrTooLarge = errors.New("federation snapshot too large")
+
+type limitedBuffer struct {
+	b   []byte
+	max int
+}
+
+func (w *limitedBuffer) Write(p []byte) (int, error) {
+	if len(w.b)+len(p) > w.max {
+		return 0, fmt.Errorf("%w: more than %d bytes; seed the slave with onedb backup --federated and onedb restore --federated", ErrTooLarge, w.max)
+	}
+	w.b = append(w.b, p...)
+	return len(p), nil
 }

@@ -108,6 +108,44 @@ func TestFederatedRecordsReplayIdenticallyInOrderOnce(t *testing.T) {
 			if _, oldest, _ := master.FedRecords(harness.Ctx(t, 10*time.Second), 1, 100); oldest != 2 {
 				t.Fatalf("after 4 records with keep 3 the log starts at %d, want 2", oldest)
 			}
+
+			// A slave that has nothing (a new zone) gets a snapshot: the
+			// federated tables and index 4; an older snapshot afterwards
+			// applies nothing; the next record follows it.
+			fresh := newFSM(t, harness.OpenLocal(t, be.Dialect, nil, be.Fast), nil)
+			fb := newLogs(t)
+			fresh.ApplyBatch([]*raft.Log{fb.sql("CREATE TABLE acl (oid INT PRIMARY KEY)")}) // a federated table the master lacks
+			tables := []string{"user_pool", "acl"}
+			idx, text, err := master.FedSnapshot(harness.Ctx(t, 10*time.Second), tables, 1<<20)
+			if err != nil || idx != 4 {
+				t.Fatalf("FedSnapshot: index %d, %v; want 4", idx, err)
+			}
+			snap := func(idx uint64) *sqlfsm.Result {
+				params := []any{"user_pool", "acl"}
+				return results(t, fresh.ApplyBatch([]*raft.Log{fb.fed(sqlfsm.Fed{Index: idx, Snapshot: true}, sqlfsm.Context{}, false, sqlfsm.Statement{SQL: string(text), Params: params})}))[0]
+			}
+			if res := snap(idx); res.Err != nil || res.FedIndex != 4 {
+				t.Fatalf("snapshot: %+v", res)
+			}
+			if res := snap(3); !errors.As(res.Err, &gap) || gap.Last != 4 {
+				t.Fatalf("an older snapshot: %+v, want a gap naming 4", res)
+			}
+			if _, err := fresh.DB().Exec("SELECT * FROM acl"); err == nil {
+				t.Fatal("the snapshot kept a federated table the master does not have")
+			}
+			if _, err := fresh.DB().Exec("SELECT * FROM oneha_applied"); err != nil {
+				t.Fatalf("the snapshot touched a table it does not name: %v", err)
+			}
+			master.ApplyBatch([]*raft.Log{mb.fed(keep, sqlfsm.Context{}, false, ins(4, "dave"))})
+			recs, _, _ = master.FedRecords(harness.Ctx(t, 10*time.Second), 5, 10)
+			e5, _ := sqlfsm.DecodeRecord(recs[0].Data)
+			if res := results(t, fresh.ApplyBatch([]*raft.Log{fb.fed(sqlfsm.Fed{Index: 5, Prev: 4}, e5.Context, false, e5.Statements...)}))[0]; res.Err != nil {
+				t.Fatalf("record 5 after the snapshot: %+v", res)
+			}
+			q := "SELECT oid, name, created FROM user_pool ORDER BY oid"
+			if a, b := dump(t, master.DB(), q), dump(t, fresh.DB(), q); a != b {
+				t.Fatalf("after snapshot and record:\nmaster %s\nslave  %s", a, b)
+			}
 		})
 	}
 }
