@@ -54,6 +54,7 @@ func (s *Server) registerAPI() {
 		{"one.zone.enable", always(leader), s.zoneEnable},
 		{"one.zone.fedreplicate", always(leader), s.fedReplicate},
 		{"one.zone.fedsnapshot", always(leader), s.fedSnapshot},
+		{"one.zone.fedstatus", always(local), s.fedStatus},
 		{"one.sql.exec", always(leader), s.sqlExec},
 		{"one.sql.query", queryRoute, s.sqlQuery},
 	} {

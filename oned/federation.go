@@ -1,14 +1,11 @@
 package oned
 
 import (
-	"bytes"
-	"compress/flate"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
+	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -18,6 +15,7 @@ import (
 	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 	"github.com/oneha/oneha/xmlrpc"
+	"github.com/oneha/oneha/zoneca"
 )
 
 // Federation (FEDERATION MODE MASTER/SLAVE): see package federation. This
@@ -100,13 +98,13 @@ func (s *Server) execFederated(ctx context.Context, p []any, stmts []sqlfsm.Stat
 	c := s.fedClient(s.cfg.Federation.MasterOned)
 	v, err := c.Call(ctx, "one.sql.exec", append([]any{s.auth.session()}, p...)...)
 	if err != nil {
-		var xe *xmlrpc.Error
-		if errors.As(err, &xe) {
-			return nil, &rawAnswer{[]any{false, xe.Message, int64(xe.Code)}}
-		}
 		return nil, &rawAnswer{forwardFailure("one.sql.exec", "the master zone "+s.cfg.Federation.MasterOned, err)}
 	}
-	return nil, &rawAnswer{[]any{true, v, int64(0)}}
+	ans, ok := v.([]any)
+	if !ok || len(ans) < 2 {
+		return nil, &rawAnswer{xmlrpc.Failure("one.sql.exec", xmlrpc.OutcomeUnknownPrefix+"the master zone answered "+fmt.Sprintf("%.100v", v), xmlrpc.OutcomeUnknownError)}
+	}
+	return nil, &rawAnswer{ans} // the master's answer, success or failure, as it is
 }
 
 // maxFedRecord bounds a federated transaction (SQL and parameters), so
@@ -133,314 +131,45 @@ func recordSize(stmts []sqlfsm.Statement) int {
 	return n
 }
 
-// fedClient is an XML-RPC client for another zone's ENDPOINT. With zone
-// TLS an https endpoint must present a certificate of the zone CA (every
-// zone of a federation shares it: the .one folder is copied, as in
-// OpenNebula's procedure), and this server offers its own.
+// fedClient is an XML-RPC client for another zone's ENDPOINT, on one
+// transport shared by every cross-zone call (connections are reused).
 func (s *Server) fedClient(endpoint string) *xmlrpc.Client {
+	s.fedTrOnce.Do(func() { s.fedTr = s.newFedTransport() })
+	timeout := max(s.cfg.XMLRPCTimeout(), 10*time.Second)
+	return &xmlrpc.Client{URL: endpoint, HTTP: &http.Client{Transport: s.fedTr, Timeout: timeout}, MaxBody: xmlrpc.DefaultMaxBody}
+}
+
+// newFedTransport: with zone TLS, an https ENDPOINT of another zone must
+// present a certificate of the zone CA as it is at the handshake (every
+// zone of a federation shares it: the .one folder is copied, as in
+// OpenNebula's procedure; the chain is checked, not the name, since an
+// ENDPOINT is a VIP no leaf names), or else one the system trusts for
+// that host name (an operator's API_TLS certificate); this server offers
+// its own leaf.
+func (s *Server) newFedTransport() *http.Transport {
 	tr := &http.Transport{MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: time.Minute,
 		DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext}
-	if s.creds != nil {
-		creds := s.creds
-		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: creds.Pool(),
-			GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return creds.Certificate(), nil }}
+	if s.creds == nil {
+		return tr
 	}
-	timeout := max(s.cfg.XMLRPCTimeout(), 10*time.Second)
-	return &xmlrpc.Client{URL: endpoint, HTTP: &http.Client{Transport: tr, Timeout: timeout}, MaxBody: xmlrpc.DefaultMaxBody}
-}
-
-// one.zone.fedreplicate(session, index, prev_index, record, tables):
-// the master zone's leader hands this slave zone federation record index
-// (base64 of sqlfsm.EncodeRecord), to apply after prev_index, and its
-// FEDERATED_TABLES. Leader only (followers forward). Answers index once
-// applied by this zone; on a gap OpenNebula's REPLICATION failure "Zone log
-// is outdated last log index is N" with N as a fourth item. Refused on a
-// master or a standalone zone, and when the table lists differ (naming the
-// tables).
-func (s *Server) fedReplicate(ctx context.Context, p []any) (any, error) {
-	if s.fedMode() != federation.Slave {
-		return nil, oneErr(xmlrpc.ReplicationError, "Cannot replicate federate log records on federation master")
-	}
-	index, err := xmlrpc.ParamInt(p, 0)
-	if err != nil {
-		return nil, err
-	}
-	prev, err := xmlrpc.ParamInt(p, 1)
-	if err != nil {
-		return nil, err
-	}
-	b64, err := xmlrpc.ParamString(p, 2)
-	if err != nil {
-		return nil, err
-	}
-	list, err := xmlrpc.ParamString(p, 3)
-	if err != nil {
-		return nil, err
-	}
-	theirs, err := federation.ParseList(list)
-	if err != nil {
-		return nil, badParam("tables: %v", err)
-	}
-	if err := federation.Same(s.fedTables(), theirs); err != nil {
-		return nil, oneErr(xmlrpc.ReplicationError, "%v", err)
-	}
-	if index < 1 || prev < 0 || prev >= index {
-		return nil, badParam("index %d after %d: want 0 <= prev_index < index", index, prev)
-	}
-	if b64 == "" {
-		return nil, oneErr(xmlrpc.ReplicationError, "Empty SQL command in federated log record")
-	}
-	raw, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil {
-		return nil, badParam("record: %v", err)
-	}
-	rec, err := sqlfsm.DecodeRecord(raw)
-	if err != nil {
-		return nil, badParam("record: %v", err)
-	}
-	res, err := s.sql.ApplyRecord(ctx, rec, uint64(index), uint64(prev))
-	if errors.Is(err, sqlfsm.ErrSQL) {
-		s.log.Error("federation: a record from the master failed here; the stream stops at it until the federated tables are repaired",
-			"index", index, "err", err)
-	}
-	if ans := fedAnswer("one.zone.fedreplicate", index, err); ans != nil {
-		return nil, ans
-	}
-	if err != nil {
-		return nil, err
-	}
-	return int64(res.FedIndex), nil
-}
-
-// fedSender is the master's federation.Sender: one.zone.fedreplicate on
-// the slave zone's ENDPOINT with this server's oneadmin session.
-type fedSender struct{ s *Server }
-
-func (f fedSender) Replicate(ctx context.Context, z federation.Zone, rec sqlfsm.FedRecord, prev uint64) error {
-	c := f.s.fedClient(z.Endpoint)
-	_, err := c.Call(ctx, "one.zone.fedreplicate", f.s.auth.session(), int64(rec.Index), int64(prev),
-		base64.StdEncoding.EncodeToString(rec.Data), f.s.fedTables().String())
-	var xe *xmlrpc.Error
-	if errors.As(err, &xe) && xe.Code == xmlrpc.ReplicationError {
-		if last, ok := outdatedIndex(xe.Message); ok {
-			return &federation.GapError{Last: last}
-		}
-	}
-	return err
-}
-
-// Snapshot bounds: the dump of the federated tables, and what crosses
-// the wire (compressed, base64) within the API's body limit.
-const (
-	maxFedDump    = 64 << 20
-	maxFedSnapArg = xmlrpc.DefaultMaxBody - 64<<10
-)
-
-func (f fedSender) Snapshot(ctx context.Context, z federation.Zone) (uint64, error) {
-	tables := f.s.fedTables()
-	idx, dump, err := f.s.fsm.FedSnapshot(ctx, tables.List(), maxFedDump)
-	if err != nil {
-		return 0, err
-	}
-	var buf bytes.Buffer
-	zw, _ := flate.NewWriter(&buf, flate.BestCompression)
-	zw.Write(dump)
-	zw.Close()
-	arg := base64.StdEncoding.EncodeToString(buf.Bytes())
-	if len(arg) > maxFedSnapArg {
-		return 0, fmt.Errorf("%w: %d bytes compressed; seed the slave with onedb backup --federated and onedb restore --federated", sqlfsm.ErrTooLarge, len(arg))
-	}
-	c := f.s.fedClient(z.Endpoint)
-	v, err := c.Call(ctx, "one.zone.fedsnapshot", f.s.auth.session(), int64(idx), arg, tables.String())
-	var xe *xmlrpc.Error
-	if errors.As(err, &xe) && xe.Code == xmlrpc.ReplicationError {
-		if last, ok := outdatedIndex(xe.Message); ok {
-			return 0, &federation.GapError{Last: last}
-		}
-	}
-	if err != nil {
-		return 0, err
-	}
-	n, _ := v.(int64)
-	return uint64(n), nil
-}
-
-// one.zone.fedsnapshot(session, index, dump, tables) (OneHA's own): the
-// master zone's leader replaces this slave zone's federated tables with
-// dump (DEFLATE, base64: FSM.FedSnapshot) at federation index index,
-// because the records this zone needs were purged from the master's log.
-// Leader only. Answers index once applied; a zone that already holds index
-// or more answers as fedreplicate does on a gap.
-func (s *Server) fedSnapshot(ctx context.Context, p []any) (any, error) {
-	if s.fedMode() != federation.Slave {
-		return nil, oneErr(xmlrpc.ReplicationError, "Cannot replicate federate log records on federation master")
-	}
-	index, err := xmlrpc.ParamInt(p, 0)
-	if err != nil {
-		return nil, err
-	}
-	b64, err := xmlrpc.ParamString(p, 1)
-	if err != nil {
-		return nil, err
-	}
-	list, err := xmlrpc.ParamString(p, 2)
-	if err != nil {
-		return nil, err
-	}
-	theirs, err := federation.ParseList(list)
-	if err != nil {
-		return nil, badParam("tables: %v", err)
-	}
-	if err := federation.Same(s.fedTables(), theirs); err != nil {
-		return nil, oneErr(xmlrpc.ReplicationError, "%v", err)
-	}
-	if index < 1 {
-		return nil, badParam("index %d: want >= 1", index)
-	}
-	raw, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil {
-		return nil, badParam("dump: %v", err)
-	}
-	dump, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(raw)), maxFedDump+1))
-	if err != nil || len(dump) > maxFedDump {
-		return nil, badParam("dump: not DEFLATE data of at most %d bytes (%v)", maxFedDump, err)
-	}
-	s.log.Info("federation: replacing the federated tables with the master's snapshot", "index", index, "bytes", len(dump))
-	res, err := s.sql.ApplySnapshot(ctx, uint64(index), string(dump), s.fedTables().List())
-	if ans := fedAnswer("one.zone.fedsnapshot", index, err); ans != nil {
-		return nil, ans
-	}
-	if err != nil {
-		return nil, err
-	}
-	return int64(res.FedIndex), nil
-}
-
-// fedAnswer is the REPLICATION answer of a federation entry that did not
-// apply (a gap, or an SQL error), nil for other outcomes.
-func fedAnswer(method string, index int64, err error) error {
-	var gap *sqlfsm.FedGapError
-	if errors.As(err, &gap) {
-		return &rawAnswer{[]any{false, fmt.Sprintf("[%s] Zone log is outdated last log index is %d", method, gap.Last),
-			int64(xmlrpc.ReplicationError), int64(gap.Last)}}
-	}
-	if errors.Is(err, sqlfsm.ErrSQL) {
-		return &rawAnswer{[]any{false, fmt.Sprintf("[%s] Error replicating log entry %d: %v", method, index, err),
-			int64(xmlrpc.ReplicationError), index}}
-	}
-	return nil
-}
-
-// outdatedIndex reads N from "... Zone log is outdated last log index is N".
-func outdatedIndex(msg string) (uint64, bool) {
-	const marker = "last log index is "
-	i := strings.LastIndex(msg, marker)
-	if i < 0 {
-		return 0, false
-	}
-	var n uint64
-	if _, err := fmt.Sscan(msg[i+len(marker):], &n); err != nil {
-		return 0, false
-	}
-	return n, true
-}
-
-// fedLoop runs the master zone's stream while this server is its ready
-// leader: the replicator starts with each term and stops when leadership
-// ends.
-func (s *Server) fedLoop(ctx context.Context) {
-	ch, cancel := s.node.Subscribe()
-	defer cancel()
-	var stop context.CancelFunc
-	done := make(chan struct{})
-	close(done)
-	defer func() {
-		if stop != nil {
-			stop()
-		}
-		<-done
-	}()
-	check := func() {
-		if s.node.IsLeader() {
-			if stop != nil {
-				return
+	creds := s.creds
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12,
+		InsecureSkipVerify: true, // VerifyConnection checks the chain against the current CA
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("federation: the other zone sent no certificate")
 			}
-			lctx, c := context.WithCancel(ctx)
-			stop = c
-			done = make(chan struct{})
-			d := done
-			go func() {
-				defer close(d)
-				if err := s.node.WaitReady(lctx); err != nil {
-					return
-				}
-				s.log.Info("federation: streaming to the slave zones")
-				s.fedRep.Run(lctx)
-			}()
-			return
-		}
-		if stop != nil {
-			stop()
-			<-done
-			stop = nil
-		}
-	}
-	check()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case _, ok := <-ch:
-			if !ok {
-				return
+			leaf, rest := cs.PeerCertificates[0], cs.PeerCertificates[1:]
+			if err := zoneca.VerifyLeaf(creds.Pool(), leaf, rest, x509.ExtKeyUsageServerAuth, time.Now()); err == nil {
+				return nil
 			}
-			check()
-		}
-	}
-}
-
-// newReplicator builds the master's replicator: every zone of the zone
-// table but this one is a slave zone.
-func (s *Server) newReplicator() *federation.Replicator {
-	return &federation.Replicator{
-		Src:  fedSource{s},
-		Send: fedSender{s},
-		Log:  s.log,
-		Zones: func(ctx context.Context) ([]federation.Zone, error) {
-			zs, err := s.zone.Pool(ctx)
-			if err != nil {
-				return nil, err
+			inter := x509.NewCertPool()
+			for _, c := range rest {
+				inter.AddCert(c)
 			}
-			var out []federation.Zone
-			for _, z := range zs {
-				if z.ID != s.cfg.Federation.ZoneID && z.Endpoint != "" {
-					out = append(out, federation.Zone{ID: z.ID, Endpoint: z.Endpoint})
-				}
-			}
-			return out, nil
+			_, err := leaf.Verify(x509.VerifyOptions{DNSName: cs.ServerName, Intermediates: inter})
+			return err
 		},
-	}
-}
-
-// fedSource reads the federation log of the server's FSM (opened after
-// the replicator is built).
-type fedSource struct{ s *Server }
-
-func (f fedSource) FedRecords(ctx context.Context, from uint64, max int) ([]sqlfsm.FedRecord, uint64, error) {
-	return f.s.fsm.FedRecords(ctx, from, max)
-}
-
-func (f fedSource) FedLast(ctx context.Context) (uint64, error) { return f.s.fsm.FedLast(ctx) }
-
-// fedLogIndex is FEDLOG_INDEX: this server's last federation index, -1 on
-// a standalone zone (OpenNebula's value there).
-func (s *Server) fedLogIndex(ctx context.Context) int64 {
-	if s.fedMode() == federation.Standalone || s.fsm == nil {
-		return -1
-	}
-	last, err := s.fsm.FedLast(ctx)
-	if err != nil {
-		return -1
-	}
-	return int64(last)
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return creds.Certificate(), nil }}
+	return tr
 }

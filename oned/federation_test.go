@@ -128,9 +128,18 @@ func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 	mustExec(sl, []any{"INSERT INTO user_pool (oid, name, created) VALUES (?, ?, CURRENT_TIMESTAMP)", int64(1), "from-slave-leader"})
 	mustExec(sf, []any{"INSERT INTO user_pool (oid, name, created) VALUES (?, ?, CURRENT_TIMESTAMP)", int64(2), "from-slave-follower"},
 		"UPDATE user_pool SET name = 'renamed' WHERE oid = 0")
+	// The master's answer comes back as it is: a result per statement,
+	// or its error.
+	v, err := sf.Call(ctx, "one.sql.exec", []any{[]any{"UPDATE user_pool SET name = ? WHERE oid = ?", "renamed", int64(0)}})
+	if r, _ := v.([]any); err != nil || len(r) != 1 || r[0].(map[string]any)["ROWS_AFFECTED"] != int64(1) {
+		t.Fatalf("a forwarded write answered %#v, %v; want one result of 1 row", v, err)
+	}
+	if err := exec(sf, "INSERT INTO user_pool (oid, name, created) VALUES (0, 'dup', 'x')"); err == nil || !strings.Contains(err.Error(), "UNIQUE") && !strings.Contains(err.Error(), "Duplicate") {
+		t.Fatalf("a forwarded write that fails on the master answered %v, want its SQL error", err)
+	}
 	mustExec(sl, "CREATE TABLE host_pool (oid INTEGER PRIMARY KEY, body TEXT)") // local to the slave zone
 	mustExec(sl, "INSERT INTO host_pool (oid, body) VALUES (7, 'slave host')")
-	waitFedIndex(t, 4, master, slave)
+	waitFedIndex(t, 5, master, slave)
 
 	// Mixed transactions are refused in both zones, and log nothing.
 	for _, o := range []*harness.Oned{ml, sl} {
@@ -144,7 +153,7 @@ func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 	if _, err := ml.Call(ctx, "one.zone.fedreplicate", int64(5), int64(4), "eA==", "acl"); err == nil || !strings.Contains(err.Error(), "federation master") {
 		t.Fatalf("fedreplicate on the master: %v", err)
 	}
-	waitFedIndex(t, 4, master, slave)
+	waitFedIndex(t, 5, master, slave)
 
 	want := staleRows(t, ml, "SELECT oid, name, created FROM user_pool ORDER BY oid")
 	if !strings.Contains(want, "renamed") || !strings.Contains(want, "from-slave-follower") {
@@ -168,6 +177,26 @@ func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 	for _, o := range master.Servers {
 		if got := staleRows(t, o, "SELECT oid FROM host_pool"); !strings.Contains(got, "no such table") {
 			t.Fatalf("master server %d sees the slave's local host_pool: %s", o.ID, got)
+		}
+	}
+
+	// How far behind: a slave server knows the master's index; the
+	// master's leader knows each slave zone's.
+	for _, tc := range []struct {
+		o    *harness.Oned
+		want []string
+	}{
+		{sf, []string{"<MODE>SLAVE</MODE>", "<ZONE_ID>100</ZONE_ID>", "<FEDLOG_INDEX>5</FEDLOG_INDEX>", "<MASTER_FEDLOG_INDEX>5</MASTER_FEDLOG_INDEX>", "<BEHIND>0</BEHIND>"}},
+		{ml, []string{"<MODE>MASTER</MODE>", "<FEDLOG_INDEX>5</FEDLOG_INDEX>", "<ZONE><ID>100</ID><ACKED>5</ACKED><BEHIND>0</BEHIND><ERROR></ERROR></ZONE>"}},
+	} {
+		v, err := tc.o.Call(ctx, "one.zone.fedstatus")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(v.(string), w) {
+				t.Fatalf("fedstatus of server %d: %s\nwant %s", tc.o.ID, v, w)
+			}
 		}
 	}
 }

@@ -71,6 +71,14 @@ func (s *Server) newMetrics() *metrics {
 		_, _, _, n := s.backups.snapshot()
 		return float64(n)
 	})
+	gauge("oneha_federation_index", "Last federation index applied by this server (-1: STANDALONE zone).", func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return float64(s.fedLogIndex(ctx))
+	})
+	if s.fedRep != nil {
+		m.reg.MustRegister(newFedCollector(s))
+	}
 	gauge("oneha_applied_index", "Index of the last entry applied to the local database.", func() float64 { return float64(s.fsm.AppliedIndex()) })
 	gauge("oneha_apply_degraded", "1 while the local database cannot apply (a transient fault being retried) or one batch has run for over 10 s.", func() float64 {
 		if s.fsm.Degraded() != nil || s.fsm.Stalled() != nil {

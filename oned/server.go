@@ -85,6 +85,9 @@ type Server struct {
 	// fedRep is the master zone leader's federation stream (FEDERATION
 	// MODE MASTER), nil otherwise.
 	fedRep *federation.Replicator
+	// fedTr is the transport of calls to other zones (fedClient).
+	fedTr     *http.Transport
+	fedTrOnce sync.Once
 }
 
 // New starts a server: it opens the database and FSM, listens on PORT,

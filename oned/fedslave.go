@@ -1,0 +1,159 @@
+package oned
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/oneha/oneha/federation"
+	"github.com/oneha/oneha/sqlfsm"
+	"github.com/oneha/oneha/xmlrpc"
+)
+
+// one.zone.fedreplicate(session, index, prev_index, record, tables):
+// the master zone's leader hands this slave zone federation record index
+// (base64 of sqlfsm.EncodeRecord), to apply after prev_index, and its
+// FEDERATED_TABLES. Leader only (followers forward). Answers index once
+// applied by this zone; on a gap OpenNebula's REPLICATION failure "Zone log
+// is outdated last log index is N" with N as a fourth item. Refused on a
+// master or a standalone zone, and when the table lists differ (naming the
+// tables).
+func (s *Server) fedReplicate(ctx context.Context, p []any) (any, error) {
+	if s.fedMode() != federation.Slave {
+		return nil, oneErr(xmlrpc.ReplicationError, "Cannot replicate federate log records on federation master")
+	}
+	index, err := xmlrpc.ParamInt(p, 0)
+	if err != nil {
+		return nil, err
+	}
+	prev, err := xmlrpc.ParamInt(p, 1)
+	if err != nil {
+		return nil, err
+	}
+	b64, err := xmlrpc.ParamString(p, 2)
+	if err != nil {
+		return nil, err
+	}
+	list, err := xmlrpc.ParamString(p, 3)
+	if err != nil {
+		return nil, err
+	}
+	theirs, err := federation.ParseList(list)
+	if err != nil {
+		return nil, badParam("tables: %v", err)
+	}
+	if err := federation.Same(s.fedTables(), theirs); err != nil {
+		return nil, oneErr(xmlrpc.ReplicationError, "%v", err)
+	}
+	if index < 1 || prev < 0 || prev >= index {
+		return nil, badParam("index %d after %d: want 0 <= prev_index < index", index, prev)
+	}
+	if b64 == "" {
+		return nil, oneErr(xmlrpc.ReplicationError, "Empty SQL command in federated log record")
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, badParam("record: %v", err)
+	}
+	rec, err := sqlfsm.DecodeRecord(raw)
+	if err != nil {
+		return nil, badParam("record: %v", err)
+	}
+	res, err := s.sql.ApplyRecord(ctx, rec, uint64(index), uint64(prev))
+	if errors.Is(err, sqlfsm.ErrSQL) {
+		s.log.Error("federation: a record from the master failed here; the stream stops at it until the federated tables are repaired",
+			"index", index, "err", err)
+	}
+	if ans := fedAnswer("one.zone.fedreplicate", index, err); ans != nil {
+		return nil, ans
+	}
+	if err != nil {
+		return nil, err
+	}
+	return int64(res.FedIndex), nil
+}
+
+// one.zone.fedsnapshot(session, index, dump, tables) (OneHA's own): the
+// master zone's leader replaces this slave zone's federated tables with
+// dump (DEFLATE, base64: FSM.FedSnapshot) at federation index index,
+// because the records this zone needs were purged from the master's log.
+// Leader only. Answers index once applied; a zone that already holds index
+// or more answers as fedreplicate does on a gap.
+func (s *Server) fedSnapshot(ctx context.Context, p []any) (any, error) {
+	if s.fedMode() != federation.Slave {
+		return nil, oneErr(xmlrpc.ReplicationError, "Cannot replicate federate log records on federation master")
+	}
+	index, err := xmlrpc.ParamInt(p, 0)
+	if err != nil {
+		return nil, err
+	}
+	b64, err := xmlrpc.ParamString(p, 1)
+	if err != nil {
+		return nil, err
+	}
+	list, err := xmlrpc.ParamString(p, 2)
+	if err != nil {
+		return nil, err
+	}
+	theirs, err := federation.ParseList(list)
+	if err != nil {
+		return nil, badParam("tables: %v", err)
+	}
+	if err := federation.Same(s.fedTables(), theirs); err != nil {
+		return nil, oneErr(xmlrpc.ReplicationError, "%v", err)
+	}
+	if index < 1 {
+		return nil, badParam("index %d: want >= 1", index)
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, badParam("dump: %v", err)
+	}
+	dump, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(raw)), maxFedDump+1))
+	if err != nil || len(dump) > maxFedDump {
+		return nil, badParam("dump: not DEFLATE data of at most %d bytes (%v)", maxFedDump, err)
+	}
+	s.log.Info("federation: replacing the federated tables with the master's snapshot", "index", index, "bytes", len(dump))
+	res, err := s.sql.ApplySnapshot(ctx, uint64(index), string(dump), s.fedTables().List())
+	if ans := fedAnswer("one.zone.fedsnapshot", index, err); ans != nil {
+		return nil, ans
+	}
+	if err != nil {
+		return nil, err
+	}
+	return int64(res.FedIndex), nil
+}
+
+// fedAnswer is the REPLICATION answer of a federation entry that did not
+// apply (a gap, or an SQL error), nil for other outcomes.
+func fedAnswer(method string, index int64, err error) error {
+	var gap *sqlfsm.FedGapError
+	if errors.As(err, &gap) {
+		return &rawAnswer{[]any{false, fmt.Sprintf("[%s] Zone log is outdated last log index is %d", method, gap.Last),
+			int64(xmlrpc.ReplicationError), int64(gap.Last)}}
+	}
+	if errors.Is(err, sqlfsm.ErrSQL) {
+		return &rawAnswer{[]any{false, fmt.Sprintf("[%s] Error replicating log entry %d: %v", method, index, err),
+			int64(xmlrpc.ReplicationError), index}}
+	}
+	return nil
+}
+
+// outdatedIndex reads N from "... Zone log is outdated last log index is N".
+func outdatedIndex(msg string) (uint64, bool) {
+	const marker = "last log index is "
+	i := strings.LastIndex(msg, marker)
+	if i < 0 {
+		return 0, false
+	}
+	var n uint64
+	if _, err := fmt.Sscan(msg[i+len(marker):], &n); err != nil {
+		return 0, false
+	}
+	return n, true
+}
