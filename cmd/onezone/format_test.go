@@ -126,11 +126,13 @@ func TestOneServerIsNotAnArray(t *testing.T) {
 		t.Errorf("one SERVER not an object:\n%s", got)
 	}
 	pool, _ := ParseXML("<ZONE_POOL>" + zoneDoc(0, "OpenNebula", 0) + "</ZONE_POOL>")
-	if got := PrettyJSON(ToHash(pool)); !strings.Contains(got, "\"ZONE\": {\n") || !strings.Contains(got, "\"SERVER_POOL\": {}") {
+	// An empty element is an empty object, over two lines as Ruby's json
+	// (before 2.8) writes it: OpenNebula 6.10's onezone, run, prints so.
+	if got := PrettyJSON(ToHash(pool)); !strings.Contains(got, "\"ZONE\": {\n") || !strings.Contains(got, "\"SERVER_POOL\": {\n      }\n") {
 		t.Errorf("one ZONE:\n%s", got)
 	}
 	empty, _ := ParseXML("<ZONE_POOL></ZONE_POOL>")
-	if got := PrettyJSON(ToHash(empty)); got != "{\n  \"ZONE_POOL\": {}\n}\n" {
+	if got := PrettyJSON(ToHash(empty)); got != "{\n  \"ZONE_POOL\": {\n  }\n}\n" {
 		t.Errorf("empty pool: %q", got)
 	}
 	if got := PrettyYAML(ToHash(empty)); got != "---\nZONE_POOL: {}\n" {
