@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/oneha/oneha/client"
@@ -120,12 +121,19 @@ func (z *zoneConn) raftStatus(timeout time.Duration) StatusFunc {
 	}
 }
 
-// resolveZone accepts a zone ID or a zone name.
+// numericID is OneHelper#to_id's test: an argument of digits only is an
+// ID, anything else a name.
+func numericID(arg string) (int, bool) {
+	if arg == "" || strings.Trim(arg, "0123456789") != "" {
+		return 0, false
+	}
+	id, err := strconv.Atoi(arg)
+	return id, err == nil
+}
+
+// resolveZone accepts a zone ID or a zone name (OneHelper#to_id).
 func (z *zoneConn) resolveZone(ctx context.Context, arg string) (int, error) {
-	if id, err := strconv.Atoi(arg); err == nil {
-		if id < 0 {
-			return 0, fmt.Errorf("%w: zone ID %d must be >= 0", cli.ErrUsage, id)
-		}
+	if id, ok := numericID(arg); ok {
 		return id, nil
 	}
 	doc, err := z.readString(ctx, "one.zonepool.info")
@@ -166,8 +174,12 @@ func findByName[T any](items []T, name string, key func(T) (int, string), what s
 			id = i
 		}
 	}
-	if found != 1 {
-		return 0, fmt.Errorf("%s named %s not found or duplicated", what, name)
+	// OneHelper.name_to_id's messages.
+	switch {
+	case found == 0:
+		return 0, fmt.Errorf("%s named %s not found.", what, name)
+	case found > 1:
+		return 0, fmt.Errorf("There are multiple %ss with name %s.", what, name)
 	}
 	return id, nil
 }

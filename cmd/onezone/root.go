@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +22,9 @@ type app struct {
 	stdout io.Writer
 	env    func(string) string
 	conn   *cli.Connection
+	// verboseOn is CommandParser's global -v/--verbose: actions say
+	// "ZONE <id>: <what was done>".
+	verboseOn bool
 }
 
 func (a *app) session() (*cli.Session, error) { return a.conn.Session(a.env) }
@@ -34,6 +39,7 @@ func newRootCmd(stdout, stderr io.Writer, env func(string) string) *cobra.Comman
 	root.SetErr(stderr)
 	a := &app{stdout: stdout, env: env, conn: cli.AddConnectionFlags(root)}
 	a.conn.Warn = stderr
+	root.PersistentFlags().BoolVarP(&a.verboseOn, "verbose", "v", false, "Verbose mode")
 	root.AddCommand(a.listCmd(), a.showCmd(), a.serverAddCmd(), a.serverDelCmd(), a.serverResetCmd(), a.leaderTransferCmd(), a.membersCmd(),
 		a.historyCmd(), a.enableCmd(true), a.enableCmd(false))
 	root.AddCommand(a.zoneCRUDCmds()...)
@@ -157,32 +163,40 @@ func (a *app) showCmd() *cobra.Command {
 
 func (a *app) serverAddCmd() *cobra.Command {
 	var name, rpc string
-	var verbose bool
 	cmd := &cobra.Command{
 		Use:   "server-add ZONEID -n NAME -r URL",
 		Short: "Add a server to the zone",
 		Args:  cli.ExactArgs(1, "ZONEID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tmpl, err := ServerTemplate(name, rpc)
-			if err != nil {
-				return err
-			}
+			// As OpenNebula's onezone: the zone argument is resolved
+			// first, then the options are checked, with its messages
+			// (the protocol one on stdout).
 			zc, id, err := a.zoneConnect(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			defer zc.Close()
+			if !cmd.Flags().Changed("name") || !cmd.Flags().Changed("rpc") {
+				return errors.New("To add a server set:\n\t-n <server name>\n\t-r <RPC endpoint>")
+			}
+			if !strings.HasPrefix(rpc, "http://") && !strings.HasPrefix(rpc, "https://") {
+				if _, err := fmt.Fprintln(a.stdout, "Wrong protocol specified. Only http or https allowed!"); err != nil {
+					return err
+				}
+				return cli.ErrReported
+			}
+			tmpl, err := ServerTemplate(name, rpc)
+			if err != nil {
+				return err
+			}
 			if _, err := zc.write(cmd.Context(), "one.zone.addserver", id, tmpl); err != nil {
 				return err
 			}
-			return a.verbose(verbose, id, "server added")
+			return a.verbose(id, "server added")
 		},
 	}
-	cmd.Flags().StringVarP(&name, "name", "n", "", "zone server name")
-	cmd.Flags().StringVarP(&rpc, "rpc", "r", "", "zone server XML-RPC endpoint (http:// or https://)")
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "say what was done")
-	_ = cmd.MarkFlagRequired("name")
-	_ = cmd.MarkFlagRequired("rpc")
+	cmd.Flags().StringVarP(&name, "name", "n", "", "Zone server name")
+	cmd.Flags().StringVarP(&rpc, "rpc", "r", "", "Zone server RPC endpoint (http:// or https://)")
 	return cmd
 }
 
@@ -198,7 +212,6 @@ func (a *app) serverResetCmd() *cobra.Command {
 // floating IP) before maintenance on the leader's host, without waiting for
 // an election timeout.
 func (a *app) leaderTransferCmd() *cobra.Command {
-	var verbose bool
 	cmd := &cobra.Command{
 		Use:   "leader-transfer ZONEID [SERVERID]",
 		Short: "Hand leadership to a server (default: the most up-to-date voter)",
@@ -220,10 +233,9 @@ func (a *app) leaderTransferCmd() *cobra.Command {
 			if _, err := zc.write(ctx, "one.zone.leadertransfer", id, sid); err != nil {
 				return err
 			}
-			return a.verbose(verbose, id, "leadership transferred to "+to)
+			return a.verbose(id, "leadership transferred to "+to)
 		},
 	}
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "say what was done")
 	return cmd
 }
 
@@ -235,69 +247,132 @@ func (a *app) enableCmd(enable bool) *cobra.Command {
 	if !enable {
 		use, short, done = "disable", "Disable zone (maintenance): one.sql.exec is refused, reads, zone management and replication go on", "disable zone"
 	}
-	var verbose bool
 	cmd := &cobra.Command{
 		Use:   use + " RANGE|ZONEID_LIST",
 		Short: short,
 		Args:  cli.ExactArgs(1, "RANGE|ZONEID_LIST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			ids, err := zoneList(args[0])
-			if err != nil {
+			return a.perZone(cmd.Context(), cmd.ErrOrStderr(), args[0], done, func(zc *zoneConn, id int) error {
+				_, err := zc.write(cmd.Context(), "one.zone.enable", id, enable)
 				return err
-			}
-			zc, err := a.connect()
-			if err != nil {
-				return err
-			}
-			defer zc.Close()
-			var errs []error
-			for _, z := range ids {
-				id, err := zc.resolveZone(ctx, z)
-				if err == nil {
-					_, err = zc.write(ctx, "one.zone.enable", id, enable)
-				}
-				if err == nil {
-					err = a.verbose(verbose, id, done)
-				}
-				if err != nil {
-					errs = append(errs, err)
-				}
-			}
-			return errors.Join(errs...)
+			})
 		},
 	}
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "Verbose mode")
 	return cmd
 }
 
 // maxZoneList bounds a zone list or range.
 const maxZoneList = 1000
 
-// zoneList expands "0..2" or "0,1,name" (CommandParser's range and list
-// formats).
-func zoneList(arg string) ([]string, error) {
-	if lo, hi, ok := strings.Cut(arg, ".."); ok {
-		a, err1 := strconv.Atoi(lo)
-		b, err2 := strconv.Atoi(hi)
-		if err1 != nil || err2 != nil || a < 0 || b < a || b-a >= maxZoneList {
-			return nil, fmt.Errorf("%w: bad range %q", cli.ErrUsage, arg)
-		}
-		var out []string
-		for i := a; i <= b; i++ {
-			out = append(out, strconv.Itoa(i))
-		}
-		return out, nil
+// rangeRE is CommandParser's REG_RANGE: IDs and a..b ranges, comma
+// separated.
+var rangeRE = regexp.MustCompile(`^(?:(?:\d+\.\.\d+|\d+),)*(?:\d+\.\.\d+|\d+)$`)
+
+// zoneRange is CommandParser's :range format ("1,8..15", spaces ignored):
+// the IDs in order, without repeats; false when arg is not a range.
+func zoneRange(arg string) ([]int, bool, error) {
+	arg = strings.ReplaceAll(arg, " ", "")
+	if !rangeRE.MatchString(arg) {
+		return nil, false, nil
 	}
-	out := strings.Split(arg, ",")
-	if len(out) > maxZoneList {
+	var ids []int
+	seen := map[int]bool{}
+	add := func(id int) error {
+		if !seen[id] {
+			if len(ids) == maxZoneList {
+				return fmt.Errorf("%w: more than %d zones", cli.ErrUsage, maxZoneList)
+			}
+			seen[id] = true
+			ids = append(ids, id)
+		}
+		return nil
+	}
+	for _, e := range strings.Split(arg, ",") {
+		lo, hi, isRange := strings.Cut(e, "..")
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := a, error(nil)
+		if isRange {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil {
+			return nil, false, fmt.Errorf("%w: bad range %q", cli.ErrUsage, arg)
+		}
+		for i := a; i <= b; i++ {
+			if err := add(i); err != nil {
+				return nil, false, err
+			}
+		}
+	}
+	return ids, true, nil
+}
+
+// zoneIDs is the [:range, :zoneid_list] argument of OpenNebula's onezone
+// delete/enable/disable: a range, else a comma-separated list of zone IDs
+// and names, every name resolved before anything is done.
+func (z *zoneConn) zoneIDs(ctx context.Context, arg string) ([]int, error) {
+	if ids, ok, err := zoneRange(arg); ok || err != nil {
+		return ids, err
+	}
+	names := strings.Split(arg, ",")
+	if len(names) > maxZoneList {
 		return nil, fmt.Errorf("%w: more than %d zones", cli.ErrUsage, maxZoneList)
 	}
-	return out, nil
+	doc, err := z.readString(ctx, "one.zonepool.info")
+	if err != nil {
+		return nil, err
+	}
+	zones, err := ParseZonePool(doc)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int
+	for _, n := range names {
+		if id, ok := numericID(n); ok {
+			ids = append(ids, id)
+			continue
+		}
+		id, err := findByName(zones, n, func(z Zone) (int, string) { return z.ID, z.Name }, "ZONE")
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// perZone is OpenNebula's perform_actions: action on every zone of arg
+// (zoneIDs); a failure is printed to stderr and the next zone goes on; the
+// command fails when any did.
+func (a *app) perZone(ctx context.Context, stderr io.Writer, arg, done string, action func(zc *zoneConn, id int) error) error {
+	zc, err := a.connect()
+	if err != nil {
+		return err
+	}
+	defer zc.Close()
+	ids, err := zc.zoneIDs(ctx, arg)
+	if err != nil {
+		return err
+	}
+	failed := false
+	for _, id := range ids {
+		err := action(zc, id)
+		if err == nil {
+			err = a.verbose(id, done)
+		}
+		if err != nil {
+			failed = true
+			if _, werr := fmt.Fprintln(stderr, err); werr != nil {
+				return werr
+			}
+		}
+	}
+	if failed {
+		return cli.ErrReported
+	}
+	return nil
 }
 
 func (a *app) serverActionCmd(use, short, method, done string) *cobra.Command {
-	var verbose bool
 	cmd := &cobra.Command{
 		Use:   use + " ZONEID SERVERID",
 		Short: short,
@@ -316,16 +391,16 @@ func (a *app) serverActionCmd(use, short, method, done string) *cobra.Command {
 			if _, err := zc.write(ctx, method, id, sid); err != nil {
 				return err
 			}
-			return a.verbose(verbose, id, done)
+			return a.verbose(id, done)
 		},
 	}
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "say what was done")
 	return cmd
 }
 
-// verbose is OpenNebula's perform_action message: "ZONE <id>: <msg>".
-func (a *app) verbose(on bool, id int, msg string) error {
-	if !on {
+// verbose is OpenNebula's perform_action message with -v: "ZONE <id>:
+// <msg>".
+func (a *app) verbose(id int, msg string) error {
+	if !a.verboseOn {
 		return nil
 	}
 	_, err := fmt.Fprintf(a.stdout, "ZONE %d: %s\n", id, msg)

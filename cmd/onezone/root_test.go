@@ -270,27 +270,32 @@ func TestErrors(t *testing.T) {
 		args    []string
 		stderr  string // substring
 		noCalls bool
+		stdout  string // exactly
 	}{
-		{"bad rpc url", authEnv(t, fe.URL), []string{"server-add", "0", "-n", "x", "-r", "10.0.1.20:2633/RPC2"}, "must start with http:// or https://", true},
-		{"ftp rpc url", authEnv(t, fe.URL), []string{"server-add", "0", "-n", "x", "-r", "ftp://h/RPC2"}, "must start with http:// or https://", true},
-		{"quote in name", authEnv(t, fe.URL), []string{"server-add", "0", "-n", `a"b`, "-r", "http://h:2633/RPC2"}, "must not contain quotes", true},
-		{"missing rpc", authEnv(t, fe.URL), []string{"server-add", "0", "-n", "x"}, `required flag(s) "rpc" not set`, true},
-		{"missing zone id", authEnv(t, fe.URL), []string{"show"}, "show takes 1 argument(s) (ZONEID), got 0", true},
-		{"missing server id", authEnv(t, fe.URL), []string{"server-del", "0"}, "server-del takes 2 argument(s)", true},
-		{"leader-transfer extra argument", authEnv(t, fe.URL), []string{"leader-transfer", "0", "1", "2"}, "leader-transfer takes 1 to 2 argument(s)", true},
-		{"unknown flag", authEnv(t, fe.URL), []string{"list", "--bogus"}, "unknown flag: --bogus", true},
-		{"unknown command", authEnv(t, fe.URL), []string{"frobnicate"}, `unknown command "frobnicate"`, true},
-		{"unknown list column", authEnv(t, fe.URL), []string{"list", "-l", "ID,BOGUS"}, "Column BOGUS not defined.", false},
-		{"bad zone range", authEnv(t, fe.URL), []string{"enable", "3..1"}, "bad range", true},
+		// OpenNebula's onezone says this one on stdout, and nothing on
+		// stderr.
+		{"bad rpc url", authEnv(t, fe.URL), []string{"server-add", "0", "-n", "x", "-r", "10.0.1.20:2633/RPC2"}, "", true, "Wrong protocol specified. Only http or https allowed!\n"},
+		{"ftp rpc url", authEnv(t, fe.URL), []string{"server-add", "0", "-n", "x", "-r", "ftp://h/RPC2"}, "", true, "Wrong protocol specified. Only http or https allowed!\n"},
+		{"quote in name", authEnv(t, fe.URL), []string{"server-add", "0", "-n", `a"b`, "-r", "http://h:2633/RPC2"}, "must not contain quotes", true, ""},
+		{"missing rpc", authEnv(t, fe.URL), []string{"server-add", "0", "-n", "x"}, "To add a server set:\n\t-n <server name>\n\t-r <RPC endpoint>\n", true, ""},
+		{"missing template file", authEnv(t, fe.URL), []string{"create", "/nonexistent/zone.tmpl"}, "command create: argument 0 must be one of file\n", true, ""},
+		{"update template is a directory", authEnv(t, fe.URL), []string{"update", "0", t.TempDir()}, "command update: argument 1 must be one of file, \n", true, ""},
+		{"missing zone id", authEnv(t, fe.URL), []string{"show"}, "show takes 1 argument(s) (ZONEID), got 0", true, ""},
+		{"missing server id", authEnv(t, fe.URL), []string{"server-del", "0"}, "server-del takes 2 argument(s)", true, ""},
+		{"leader-transfer extra argument", authEnv(t, fe.URL), []string{"leader-transfer", "0", "1", "2"}, "leader-transfer takes 1 to 2 argument(s)", true, ""},
+		{"unknown flag", authEnv(t, fe.URL), []string{"list", "--bogus"}, "unknown flag: --bogus", true, ""},
+		{"unknown command", authEnv(t, fe.URL), []string{"frobnicate"}, `unknown command "frobnicate"`, true, ""},
+		{"unknown list column", authEnv(t, fe.URL), []string{"list", "-l", "ID,BOGUS"}, "Column BOGUS not defined.", false, ""},
+		{"too long zone range", authEnv(t, fe.URL), []string{"enable", "0..5000"}, "more than 1000 zones", true, ""},
 		// The client retries a refused connection (nothing was sent), then
 		// names the endpoint and why.
-		{"unreachable endpoint", authEnv(t, dead), []string{"list"}, "attempts): one.zonepool.info at " + dead + ": dial tcp " + strings.TrimSuffix(strings.TrimPrefix(dead, "http://"), "/RPC2") + ": connect: connection refused", true},
-		{"bad endpoint", authEnv(t, "localhost:2633"), []string{"list"}, "must start with http://", true},
-		{"opennebula error", authEnv(t, fe.URL), []string{"show", "5"}, "[one.zone.info] Error getting zone [5].", false},
-		{"no leader", authEnv(t, fe.URL), []string{"server-del", "0", "1"}, "no leader found", false},
-		{"unknown zone name", authEnv(t, fe.URL), []string{"show", "nope"}, "ZONE named nope not found", false},
-		{"no auth file", map[string]string{"ONE_AUTH": "/nonexistent/one_auth", "ONE_XMLRPC": fe.URL}, []string{"list"}, "ONE_AUTH file", true},
-		{"user without password", authEnv(t, fe.URL), []string{"list", "--user", "bob"}, "--user needs --password", true},
+		{"unreachable endpoint", authEnv(t, dead), []string{"list"}, "attempts): one.zonepool.info at " + dead + ": dial tcp " + strings.TrimSuffix(strings.TrimPrefix(dead, "http://"), "/RPC2") + ": connect: connection refused", true, ""},
+		{"bad endpoint", authEnv(t, "localhost:2633"), []string{"list"}, "must start with http://", true, ""},
+		{"opennebula error", authEnv(t, fe.URL), []string{"show", "5"}, "[one.zone.info] Error getting zone [5].", false, ""},
+		{"no leader", authEnv(t, fe.URL), []string{"server-del", "0", "1"}, "no leader found", false, ""},
+		{"unknown zone name", authEnv(t, fe.URL), []string{"show", "nope"}, "ZONE named nope not found", false, ""},
+		{"no auth file", map[string]string{"ONE_AUTH": "/nonexistent/one_auth", "ONE_XMLRPC": fe.URL}, []string{"list"}, "ONE_AUTH file", true, ""},
+		{"user without password", authEnv(t, fe.URL), []string{"list", "--user", "bob"}, "--user needs --password", true, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -302,8 +307,8 @@ func TestErrors(t *testing.T) {
 			if !strings.Contains(r.stderr, tc.stderr) {
 				t.Errorf("stderr %q does not contain %q", r.stderr, tc.stderr)
 			}
-			if r.stdout != "" {
-				t.Errorf("stdout %q, want nothing", r.stdout)
+			if r.stdout != tc.stdout {
+				t.Errorf("stdout %q, want %q", r.stdout, tc.stdout)
 			}
 			if tc.noCalls && len(fe.Calls()) != before {
 				t.Errorf("a call was made: %v", fe.Calls()[before:])
@@ -327,5 +332,98 @@ func TestAuthFileFromHome(t *testing.T) {
 	}
 	if c := fe.Calls(); len(c) != 1 || c[0].Params[0] != "carol:pw2" {
 		t.Errorf("calls %v", c)
+	}
+}
+
+// TestPerformActions: as OpenNebula's onezone (run side by side with it),
+// -v is global and says "ZONE <id>: <what>" after each action; delete,
+// enable and disable take a range ("100..101", spaces ignored) or a list of
+// IDs and names (all names resolved first); a failing zone is reported on
+// stderr and the next one goes on; an empty range does nothing.
+func TestPerformActions(t *testing.T) {
+	zone := zoneDoc(0, "OpenNebula", 0, seedServers(2)...)
+	pool := "<ZONE_POOL>" + zone + "</ZONE_POOL>"
+	const session = "oneadmin:s3cret"
+	tmpl := filepath.Join(t.TempDir(), "zone.tmpl")
+	if err := os.WriteFile(tmpl, []byte(`LABEL="x"`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	byID := func(method string) clitest.Handler {
+		return func(p []any) any {
+			if p[1] == int64(5) {
+				return clitest.Fail("["+method+"] Error getting zone [5].", 0x400)
+			}
+			return clitest.OK(p[1])
+		}
+	}
+	tests := []struct {
+		name        string
+		args        []string
+		calls       []clitest.Call
+		out, stderr string
+		code        int
+	}{
+		{
+			name:  "rename -v",
+			args:  []string{"rename", "0", "Z", "-v"},
+			calls: []clitest.Call{{Method: "one.zone.rename", Params: []any{session, int64(0), "Z"}}},
+			out:   "ZONE 0: renamed\n",
+		},
+		{
+			name:  "update --verbose",
+			args:  []string{"--verbose", "update", "0", tmpl, "-a"},
+			calls: []clitest.Call{{Method: "one.zone.update", Params: []any{session, int64(0), `LABEL="x"`, int64(1)}}},
+			out:   "ZONE 0: modified\n",
+		},
+		{
+			name: "delete a range -v",
+			args: []string{"delete", "100..101", "-v"},
+			calls: []clitest.Call{
+				{Method: "one.zone.delete", Params: []any{session, int64(100)}},
+				{Method: "one.zone.delete", Params: []any{session, int64(101)}},
+			},
+			out: "ZONE 100: deleted\nZONE 101: deleted\n",
+		},
+		{
+			name: "delete a list, one failing",
+			args: []string{"delete", "5,OpenNebula", "-v"},
+			calls: []clitest.Call{
+				{Method: "one.zonepool.info", Params: []any{session}},
+				{Method: "one.zone.delete", Params: []any{session, int64(5)}},
+				{Method: "one.zone.delete", Params: []any{session, int64(0)}},
+			},
+			out:    "ZONE 0: deleted\n",
+			stderr: "[one.zone.delete] Error getting zone [5].\n",
+			code:   255,
+		},
+		{
+			name:   "a name not found: nothing done",
+			args:   []string{"disable", "0,nope"},
+			calls:  []clitest.Call{{Method: "one.zonepool.info", Params: []any{session}}},
+			stderr: "ZONE named nope not found.\n",
+			code:   255,
+		},
+		{
+			name: "empty range: nothing done",
+			args: []string{"enable", "3..1"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fe := clitest.NewServer(t, map[string]clitest.Handler{
+				"one.zonepool.info": clitest.Const(clitest.OK(pool)),
+				"one.zone.rename":   byID("one.zone.rename"),
+				"one.zone.update":   byID("one.zone.update"),
+				"one.zone.delete":   byID("one.zone.delete"),
+				"one.zone.enable":   byID("one.zone.enable"),
+			})
+			r := run(t, authEnv(t, fe.URL), tc.args...)
+			if r.code != tc.code || r.stdout != tc.out || r.stderr != tc.stderr {
+				t.Errorf("exit %d, stdout %q, stderr %q; want %d, %q, %q", r.code, r.stdout, r.stderr, tc.code, tc.out, tc.stderr)
+			}
+			if got := fe.Calls(); !reflect.DeepEqual(got, tc.calls) {
+				t.Errorf("calls\n%#v\nwant\n%#v", got, tc.calls)
+			}
+		})
 	}
 }

@@ -69,7 +69,9 @@ func buildHash(h *HMap, n *XNode) {
 }
 
 // PrettyJSON is Ruby's JSON.pretty_generate of a hash from ToHash, with
-// the newline `puts` adds.
+// the newline `puts` adds, as the json library before 2.8 writes it (empty
+// objects over two lines), which is what OpenNebula 6.10's CLI prints on
+// its platforms' Ruby.
 func PrettyJSON(h *HMap) string {
 	var b strings.Builder
 	writeJSON(&b, h, 0)
@@ -84,7 +86,9 @@ func writeJSON(b *strings.Builder, v any, depth int) {
 		b.WriteString(jsonString(v))
 	case *HMap:
 		if len(v.Keys) == 0 {
-			b.WriteString("{}")
+			// json < 2.8 (every Ruby that OpenNebula 6.10 supports):
+			// object_nl and the indent even for an empty object.
+			b.WriteString("{\n" + ind(depth) + "}")
 			return
 		}
 		b.WriteString("{\n")
@@ -99,7 +103,7 @@ func writeJSON(b *strings.Builder, v any, depth int) {
 		b.WriteString(ind(depth) + "}")
 	case []any:
 		if len(v) == 0 {
-			b.WriteString("[]")
+			b.WriteString("[\n\n" + ind(depth) + "]")
 			return
 		}
 		b.WriteString("[\n")

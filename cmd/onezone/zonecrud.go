@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,7 +23,7 @@ func (a *app) zoneCRUDCmds() []*cobra.Command {
 		Short: "Create a zone from a template file (NAME and ENDPOINT; KEY=VALUE or XML)",
 		Args:  cli.ExactArgs(1, "FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tmpl, err := readTemplateFile(args[0])
+			tmpl, err := readTemplateFile(args[0], "create", 0, "file")
 			if err != nil {
 				return err
 			}
@@ -45,21 +46,23 @@ func (a *app) zoneCRUDCmds() []*cobra.Command {
 		Short: "Replace (or with --append merge into) a zone's template",
 		Args:  cli.ExactArgs(2, "ZONEID", "FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tmpl, err := readTemplateFile(args[1])
-			if err != nil {
-				return err
-			}
 			zc, id, err := a.zoneConnect(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			defer zc.Close()
+			tmpl, err := readTemplateFile(args[1], "update", 1, "file, ")
+			if err != nil {
+				return err
+			}
 			typ := 0
 			if appendFlag {
 				typ = 1
 			}
-			_, err = zc.write(cmd.Context(), "one.zone.update", id, tmpl, typ)
-			return err
+			if _, err = zc.write(cmd.Context(), "one.zone.update", id, tmpl, typ); err != nil {
+				return err
+			}
+			return a.verbose(id, "modified")
 		},
 	}
 	update.Flags().AddFlagSet(appendFlags(&appendFlag))
@@ -73,22 +76,21 @@ func (a *app) zoneCRUDCmds() []*cobra.Command {
 				return err
 			}
 			defer zc.Close()
-			_, err = zc.write(cmd.Context(), "one.zone.rename", id, args[1])
-			return err
+			if _, err = zc.write(cmd.Context(), "one.zone.rename", id, args[1]); err != nil {
+				return err
+			}
+			return a.verbose(id, "renamed")
 		},
 	}
 	del := &cobra.Command{
-		Use:   "delete ZONEID",
-		Short: "Delete a zone (IDs below 100 are system zones and stay)",
-		Args:  cli.ExactArgs(1, "ZONEID"),
+		Use:   "delete RANGE|ZONEID_LIST",
+		Short: "Delete zones (IDs below 100 are system zones and stay)",
+		Args:  cli.ExactArgs(1, "RANGE|ZONEID_LIST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			zc, id, err := a.zoneConnect(cmd.Context(), args[0])
-			if err != nil {
+			return a.perZone(cmd.Context(), cmd.ErrOrStderr(), args[0], "deleted", func(zc *zoneConn, id int) error {
+				_, err := zc.write(cmd.Context(), "one.zone.delete", id)
 				return err
-			}
-			defer zc.Close()
-			_, err = zc.write(cmd.Context(), "one.zone.delete", id)
-			return err
+			})
 		},
 	}
 	return []*cobra.Command{create, update, rename, del}
@@ -101,12 +103,23 @@ func appendFlags(v *bool) *pflag.FlagSet {
 }
 
 // readTemplateFile reads a template file ("-": standard input), bounded.
-func readTemplateFile(path string) (string, error) {
+// A path that is not a regular file is refused with CommandParser's
+// message for argument argN of command (formats as it lists them).
+func readTemplateFile(path, command string, argN int, formats string) (string, error) {
 	var r io.Reader = os.Stdin
 	if path != "-" {
 		f, err := os.Open(path)
+		if err == nil {
+			var st os.FileInfo
+			if st, err = f.Stat(); err == nil && !st.Mode().IsRegular() {
+				err = errors.New("not a regular file")
+			}
+			if err != nil {
+				f.Close()
+			}
+		}
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("command %s: argument %d must be one of %s", command, argN, formats)
 		}
 		defer f.Close()
 		r = f

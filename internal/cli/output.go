@@ -32,6 +32,9 @@ func Main(ctx context.Context, root *cobra.Command, args []string, stderr io.Wri
 	if err == nil {
 		return 0
 	}
+	if errors.Is(err, ErrReported) {
+		return ExitError
+	}
 	msg := strings.TrimPrefix(err.Error(), ErrUsage.Error()+": ")
 	fmt.Fprintln(stderr, msg)
 	if errors.Is(err, ErrUsage) || strings.HasPrefix(msg, "unknown command") {
@@ -39,6 +42,11 @@ func Main(ctx context.Context, root *cobra.Command, args []string, stderr io.Wri
 	}
 	return ExitError
 }
+
+// ErrReported is a failure the command has already told the user about
+// (OpenNebula's CLI prints some errors on stdout): Main exits with
+// ExitError and prints nothing more.
+var ErrReported = errors.New("error already reported")
 
 // ExactArgs is cobra.ExactArgs with a usage error naming the arguments.
 func ExactArgs(n int, names ...string) cobra.PositionalArgs {
