@@ -3,6 +3,9 @@ package oned_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -99,14 +102,14 @@ func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 	}
 	master, slave := fedZones(t)
 	ctx := harness.Ctx(t, 60*time.Second)
-	exec := func(o *harness.Oned, stmts ...any) error {
+	execOn := func(o *harness.Oned, stmts ...any) error {
 		_, err := o.Call(ctx, "one.sql.exec", stmts)
 		return err
 	}
 	ml := master.Leader(20 * time.Second)
 	mustExec := func(o *harness.Oned, stmts ...any) {
 		t.Helper()
-		if err := exec(o, stmts...); err != nil {
+		if err := execOn(o, stmts...); err != nil {
 			t.Fatalf("server %d: %v: %v", o.ID, stmts, err)
 		}
 	}
@@ -134,7 +137,7 @@ func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 	if r, _ := v.([]any); err != nil || len(r) != 1 || r[0].(map[string]any)["ROWS_AFFECTED"] != int64(1) {
 		t.Fatalf("a forwarded write answered %#v, %v; want one result of 1 row", v, err)
 	}
-	if err := exec(sf, "INSERT INTO user_pool (oid, name, created) VALUES (0, 'dup', 'x')"); err == nil || !strings.Contains(err.Error(), "UNIQUE") && !strings.Contains(err.Error(), "Duplicate") {
+	if err := execOn(sf, "INSERT INTO user_pool (oid, name, created) VALUES (0, 'dup', 'x')"); err == nil || !strings.Contains(err.Error(), "UNIQUE") && !strings.Contains(err.Error(), "Duplicate") {
 		t.Fatalf("a forwarded write that fails on the master answered %v, want its SQL error", err)
 	}
 	mustExec(sl, "CREATE TABLE host_pool (oid INTEGER PRIMARY KEY, body TEXT)") // local to the slave zone
@@ -144,10 +147,16 @@ func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 	// Mixed transactions are refused in both zones, and log nothing.
 	for _, o := range []*harness.Oned{ml, sl} {
 		local := map[*harness.Oned]string{ml: "vm_pool", sl: "host_pool"}[o]
-		err := exec(o, "INSERT INTO user_pool (oid, name, created) VALUES (9, 'mixed', 'x')", "DELETE FROM "+local)
+		err := execOn(o, "INSERT INTO user_pool (oid, name, created) VALUES (9, 'mixed', 'x')", "DELETE FROM "+local)
 		if err == nil || !strings.Contains(err.Error(), "cannot mix federated and local tables") || !strings.Contains(err.Error(), local) {
 			t.Fatalf("server %d: a mixed transaction answered %v, want a refusal naming %s", o.ID, err, local)
 		}
+	}
+	// A master declaring other federated tables is refused, naming them;
+	// nothing is applied.
+	if _, err := sl.Call(ctx, "one.zone.fedreplicate", int64(6), int64(5), "eA==", "acl,user_pool,extra_table"); err == nil ||
+		!strings.Contains(err.Error(), "only on the master: [extra_table]") || !strings.Contains(err.Error(), "only here: [db_versioning group_pool marketplace_pool marketplaceapp_pool vdc_pool zone_pool]") {
+		t.Fatalf("fedreplicate with another table list: %v", err)
 	}
 	// fedreplicate is refused on the master.
 	if _, err := ml.Call(ctx, "one.zone.fedreplicate", int64(5), int64(4), "eA==", "acl"); err == nil || !strings.Contains(err.Error(), "federation master") {
@@ -198,6 +207,31 @@ func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 				t.Fatalf("fedstatus of server %d: %s\nwant %s", tc.o.ID, v, w)
 			}
 		}
+	}
+
+	// What an operator sees: FED_INDEX 5 on every server of both zones,
+	// and where each zone stands.
+	for _, tc := range []struct {
+		z    *harness.ProcZone
+		o    *harness.Oned
+		zone string
+		line string
+	}{
+		{master, ml, "0", "FEDERATION: MASTER at index 5; zone 100 at 5 (0 behind)"},
+		{slave, sf, "100", "FEDERATION: SLAVE of " + master.Servers[0].Endpoint + ", at index 5, master at 5 (0 behind)"},
+	} {
+		cmd := exec.Command(filepath.Join(tc.z.Bin, "onezone"), "show", tc.zone)
+		cmd.Env = append(os.Environ(), "ONE_AUTH="+tc.z.Auth, "ONE_XMLRPC="+tc.o.Endpoint)
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), tc.line) {
+			t.Fatalf("onezone show %s: %v\n%s\nwant the line %q", tc.zone, err, out, tc.line)
+		}
+		ha := string(out)[strings.Index(string(out), "HA & FEDERATION SYNC STATUS"):]
+		ha = ha[:strings.Index(ha, "ZONE TEMPLATE")]
+		if rows := regexp.MustCompile(`(?m)^\s+\d+ server-\d .* 5\s*$`).FindAllString(ha, -1); len(rows) != 3 {
+			t.Fatalf("onezone show %s: want 3 servers with FED_INDEX 5:\n%s", tc.zone, ha)
+		}
+		t.Logf("onezone show %s:\n%s", tc.zone, out)
 	}
 }
 

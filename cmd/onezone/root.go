@@ -152,7 +152,14 @@ func (a *app) showCmd() *cobra.Command {
 			if done, err := formats.print(a.stdout, root); done {
 				return err
 			}
-			_, err = io.WriteString(a.stdout, RenderShow(root, status, isTerminal(a.stdout)))
+			out := RenderShow(root, status, isTerminal(a.stdout))
+			if fed := FederationLines(zc.fedStatus(ctx, statusTimeout), id); fed != "" {
+				if oneHALines(status) == "" { // OneHA's block starts after a blank line
+					out += "\n"
+				}
+				out += fed
+			}
+			_, err = io.WriteString(a.stdout, out)
 			return err
 		},
 	}

@@ -354,3 +354,36 @@ func TestShowMarksLaggingFollowers(t *testing.T) {
 		t.Errorf("healthy zone marked: %q", got)
 	}
 }
+
+// TestFederationLines: a slave says how far behind the master it is, a
+// master where each slave zone is; a standalone zone, or another zone
+// than the queried server's, prints nothing.
+func TestFederationLines(t *testing.T) {
+	i := func(v int64) *int64 { return &v }
+	slave := &FedStatus{Mode: "SLAVE", ZoneID: 100, FedLogIndex: 185, MasterOned: "http://m:2633/RPC2", MasterIndex: i(190), Behind: i(5)}
+	if got, want := FederationLines(slave, 100), "FEDERATION: SLAVE of http://m:2633/RPC2, at index 185, master at 190 (5 behind)\n"; got != want {
+		t.Fatalf("slave:\n%q\nwant\n%q", got, want)
+	}
+	slave.MasterIndex, slave.Behind = i(-1), nil
+	if got := FederationLines(slave, 100); !strings.Contains(got, "master unreachable") {
+		t.Fatalf("slave without its master: %q", got)
+	}
+	master := &FedStatus{Mode: "MASTER", ZoneID: 0, FedLogIndex: 190}
+	master.Zones = append(master.Zones, struct {
+		ID     int    `xml:"ID"`
+		Acked  int64  `xml:"ACKED"`
+		Behind int64  `xml:"BEHIND"`
+		Error  string `xml:"ERROR"`
+	}{ID: 100, Acked: 188, Behind: 2, Error: "dial tcp: refused"})
+	if got, want := FederationLines(master, 0), "FEDERATION: MASTER at index 190; zone 100 at 188 (2 behind) failing: dial tcp: refused\n"; got != want {
+		t.Fatalf("master:\n%q\nwant\n%q", got, want)
+	}
+	for _, st := range []*FedStatus{nil, {Mode: "STANDALONE"}} {
+		if got := FederationLines(st, 0); got != "" {
+			t.Fatalf("%+v printed %q", st, got)
+		}
+	}
+	if got := FederationLines(master, 100); got != "" {
+		t.Fatalf("the master's lines under zone 100: %q", got)
+	}
+}
