@@ -251,3 +251,26 @@ func upper(c byte) byte {
 	}
 	return c
 }
+
+// EachStatement calls fn with each statement of an SQL text as Load would
+// run it (comments-only pieces skipped), in order; it stops at fn's first
+// error. A text that ends inside a statement returns ErrTruncated. It does
+// not read a dump's header or end line specially: they are comments.
+func EachStatement(r io.Reader, d sqlcheck.Dialect, fn func(stmt string) error) error {
+	sp := newSplitter(bufio.NewReader(r), d)
+	for {
+		stmt, content, err := sp.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !content {
+			continue
+		}
+		if err := fn(string(stmt)); err != nil {
+			return err
+		}
+	}
+}

@@ -64,6 +64,14 @@ func (s *Server) fedReplicate(ctx context.Context, p []any) (any, error) {
 	if err != nil {
 		return nil, badParam("record: %v", err)
 	}
+	// Only what the master itself would have logged: federated tables,
+	// none of OneHA's, and (in ApplyRecord) SQL the checker accepts.
+	if err := refuseReservedTables(s.fsm.Dialect(), rec.Statements); err != nil {
+		return nil, oneErr(xmlrpc.ReplicationError, "Error replicating log entry %d: %v", index, err)
+	}
+	if class, err := s.classifyWrite(ctx, rec.Statements); err != nil || class != federation.Federated {
+		return nil, oneErr(xmlrpc.ReplicationError, "Error replicating log entry %d: not a write on federated tables only (%v)", index, err)
+	}
 	res, err := s.sql.ApplyRecord(ctx, rec, uint64(index), uint64(prev))
 	if errors.Is(err, sqlfsm.ErrSQL) {
 		s.log.Error("federation: a record from the master failed here; the stream stops at it until the federated tables are repaired",
@@ -117,6 +125,9 @@ func (s *Server) fedSnapshot(ctx context.Context, p []any) (any, error) {
 	dump, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(raw)), maxFedDump+1))
 	if err != nil || len(dump) > maxFedDump {
 		return nil, badParam("dump: not DEFLATE data of at most %d bytes (%v)", maxFedDump, err)
+	}
+	if err := federation.CheckSnapshot(s.fsm.Dialect(), string(dump), s.fedTables()); err != nil {
+		return nil, oneErr(xmlrpc.ReplicationError, "%v", err)
 	}
 	s.log.Info("federation: replacing the federated tables with the master's snapshot", "index", index, "bytes", len(dump))
 	res, err := s.sql.ApplySnapshot(ctx, uint64(index), string(dump), s.fedTables().List())

@@ -73,14 +73,19 @@ func (d *DB) ExecFederated(ctx context.Context, stmts []Statement, req *Request,
 // as federation index index after prev, with the master's context, so
 // every server of this zone applies it once, in order (see Fed). A gap or
 // a repeat returns a *FedGapError naming this zone's last index. The
-// master checked the statements; they are not checked again.
+// statements are checked again as a client's would be (the caller holds
+// credentials, not necessarily good intent), without the trial run.
 func (d *DB) ApplyRecord(ctx context.Context, rec *Entry, index, prev uint64) (*Result, error) {
 	fd := &Fed{Index: index, Prev: prev}
 	if err := fd.validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadEntry, err)
 	}
-	if rec.DDL && len(rec.Statements) != 1 {
-		return nil, fmt.Errorf("%w: a DDL record holds %d statements", ErrBadEntry, len(rec.Statements))
+	ddl, err := checkEntry(ctx, d.fsm.texts, d.fsm.Dialect(), rec.Statements, d.fsm.Schema())
+	if err != nil {
+		return nil, err
+	}
+	if ddl != rec.DDL {
+		return nil, fmt.Errorf("%w: a record marked DDL %v holds DDL %v", ErrBadEntry, rec.DDL, ddl)
 	}
 	e := &Entry{Context: rec.Context, DDL: rec.DDL, Statements: rec.Statements, Fed: fd}
 	data, err := d.enc.Encode(e)
