@@ -25,6 +25,10 @@ var (
 	ErrUnsupported = errors.New("backup: unsupported object")
 	// ErrNoDatabase: the MySQL connection has no current database.
 	ErrNoDatabase = errors.New("backup: no database selected")
+	// ErrTables: a dump of some tables only (Header.Only) was loaded as a
+	// whole database, a whole-database dump as some tables, or a dump
+	// holds a table the load does not replace.
+	ErrTables = errors.New("backup: the dump's tables do not match the load")
 	// ErrClosed: the Snapshot was used after Close.
 	ErrClosed = errors.New("backup: snapshot closed")
 )

@@ -37,6 +37,13 @@ func FileName(d sqlcheck.Dialect, server, db string, t time.Time) string {
 	return filePrefix(d, server, db) + stamp(t) + ".sql"
 }
 
+// FederatedFileName is FileName with OpenNebula's marker for a dump of the
+// federated tables (onedb backup --federated): "federated_" before the
+// time. Dumps never lists such files.
+func FederatedFileName(d sqlcheck.Dialect, server, db string, t time.Time) string {
+	return filePrefix(d, server, db) + "federated_" + stamp(t) + ".sql"
+}
+
 func filePrefix(d sqlcheck.Dialect, server, db string) string {
 	if d == sqlcheck.MySQL {
 		return "mysql_" + server + "_" + db + "_"

@@ -2,8 +2,10 @@ package backup
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,19 +29,60 @@ type Header struct {
 	AppliedIndex uint64
 	AppliedTerm  uint64
 	Created      time.Time
+	// Only is set for a dump of some tables only (Options.Only): their
+	// names, lower case, sorted, comma-separated; "" for a dump of a whole
+	// database. Load refuses to load such a dump as a whole database, and
+	// a whole-database dump as some tables.
+	Only string
 }
 
 const (
 	headerPrefix = "-- OneHA dump "
 	formatV1     = "v1"
-	// maxHeaderLine bounds how much ReadHeader reads looking for a newline.
-	maxHeaderLine = 1024
+	// maxHeaderLine bounds how much ReadHeader reads looking for a newline
+	// (room for an only= list of a few hundred table names).
+	maxHeaderLine = 16 << 10
 )
 
 // String is the header line without its newline.
 func (h Header) String() string {
-	return fmt.Sprintf("%s%s dialect=%s applied_index=%d applied_term=%d created=%s",
+	s := fmt.Sprintf("%s%s dialect=%s applied_index=%d applied_term=%d created=%s",
 		headerPrefix, formatV1, h.Dialect, h.AppliedIndex, h.AppliedTerm, h.Created.UTC().Format(time.RFC3339))
+	if h.Only != "" {
+		s += " only=" + h.Only
+	}
+	return s
+}
+
+// OnlyTables is Only as a list (nil for a whole-database dump).
+func (h Header) OnlyTables() []string {
+	if h.Only == "" {
+		return nil
+	}
+	return strings.Split(h.Only, ",")
+}
+
+// onlyList is the header's only= value of Options.Only: the names lower
+// case, sorted, without duplicates. A name must be non-empty and hold no
+// space, comma or '='.
+func onlyList(only []string) (string, error) {
+	if len(only) == 0 {
+		return "", fmt.Errorf("%w: Only names no table", ErrTables)
+	}
+	seen := map[string]bool{}
+	var names []string
+	for _, n := range only {
+		n = strings.ToLower(n)
+		if n == "" || strings.ContainsAny(n, ",= \t\r\n") {
+			return "", fmt.Errorf("%w: %q cannot be listed in a dump header", ErrTables, n)
+		}
+		if !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return strings.Join(names, ","), nil
 }
 
 // ReadHeader reads and parses a dump's first line. It reads byte by byte and
@@ -112,6 +155,11 @@ func parseHeader(line string) (Header, error) {
 		case "created":
 			h.Created, err = time.Parse(time.RFC3339, v)
 			h.Created = h.Created.UTC()
+		case "only":
+			h.Only = v
+			if v == "" || strings.Contains(v, ",,") || strings.HasPrefix(v, ",") || strings.HasSuffix(v, ",") {
+				err = errors.New("empty table name")
+			}
 		default:
 			// Unknown fields are allowed: later v1 writers may add some.
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/oneha/oneha/sqlcheck"
@@ -38,6 +39,9 @@ func Load(ctx context.Context, db *sql.DB, d sqlcheck.Dialect, r io.Reader, opt 
 	if h.Dialect != d {
 		return h, fmt.Errorf("%w: dump is %s, database is %s", ErrDialectMismatch, h.Dialect, d)
 	}
+	if err := checkOnly(h, opt.Only); err != nil {
+		return h, err
+	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return h, fmt.Errorf("backup: load: %w", err)
@@ -57,6 +61,39 @@ func Load(ctx context.Context, db *sql.DB, d sqlcheck.Dialect, r io.Reader, opt 
 		return h, fmt.Errorf("backup: load: %w", err)
 	}
 	return h, nil
+}
+
+// checkOnly refuses a load that would replace other tables than the dump
+// holds: a dump of some tables loaded as a whole database (it would drop
+// the rest), a whole-database dump loaded as some tables, or a dump listing
+// a table that only does not name (Load would not drop it first).
+func checkOnly(h Header, only []string) error {
+	switch {
+	case only == nil && h.Only == "":
+		return nil
+	case only == nil:
+		return fmt.Errorf("%w: the dump holds only the tables %s; loading it as a whole database would drop every other table", ErrTables, h.Only)
+	case h.Only == "":
+		return fmt.Errorf("%w: the dump is of a whole database, not of the tables to replace", ErrTables)
+	}
+	want, err := onlyList(only)
+	if err != nil {
+		return err
+	}
+	in := map[string]bool{}
+	for _, n := range strings.Split(want, ",") {
+		in[n] = true
+	}
+	var extra []string
+	for _, n := range h.OnlyTables() {
+		if !in[n] {
+			extra = append(extra, n)
+		}
+	}
+	if len(extra) > 0 {
+		return fmt.Errorf("%w: the dump holds tables the load does not replace: %s", ErrTables, strings.Join(extra, ","))
+	}
+	return nil
 }
 
 type loader struct {

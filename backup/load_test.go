@@ -164,8 +164,11 @@ func TestReadHeader(t *testing.T) {
 		want backup.Header
 		err  error
 	}{
-		{"mysql", "-- OneHA dump v1 dialect=mysql applied_index=18446744073709551615 applied_term=3 created=2026-01-02T03:04:05Z\nSET x;", backup.Header{sqlcheck.MySQL, 1<<64 - 1, 3, created}, nil},
-		{"sqlite, CRLF, unknown field", "-- OneHA dump v1 dialect=sqlite applied_index=0 applied_term=0 created=2026-01-02T04:04:05+01:00 future=1\r\n", backup.Header{sqlcheck.SQLite, 0, 0, created}, nil},
+		{"mysql", "-- OneHA dump v1 dialect=mysql applied_index=18446744073709551615 applied_term=3 created=2026-01-02T03:04:05Z\nSET x;", backup.Header{sqlcheck.MySQL, 1<<64 - 1, 3, created, ""}, nil},
+		{"sqlite, CRLF, unknown field", "-- OneHA dump v1 dialect=sqlite applied_index=0 applied_term=0 created=2026-01-02T04:04:05+01:00 future=1\r\n", backup.Header{sqlcheck.SQLite, 0, 0, created, ""}, nil},
+		{"only", "-- OneHA dump v1 dialect=sqlite applied_index=0 applied_term=0 created=2026-01-02T03:04:05Z only=acl,user_pool\n", backup.Header{sqlcheck.SQLite, 0, 0, created, "acl,user_pool"}, nil},
+		{"empty only", "-- OneHA dump v1 dialect=sqlite applied_index=0 applied_term=0 created=2026-01-02T03:04:05Z only=\n", backup.Header{}, backup.ErrNotDump},
+		{"only with empty name", "-- OneHA dump v1 dialect=sqlite applied_index=0 applied_term=0 created=2026-01-02T03:04:05Z only=acl,,x\n", backup.Header{}, backup.ErrNotDump},
 		{"not a dump", "CREATE TABLE t (a INT);\n", backup.Header{}, backup.ErrNotDump},
 		{"mysqldump", "-- MariaDB dump 10.19  Distrib 10.11.6-MariaDB\n", backup.Header{}, backup.ErrNotDump},
 		{"empty", "", backup.Header{}, backup.ErrNotDump},
@@ -175,7 +178,7 @@ func TestReadHeader(t *testing.T) {
 		{"missing field", "-- OneHA dump v1 dialect=mysql applied_index=1 created=2026-01-02T03:04:05Z\n", backup.Header{}, backup.ErrNotDump},
 		{"bad number", "-- OneHA dump v1 dialect=mysql applied_index=-1 applied_term=1 created=2026-01-02T03:04:05Z\n", backup.Header{}, backup.ErrNotDump},
 		{"duplicate field", "-- OneHA dump v1 dialect=mysql dialect=mysql applied_index=1 applied_term=1 created=2026-01-02T03:04:05Z\n", backup.Header{}, backup.ErrNotDump},
-		{"long line", "-- OneHA dump v1 " + strings.Repeat("x", 5000) + "\n", backup.Header{}, backup.ErrNotDump},
+		{"long line", "-- OneHA dump v1 " + strings.Repeat("x", 20000) + "\n", backup.Header{}, backup.ErrNotDump},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package backup_test
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
@@ -101,7 +102,29 @@ func TestOnlyReplacesJustTheNamedTables(t *testing.T) {
 			if strings.Contains(string(text), "local_x") {
 				t.Fatalf("dump with Only holds another table:\n%s", text)
 			}
-			if _, err := backup.Load(ctx, dst, d, bytes.NewReader(text), only); err != nil {
+			if !strings.HasPrefix(string(text), "-- OneHA dump v1 ") || !strings.Contains(strings.SplitN(string(text), "\n", 2)[0], " only=fed_a,fed_gone") {
+				t.Fatalf("header of a dump with Only does not list its tables: %q", strings.SplitN(string(text), "\n", 2)[0])
+			}
+			// It never loads as a whole database, nor as other tables; a
+			// whole-database dump never loads as some tables. Nothing changes.
+			full, _ := dump(t, src, d, backup.Options{})
+			for _, bad := range []struct {
+				name string
+				text []byte
+				opt  backup.Options
+			}{
+				{"partial as whole", text, backup.Options{}},
+				{"partial as fewer tables", text, backup.Options{Only: []string{"fed_a"}}},
+				{"whole as partial", full, only},
+			} {
+				if _, err := backup.Load(ctx, dst, d, bytes.NewReader(bad.text), bad.opt); !errors.Is(err, backup.ErrTables) {
+					t.Fatalf("%s: Load answered %v, want ErrTables", bad.name, err)
+				}
+			}
+			if _, err := dst.ExecContext(ctx, "SELECT old FROM fed_a"); err != nil {
+				t.Fatalf("a refused load changed fed_a: %v", err)
+			}
+			if _, err := backup.Load(ctx, dst, d, bytes.NewReader(text), backup.Options{Only: []string{"fed_a", "FED_GONE", "fed_more"}}); err != nil {
 				t.Fatalf("Load: %v", err)
 			}
 			var v string

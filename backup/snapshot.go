@@ -29,7 +29,10 @@ type Options struct {
 	// case-insensitively; missing ones are skipped) and their SQLite
 	// indexes and triggers: no views, no sqlite_sequence. Load with Only
 	// drops and replaces just these tables and leaves the rest of the
-	// database alone (federation: a slave's federated tables).
+	// database alone (federation: a slave's federated tables). The dump's
+	// header lists them (Header.Only), and Load checks that list against
+	// its own Options.Only: a dump of some tables never loads as a whole
+	// database, nor a whole-database dump as some tables (ErrTables).
 	Only []string
 }
 
@@ -128,6 +131,12 @@ func Begin(ctx context.Context, db *sql.DB, d sqlcheck.Dialect, opt Options) (*S
 		return nil, fmt.Errorf("backup: begin: %w", err)
 	}
 	s := &Snapshot{d: d, opt: opt, conn: conn, hdr: Header{Dialect: d, Created: time.Now().UTC().Truncate(time.Second)}}
+	if opt.Only != nil {
+		if s.hdr.Only, err = onlyList(opt.Only); err != nil {
+			discard(conn)
+			return nil, fmt.Errorf("backup: begin: %w", err)
+		}
+	}
 	switch d {
 	case sqlcheck.MySQL:
 		err = s.beginMySQL(ctx)

@@ -229,7 +229,8 @@ func (f *FSM) applyFedSnapshot(ctx context.Context, l *raft.Log, e *Entry) (*Res
 		case ctx.Err() != nil:
 			return nil, err
 		case errors.Is(err, backup.ErrTruncated), errors.Is(err, backup.ErrCorrupt), errors.Is(err, backup.ErrNotDump),
-			errors.Is(err, backup.ErrVersion), errors.Is(err, backup.ErrDialectMismatch), f.b.classify(err) == deterministic:
+			errors.Is(err, backup.ErrVersion), errors.Is(err, backup.ErrDialectMismatch), errors.Is(err, backup.ErrTables),
+			f.b.classify(err) == deterministic:
 			res = &Result{Err: &SQLError{Message: "federation snapshot: " + err.Error()}}
 		default:
 			return nil, err

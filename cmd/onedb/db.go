@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/oneha/oneha/backup"
+	"github.com/oneha/oneha/federation"
 	"github.com/oneha/oneha/oned"
 	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
@@ -228,6 +230,27 @@ func backupOptions() backup.Options { return backup.Options{Last: sqlfsm.Applied
 // directory, synced, then renamed, so a failed backup leaves no partial
 // file and never clobbers an older one.
 func Backup(ctx context.Context, t Target, file string, force bool) error {
+	return dump(ctx, t, file, force, backupOptions(), nil)
+}
+
+// BackupFederated dumps only the federated tables (tables, as
+// FederatedTables lists them: FedTable included) into file, as Backup
+// does, in one read view, and returns the federation index they hold. A
+// database without FedTable is not a OneHA server's: refused.
+func BackupFederated(ctx context.Context, t Target, file string, force bool, tables []string) (uint64, error) {
+	var last uint64
+	err := dump(ctx, t, file, force, backup.Options{Only: tables}, func(snap *backup.Snapshot) error {
+		if err := snap.QueryRow(ctx, `SELECT last_index FROM `+sqlfsm.FedTable+` WHERE id = 1`, &last); err != nil {
+			return fmt.Errorf("backup --federated %s: no federation index (%s): is it a OneHA server's database? %w", t.Describe(), sqlfsm.FedTable, err)
+		}
+		return nil
+	})
+	return last, err
+}
+
+// dump writes the target's dump with opt into file; check, when set, runs
+// in the read view before the rows are written.
+func dump(ctx context.Context, t Target, file string, force bool, opt backup.Options, check func(*backup.Snapshot) error) error {
 	if _, err := os.Lstat(file); err == nil && !force {
 		return fmt.Errorf("File %s exists, backup aborted. Use -f to overwrite.", file)
 	}
@@ -236,11 +259,16 @@ func Backup(ctx context.Context, t Target, file string, force bool) error {
 		return err
 	}
 	defer db.Close()
-	snap, err := backup.Begin(ctx, db, t.Dialect, backupOptions())
+	snap, err := backup.Begin(ctx, db, t.Dialect, opt)
 	if err != nil {
 		return fmt.Errorf("backup %s: %w", t.Describe(), err)
 	}
 	defer snap.Close()
+	if check != nil {
+		if err := check(snap); err != nil {
+			return err
+		}
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
@@ -277,6 +305,34 @@ func BackupMessage(t Target, file string) string {
 	}
 	return "SQLite dump stored in " + file + "\n" +
 		"Use 'onedb restore' to restore the DB.\n"
+}
+
+// FederatedBackupMessage is what onedb backup --federated prints.
+func FederatedBackupMessage(t Target, file string, index uint64) string {
+	kind := "SQLite"
+	if t.Dialect == sqlcheck.MySQL {
+		kind = "MySQL"
+	}
+	return fmt.Sprintf("%s dump of the federated tables stored in %s (federation index %d)\n"+
+		"Use 'onedb restore --federated' to restore them in a new slave zone.\n", kind, file, index)
+}
+
+// DefaultFederatedBackupFile is OpenNebula's name for a federated backup:
+// the default name with "federated_" before the time.
+func DefaultFederatedBackupFile(t Target, now time.Time, varDir string) string {
+	return filepath.Join(varDir, backup.FederatedFileName(t.Dialect, t.Server, t.Name, now))
+}
+
+// FederatedTables is what onedb backup/restore --federated dump and
+// replace: OpenNebula's federated tables, the configuration's
+// FEDERATED_TABLES, the extra ones given, and FedTable (the federation
+// index the tables hold), sorted.
+func FederatedTables(cfg oned.Config, extra []string) ([]string, error) {
+	ts, err := federation.NewTables(append(slices.Clone(cfg.Federation.Tables), extra...))
+	if err != nil {
+		return nil, fmt.Errorf("--federated-tables: %w", err)
+	}
+	return append(ts.List(), sqlfsm.FedTable), nil
 }
 
 // ErrOnedRunning: an oned holds the configuration's lock file.
@@ -321,6 +377,9 @@ func Restore(ctx context.Context, t Target, file string, force, newZone bool, lo
 	if h.Dialect != t.Dialect {
 		return fmt.Errorf("restore %s: it is a %s dump, the database is %s", file, h.Dialect, t.Dialect)
 	}
+	if h.Only != "" {
+		return fmt.Errorf("restore %s: it is a dump of only the tables %s (onedb backup --federated); restoring it as the whole database would drop every other table: use onedb restore --federated", file, h.Only)
+	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
@@ -350,6 +409,112 @@ func Restore(ctx context.Context, t Target, file string, force, newZone bool, lo
 		return ForgetZone(ctx, db, t.Dialect)
 	}
 	return nil
+}
+
+// RestoreFederated replaces the target's federated tables (tables, as
+// FederatedTables lists them) with those of a dump made by BackupFederated
+// and leaves every other table alone; it returns the federation index the
+// restored tables hold. The dump must list exactly these tables (the same
+// FEDERATED_TABLES as where it was taken). lockPath, when set, is the oned
+// lock file checked (and held) first. A database of a formed zone
+// (applied index above 0) needs force: a restore into one server only
+// would set it apart from the other servers of its zone.
+func RestoreFederated(ctx context.Context, t Target, file string, tables []string, force bool, lockPath string) (uint64, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return 0, fmt.Errorf("restore: %w", err)
+	}
+	defer f.Close()
+	h, err := backup.ReadHeader(f)
+	if err != nil {
+		return 0, fmt.Errorf("restore %s: %w", file, err)
+	}
+	if h.Dialect != t.Dialect {
+		return 0, fmt.Errorf("restore %s: it is a %s dump, the database is %s", file, h.Dialect, t.Dialect)
+	}
+	if h.Only == "" {
+		return 0, fmt.Errorf("restore --federated %s: it is a dump of a whole database, not of the federated tables: take one with onedb backup --federated", file)
+	}
+	if onlyDump, onlyHere := diff(h.OnlyTables(), tables); len(onlyDump)+len(onlyHere) > 0 {
+		return 0, fmt.Errorf("restore --federated %s: it is not a dump of the federated tables here: only in the dump [%s]; only here [%s]; give the same FEDERATED_TABLES (or --federated-tables) as where it was taken",
+			file, strings.Join(onlyDump, " "), strings.Join(onlyHere, " "))
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("restore: %w", err)
+	}
+	if lockPath != "" {
+		release, err := LockOned(lockPath)
+		if err != nil {
+			return 0, err
+		}
+		defer release()
+	}
+	db, err := t.Open(ctx, true)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	if !force {
+		applied, err := appliedIndex(ctx, db, t.Dialect)
+		if err != nil {
+			return 0, fmt.Errorf("restore --federated %s: %w", t.Describe(), err)
+		}
+		if applied > 0 {
+			return 0, fmt.Errorf("%s is a server of a formed zone (applied index %d): restoring the federated tables into it alone would set it apart from the other servers of its zone; seed the first server of a new slave zone before it starts, or restore into every server of the stopped zone with -f", t.Describe(), applied)
+		}
+	}
+	if _, err := backup.Load(ctx, db, t.Dialect, f, backup.Options{Only: tables}); err != nil {
+		return 0, fmt.Errorf("restore %s: %w", t.Describe(), err)
+	}
+	var last uint64
+	if err := db.QueryRowContext(ctx, `SELECT last_index FROM `+sqlfsm.FedTable+` WHERE id = 1`).Scan(&last); err != nil {
+		return 0, fmt.Errorf("restore --federated %s: the dump held no federation index (%s): %w", t.Describe(), sqlfsm.FedTable, err)
+	}
+	return last, nil
+}
+
+// diff lists the names only in a and only in b (case-insensitive), sorted.
+func diff(a, b []string) (onlyA, onlyB []string) {
+	in := func(list []string) map[string]bool {
+		m := map[string]bool{}
+		for _, n := range list {
+			m[strings.ToLower(n)] = true
+		}
+		return m
+	}
+	ma, mb := in(a), in(b)
+	for n := range ma {
+		if !mb[n] {
+			onlyA = append(onlyA, n)
+		}
+	}
+	for n := range mb {
+		if !ma[n] {
+			onlyB = append(onlyB, n)
+		}
+	}
+	slices.Sort(onlyA)
+	slices.Sort(onlyB)
+	return onlyA, onlyB
+}
+
+// appliedIndex is the database's applied index (0 without AppliedTable).
+func appliedIndex(ctx context.Context, db *sql.DB, d sqlcheck.Dialect) (uint64, error) {
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	ok, err := tableExists(ctx, tx, d, sqlfsm.AppliedTable)
+	if err != nil || !ok {
+		return 0, err
+	}
+	var n uint64
+	err = tx.QueryRowContext(ctx, `SELECT applied_index FROM `+sqlfsm.AppliedTable+` WHERE id = 1`).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return n, err
 }
 
 // ForgetZone turns a restored database into the seed of a new zone (the

@@ -12,6 +12,11 @@
 // exclusive flock on it while running), and refuses a non-empty database
 // without -f.
 //
+// With --federated, backup dumps only the federated tables and the
+// federation index (oneha_fed), and restore replaces only those tables,
+// keeping the others: OpenNebula's way to seed a new slave zone. Each
+// refuses the other kind of dump.
+//
 // Exit status is 0 on success and 255 on any error, printed to stderr.
 package main
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/oneha/oneha/internal/cli"
+	"github.com/oneha/oneha/oned"
 )
 
 type app struct {
@@ -22,6 +24,25 @@ type dbOptions struct {
 	flags  Flags
 	config string
 	force  bool
+	cfg    oned.Config // set by resolve
+	// --federated, --federated-tables
+	federated bool
+	fedExtra  []string
+}
+
+// registerFederated adds --federated and --federated-tables.
+func (o *dbOptions) registerFederated(cmd *cobra.Command, what string) {
+	f := cmd.Flags()
+	f.BoolVar(&o.federated, "federated", false, what)
+	f.StringSliceVar(&o.fedExtra, "federated-tables", nil, "federated tables besides OpenNebula's and the oned config's FEDERATED_TABLES (a,b,...)")
+}
+
+// fedTables is the table list of --federated (FederatedTables).
+func (o *dbOptions) fedTables(cmd *cobra.Command) ([]string, error) {
+	if !o.federated && cmd.Flags().Changed("federated-tables") {
+		return nil, errors.New("--federated-tables needs --federated")
+	}
+	return FederatedTables(o.cfg, o.fedExtra)
 }
 
 func (o *dbOptions) register(cmd *cobra.Command) {
@@ -51,6 +72,7 @@ func (o *dbOptions) resolve(cmd *cobra.Command) (Target, string, error) {
 	if err != nil {
 		return Target{}, "", err
 	}
+	o.cfg = cfg
 	lock := ""
 	if found {
 		lock = filepath.Join(cfg.DataDir, LockFile)
@@ -82,6 +104,22 @@ func (a *app) backupCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			tables, err := o.fedTables(cmd)
+			if err != nil {
+				return err
+			}
+			if o.federated {
+				file := DefaultFederatedBackupFile(t, a.now(), VarDir(a.env))
+				if len(args) == 1 {
+					file = args[0]
+				}
+				idx, err := BackupFederated(cmd.Context(), t, file, o.force, tables)
+				if err != nil {
+					return err
+				}
+				_, err = io.WriteString(a.stdout, FederatedBackupMessage(t, file, idx))
+				return err
+			}
 			file := DefaultBackupFile(t, a.now(), VarDir(a.env))
 			if len(args) == 1 {
 				file = args[0]
@@ -94,6 +132,7 @@ func (a *app) backupCmd() *cobra.Command {
 		},
 	}
 	o.register(cmd)
+	o.registerFederated(cmd, "dump only the federated tables and the federation index (to seed a new slave zone; default file name with \"federated_\")")
 	return cmd
 }
 
@@ -109,6 +148,21 @@ func (a *app) restoreCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			tables, err := o.fedTables(cmd)
+			if err != nil {
+				return err
+			}
+			if o.federated {
+				if newZone {
+					return errors.New("--federated conflicts with --new-zone")
+				}
+				idx, err := RestoreFederated(cmd.Context(), t, args[0], tables, o.force, lock)
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(a.stdout, "%s restored: federated tables at federation index %d.\n", t.Describe(), idx)
+				return err
+			}
 			if err := Restore(cmd.Context(), t, args[0], o.force, newZone, lock); err != nil {
 				return err
 			}
@@ -116,6 +170,7 @@ func (a *app) restoreCmd() *cobra.Command {
 			return err
 		},
 	}
+	o.registerFederated(cmd, "replace only the federated tables (a dump of onedb backup --federated), keeping the other tables: seeds a new slave zone's first server before it starts")
 	cmd.Flags().BoolVar(&newZone, "new-zone", false, "make the restored database the seed of a NEW zone (every host lost): applied index 0, no servers; then start solo, server-add, restart with SERVER_ID")
 	o.register(cmd)
 	return cmd
