@@ -99,14 +99,17 @@ func (s *Server) execFederated(ctx context.Context, p []any, stmts []sqlfsm.Stat
 	}
 	c := s.fedClient(s.cfg.Federation.MasterOned)
 	v, err := c.Call(ctx, "one.sql.exec", append([]any{s.auth.session()}, p...)...)
-	if err != nil {
-		var xe *xmlrpc.Error
-		if errors.As(err, &xe) {
-			return nil, &rawAnswer{[]any{false, xe.Message, int64(xe.Code)}}
+	if err == nil {
+		// Call returns the whole answer, [ok, value, code]: relay it as is
+		// (a success or the master's failure), unless it is malformed.
+		if _, rerr := xmlrpc.Result(v); rerr != nil && !errors.Is(rerr, xmlrpc.ErrONE) {
+			err = rerr
 		}
+	}
+	if err != nil {
 		return nil, &rawAnswer{forwardFailure("one.sql.exec", "the master zone "+s.cfg.Federation.MasterOned, err)}
 	}
-	return nil, &rawAnswer{[]any{true, v, int64(0)}}
+	return nil, &rawAnswer{v.([]any)}
 }
 
 // maxFedRecord bounds a federated transaction (SQL and parameters), so
@@ -218,7 +221,7 @@ type fedSender struct{ s *Server }
 
 func (f fedSender) Replicate(ctx context.Context, z federation.Zone, rec sqlfsm.FedRecord, prev uint64) error {
 	c := f.s.fedClient(z.Endpoint)
-	_, err := c.Call(ctx, "one.zone.fedreplicate", f.s.auth.session(), int64(rec.Index), int64(prev),
+	_, err := c.CallONE(ctx, "one.zone.fedreplicate", f.s.auth.session(), int64(rec.Index), int64(prev),
 		base64.StdEncoding.EncodeToString(rec.Data), f.s.fedTables().String())
 	var xe *xmlrpc.Error
 	if errors.As(err, &xe) && xe.Code == xmlrpc.ReplicationError {
@@ -251,7 +254,7 @@ func (f fedSender) Snapshot(ctx context.Context, z federation.Zone) (uint64, err
 		return 0, fmt.Errorf("%w: %d bytes compressed; seed the slave with onedb backup --federated and onedb restore --federated", sqlfsm.ErrTooLarge, len(arg))
 	}
 	c := f.s.fedClient(z.Endpoint)
-	v, err := c.Call(ctx, "one.zone.fedsnapshot", f.s.auth.session(), int64(idx), arg, tables.String())
+	v, err := c.CallONE(ctx, "one.zone.fedsnapshot", f.s.auth.session(), int64(idx), arg, tables.String())
 	var xe *xmlrpc.Error
 	if errors.As(err, &xe) && xe.Code == xmlrpc.ReplicationError {
 		if last, ok := outdatedIndex(xe.Message); ok {
@@ -261,7 +264,10 @@ func (f fedSender) Snapshot(ctx context.Context, z federation.Zone) (uint64, err
 	if err != nil {
 		return 0, err
 	}
-	n, _ := v.(int64)
+	n, ok := v.(int64)
+	if !ok || n < 1 {
+		return 0, fmt.Errorf("one.zone.fedsnapshot answered %v, want the index applied", v)
+	}
 	return uint64(n), nil
 }
 
