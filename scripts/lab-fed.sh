@@ -69,14 +69,15 @@ up() {
 
   # start HOST ZONE_ID SERVER_ID [FEDERATION extras]: write its config, start it.
   start() {
-    local h=$1 zone=$2 id=$3 fed=${4:-} vip
-    vip=$MVIP; [ "${h#s}" != "$h" ] && vip=$SVIP
+    local h=$1 zone=$2 id=$3 fed=${4:-} vip=$MVIP name=master
+    [ "${h#s}" != "$h" ] && vip=$SVIP name=slave
     mkdir -p "$DIR/$h"
     cat > "$DIR/$h/oned.yaml" <<CONF
 LISTEN_ADDRESS: 0.0.0.0
 PORT: 2633
 DATA_DIR: $DIR/$h/data
 ONE_AUTH: $DIR/one_auth
+ZONE_NAME: $name
 FEDERATION: {ZONE_ID: $zone, SERVER_ID: $id$fed}
 VIP: [{INTERFACE: eth0, ADDRESS: $vip/24}]
 CONF
@@ -121,13 +122,17 @@ CONF
   echo "$out"
   SZ=$(echo "$out" | sed -n 's/^ID: *//p')
 
+  echo "== a federated table written on the master (user_pool), before the slave zone runs"
+  "$BIN/onesql" --endpoint $MASTER exec "CREATE TABLE user_pool (oid INTEGER PRIMARY KEY, name VARCHAR(128) NOT NULL, created TEXT NOT NULL)"
+  "$BIN/onesql" --endpoint $MASTER exec "INSERT INTO user_pool (oid, name, created) VALUES (0, 'oneadmin', CURRENT_TIMESTAMP)"
+
   echo "== slave zone $SZ (MODE: SLAVE, MASTER_ONED: $MASTER), VIP $SVIP, empty databases"
   form "$SZ" s ", MODE: SLAVE, MASTER_ONED: $MASTER"
   wait_for "the slave's VIP" "$BIN/onezone" --endpoint $SLAVE list
-
-  echo "== a federated table written on the master (user_pool)"
-  "$BIN/onesql" --endpoint $MASTER exec "CREATE TABLE user_pool (oid INTEGER PRIMARY KEY, name VARCHAR(128) NOT NULL, created TEXT NOT NULL)"
-  "$BIN/onesql" --endpoint $MASTER exec "INSERT INTO user_pool (oid, name, created) VALUES (0, 'oneadmin', CURRENT_TIMESTAMP)"
+  # The zone table is local to each zone: give the slave zone's own row
+  # its ENDPOINT too (its NAME came from ZONE_NAME).
+  printf 'ENDPOINT = "%s"\n' "$SLAVE" > "$DIR/slave-self.tmpl"
+  "$BIN/onezone" --endpoint $SLAVE update "$SZ" "$DIR/slave-self.tmpl" --append
   echo "== a federated write sent to the slave zone (it forwards it to the master)"
   "$BIN/onesql" --endpoint $SLAVE exec "INSERT INTO user_pool (oid, name, created) VALUES (1, 'from-slave', CURRENT_TIMESTAMP)"
   echo "== a local table in the slave zone, and a transaction mixing both (refused)"
@@ -146,7 +151,7 @@ CONF
   echo "== host_pool is local: the master has none"
   "$BIN/onesql" --endpoint $MASTER query "SELECT oid FROM host_pool" 2>&1 || true
 
-  echo "== onezone list (on the master)"
+  echo "== onezone list (on the master; FED_INDEX is each zone's leader's)"
   "$BIN/onezone" --endpoint $MASTER list
   echo "== onezone show 0 (master zone)"
   "$BIN/onezone" --endpoint $MASTER show 0
