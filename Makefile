@@ -10,7 +10,7 @@ TESTTIME ?= 15m
 RACE_PKGS ?= ./sqlfsm/ ./sqlcheck/ ./raftlog/ ./zone/ ./hooks/ ./mux/ ./zoneca/ ./xmlrpc/
 ONED_RACE_RUN ?= ^Test(InProcessZoneIsRaceFree|Guard|WarnIfReadable|ParseConfig|ExampleConfigsParse|TLSPeerIdentity|Authorizer|UsedResyncTokens|ClientSQLCannot)
 
-.PHONY: all build bin install lab lab-down chaos bench-report test test-race test-short bench lint fuzz deps demo clean
+.PHONY: all build bin install lab lab-down lab-fed lab-fed-down chaos bench-report test test-race test-short bench lint fuzz deps demo clean
 
 all: build
 
@@ -54,6 +54,14 @@ lab:
 
 lab-down:
 	@./scripts/lab.sh down
+
+# Two 3-host zones federated (master zone 0, a slave zone created on it),
+# in network namespaces (root); lab-fed-down removes them.
+lab-fed:
+	@./scripts/lab-fed.sh up
+
+lab-fed-down:
+	@./scripts/lab-fed.sh down
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

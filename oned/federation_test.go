@@ -20,7 +20,8 @@ import (
 // fedZones forms a master zone (zone 0) and a slave zone (zone 100) of
 // three oned processes each, sharing ONE_AUTH, and registers the slave
 // zone on the master (onezone create) with its server 0's ENDPOINT.
-func fedZones(t *testing.T) (master, slave *harness.ProcZone) {
+// beforeSlave runs on the formed master before the slave zone forms.
+func fedZones(t *testing.T, beforeSlave func(master *harness.ProcZone)) (master, slave *harness.ProcZone) {
 	t.Helper()
 	master = harness.NewProcZone(t, harness.ZoneOptions{Federation: "MODE: MASTER"})
 	slave = harness.NewProcZone(t, harness.ZoneOptions{ZoneID: 100, Session: master.Session,
@@ -32,6 +33,7 @@ func fedZones(t *testing.T) (master, slave *harness.ProcZone) {
 	if err != nil || v != int64(100) {
 		t.Fatalf("onezone create on the master: %v, %v; want zone 100", v, err)
 	}
+	beforeSlave(master)
 	slave.FormZone()
 	return master, slave
 }
@@ -95,26 +97,33 @@ func waitFedIndex(t *testing.T, want int64, zones ...*harness.ProcZone) {
 // included), and FEDLOG_INDEX counts them on every server; local tables
 // stay in their zone; a transaction mixing both is refused in either zone
 // before anything is logged; a standalone-style call of fedreplicate on
-// the master is refused.
+// the master is refused. A slave zone that was down while the master
+// wrote catches up from the master's new leader (a gap, then a rewind),
+// and a client of the slave zone gets the master's answers unchanged.
 func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 	if testing.Short() {
 		t.Skip("two zones of oned processes")
 	}
-	master, slave := fedZones(t)
-	ctx := harness.Ctx(t, 60*time.Second)
+	ctx := harness.Ctx(t, 90*time.Second)
 	execOn := func(o *harness.Oned, stmts ...any) error {
 		_, err := o.Call(ctx, "one.sql.exec", stmts)
 		return err
 	}
-	ml := master.Leader(20 * time.Second)
 	mustExec := func(o *harness.Oned, stmts ...any) {
 		t.Helper()
 		if err := execOn(o, stmts...); err != nil {
 			t.Fatalf("server %d: %v: %v", o.ID, stmts, err)
 		}
 	}
-	mustExec(ml, "CREATE TABLE user_pool (oid INTEGER PRIMARY KEY, name VARCHAR(128) NOT NULL, created TEXT NOT NULL)")
-	mustExec(ml, []any{"INSERT INTO user_pool (oid, name, created) VALUES (?, ?, CURRENT_TIMESTAMP)", int64(0), "oneadmin"})
+	// The master holds two records before the slave zone exists: the
+	// stream's first send to the empty slave is answered with a gap, and
+	// it rewinds to record 1.
+	master, slave := fedZones(t, func(master *harness.ProcZone) {
+		ml := master.Leader(20 * time.Second)
+		mustExec(ml, "CREATE TABLE user_pool (oid INTEGER PRIMARY KEY, name VARCHAR(128) NOT NULL, created TEXT NOT NULL)")
+		mustExec(ml, []any{"INSERT INTO user_pool (oid, name, created) VALUES (?, ?, CURRENT_TIMESTAMP)", int64(0), "oneadmin"})
+	})
+	ml := master.Leader(20 * time.Second)
 	mustExec(ml, "CREATE TABLE vm_pool (oid INTEGER PRIMARY KEY, body TEXT)") // local to the master zone
 	mustExec(ml, "INSERT INTO vm_pool (oid, body) VALUES (1, 'master vm')")
 	waitFedIndex(t, 2, master, slave)
@@ -128,12 +137,19 @@ func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 			sf = o
 		}
 	}
-	mustExec(sl, []any{"INSERT INTO user_pool (oid, name, created) VALUES (?, ?, CURRENT_TIMESTAMP)", int64(1), "from-slave-leader"})
+	// The client gets the master's answer, as the master gives it.
+	v, err := sl.Call(ctx, "one.sql.exec", []any{[]any{"INSERT INTO user_pool (oid, name, created) VALUES (?, ?, CURRENT_TIMESTAMP)", int64(1), "from-slave-leader"}})
+	if r, ok := v.([]any); err != nil || !ok || len(r) != 1 || fmt.Sprint(r[0].(map[string]any)["ROWS_AFFECTED"]) != "1" {
+		t.Fatalf("a federated write on the slave zone answered %#v, %v; want one statement's ROWS_AFFECTED 1", v, err)
+	}
+	if _, err := sl.Call(ctx, "one.sql.exec", []any{"INSERT INTO user_pool (oid, name, created) VALUES (1, 'dup', 'x')"}); err == nil || !strings.Contains(err.Error(), "[ACTION]") {
+		t.Fatalf("a failing federated write on the slave zone answered %v; want the master's ACTION failure", err)
+	}
 	mustExec(sf, []any{"INSERT INTO user_pool (oid, name, created) VALUES (?, ?, CURRENT_TIMESTAMP)", int64(2), "from-slave-follower"},
 		"UPDATE user_pool SET name = 'renamed' WHERE oid = 0")
 	// The master's answer comes back as it is: a result per statement,
 	// or its error.
-	v, err := sf.Call(ctx, "one.sql.exec", []any{[]any{"UPDATE user_pool SET name = ? WHERE oid = ?", "renamed", int64(0)}})
+	v, err = sf.Call(ctx, "one.sql.exec", []any{[]any{"UPDATE user_pool SET name = ? WHERE oid = ?", "renamed", int64(0)}})
 	if r, _ := v.([]any); err != nil || len(r) != 1 || r[0].(map[string]any)["ROWS_AFFECTED"] != int64(1) {
 		t.Fatalf("a forwarded write answered %#v, %v; want one result of 1 row", v, err)
 	}
@@ -163,6 +179,24 @@ func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 		t.Fatalf("fedreplicate on the master: %v", err)
 	}
 	waitFedIndex(t, 5, master, slave)
+
+	// The slave zone is down while the master writes, and the master zone
+	// gets a new leader: its first send to the slave zone (the newest
+	// record) is answered with a gap, and the stream rewinds to the
+	// records the slave zone lacks.
+	for _, o := range slave.Servers {
+		o.Stop()
+	}
+	mustExec(ml, "INSERT INTO user_pool (oid, name, created) VALUES (3, 'while-down', 'x')")
+	mustExec(ml, "INSERT INTO user_pool (oid, name, created) VALUES (4, 'while-down', 'y')")
+	ml.Kill()
+	master.Leader(20 * time.Second)
+	ml.Start()
+	for _, o := range slave.Servers {
+		o.Start()
+	}
+	waitFedIndex(t, 7, master, slave)
+	ml = master.Leader(20 * time.Second)
 
 	want := staleRows(t, ml, "SELECT oid, name, created FROM user_pool ORDER BY oid")
 	if !strings.Contains(want, "renamed") || !strings.Contains(want, "from-slave-follower") {
@@ -195,8 +229,8 @@ func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 		o    *harness.Oned
 		want []string
 	}{
-		{sf, []string{"<MODE>SLAVE</MODE>", "<ZONE_ID>100</ZONE_ID>", "<FEDLOG_INDEX>5</FEDLOG_INDEX>", "<MASTER_FEDLOG_INDEX>5</MASTER_FEDLOG_INDEX>", "<BEHIND>0</BEHIND>"}},
-		{ml, []string{"<MODE>MASTER</MODE>", "<FEDLOG_INDEX>5</FEDLOG_INDEX>", "<ZONE><ID>100</ID><ACKED>5</ACKED><BEHIND>0</BEHIND><ERROR></ERROR></ZONE>"}},
+		{sf, []string{"<MODE>SLAVE</MODE>", "<ZONE_ID>100</ZONE_ID>", "<FEDLOG_INDEX>7</FEDLOG_INDEX>", "<MASTER_FEDLOG_INDEX>7</MASTER_FEDLOG_INDEX>", "<BEHIND>0</BEHIND>"}},
+		{ml, []string{"<MODE>MASTER</MODE>", "<FEDLOG_INDEX>7</FEDLOG_INDEX>", "<ZONE><ID>100</ID><ACKED>7</ACKED><BEHIND>0</BEHIND><ERROR></ERROR></ZONE>"}},
 	} {
 		v, err := tc.o.Call(ctx, "one.zone.fedstatus")
 		if err != nil {
@@ -209,7 +243,7 @@ func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 		}
 	}
 
-	// What an operator sees: FED_INDEX 5 on every server of both zones,
+	// What an operator sees: FED_INDEX 7 on every server of both zones,
 	// and where each zone stands.
 	for _, tc := range []struct {
 		z    *harness.ProcZone
@@ -217,8 +251,8 @@ func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 		zone string
 		line string
 	}{
-		{master, ml, "0", "FEDERATION: MASTER at index 5; zone 100 at 5 (0 behind)"},
-		{slave, sf, "100", "FEDERATION: SLAVE of " + master.Servers[0].Endpoint + ", at index 5, master at 5 (0 behind)"},
+		{master, ml, "0", "FEDERATION: MASTER at index 7; zone 100 at 7 (0 behind)"},
+		{slave, sf, "100", "FEDERATION: SLAVE of " + master.Servers[0].Endpoint + ", at index 7, master at 7 (0 behind)"},
 	} {
 		cmd := exec.Command(filepath.Join(tc.z.Bin, "onezone"), "show", tc.zone)
 		cmd.Env = append(os.Environ(), "ONE_AUTH="+tc.z.Auth, "ONE_XMLRPC="+tc.o.Endpoint)
@@ -228,8 +262,8 @@ func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 		}
 		ha := string(out)[strings.Index(string(out), "HA & FEDERATION SYNC STATUS"):]
 		ha = ha[:strings.Index(ha, "ZONE TEMPLATE")]
-		if rows := regexp.MustCompile(`(?m)^\s+\d+ server-\d .* 5\s*$`).FindAllString(ha, -1); len(rows) != 3 {
-			t.Fatalf("onezone show %s: want 3 servers with FED_INDEX 5:\n%s", tc.zone, ha)
+		if rows := regexp.MustCompile(`(?m)^\s+\d+ server-\d .* 7\s*$`).FindAllString(ha, -1); len(rows) != 3 {
+			t.Fatalf("onezone show %s: want 3 servers with FED_INDEX 7:\n%s", tc.zone, ha)
 		}
 		t.Logf("onezone show %s:\n%s", tc.zone, out)
 	}
