@@ -43,7 +43,7 @@ func TestRetries(t *testing.T) {
 			name:    "read resent after an unknown outcome",
 			handler: map[string]clitest.Handler{"one.zone.info": failFirst("one.zone.info", unknown, 0x20000, zone)},
 			args:    []string{"show", "0", "--status-timeout", "100ms"},
-			calls:   []string{"one.zone.info", "one.zone.info"},
+			calls:   []string{"one.zone.info", "one.zone.info", "one.zone.fedstatus"},
 		},
 		{
 			name:    "write resent when not applied",

@@ -86,7 +86,10 @@ func TestShowCommand(t *testing.T) {
 	if r.stdout != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", r.stdout, want)
 	}
-	wantCalls := []clitest.Call{{Method: "one.zone.info", Params: []any{"oneadmin:s3cret", int64(0), false}}}
+	// Then OneHA's federation status (a fake front end without it: no
+	// federation lines).
+	wantCalls := []clitest.Call{{Method: "one.zone.info", Params: []any{"oneadmin:s3cret", int64(0), false}},
+		{Method: "one.zone.fedstatus", Params: []any{"oneadmin:s3cret"}}}
 	if got := fe.Calls(); !reflect.DeepEqual(got, wantCalls) {
 		t.Errorf("front-end calls %#v, want %#v", got, wantCalls)
 	}
