@@ -133,8 +133,16 @@ func recordSize(stmts []sqlfsm.Statement) int {
 
 // fedClient is an XML-RPC client for another zone's ENDPOINT, on one
 // transport shared by every cross-zone call (connections are reused).
+//
+// With zone TLS an http:// ENDPOINT is called as https:// on the same
+// port (every OneHA server serves both there): the other zone must then
+// prove it holds a certificate of the federation's zone CA before this
+// server sends it the oneadmin session or any record.
 func (s *Server) fedClient(endpoint string) *xmlrpc.Client {
 	s.fedTrOnce.Do(func() { s.fedTr = s.newFedTransport() })
+	if rest, ok := strings.CutPrefix(endpoint, "http://"); ok && s.creds != nil {
+		endpoint = "https://" + rest
+	}
 	timeout := max(s.cfg.XMLRPCTimeout(), 10*time.Second)
 	return &xmlrpc.Client{URL: endpoint, HTTP: &http.Client{Transport: s.fedTr, Timeout: timeout}, MaxBody: xmlrpc.DefaultMaxBody}
 }
@@ -144,8 +152,7 @@ func (s *Server) fedClient(endpoint string) *xmlrpc.Client {
 // zone of a federation shares it: the .one folder is copied, as in
 // OpenNebula's procedure; the chain is checked, not the name, since an
 // ENDPOINT is a VIP no leaf names), or else one the system trusts for
-// that host name (an operator's API_TLS certificate); this server offers
-// its own leaf.
+// that host name (an operator's API_TLS certificate).
 func (s *Server) newFedTransport() *http.Transport {
 	tr := &http.Transport{MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: time.Minute,
 		DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext}
@@ -169,7 +176,8 @@ func (s *Server) newFedTransport() *http.Transport {
 			}
 			_, err := leaf.Verify(x509.VerifyOptions{DNSName: cs.ServerName, Intermediates: inter})
 			return err
-		},
-		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return creds.Certificate(), nil }}
+		}}
+	// No client certificate: the other zone's authorizer admits only its
+	// own servers' leaves; the oneadmin session authenticates this side.
 	return tr
 }

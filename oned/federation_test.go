@@ -24,7 +24,7 @@ import (
 func fedZones(t *testing.T, beforeSlave func(master *harness.ProcZone)) (master, slave *harness.ProcZone) {
 	t.Helper()
 	master = harness.NewProcZone(t, harness.ZoneOptions{Federation: "MODE: MASTER"})
-	slave = harness.NewProcZone(t, harness.ZoneOptions{ZoneID: 100, Session: master.Session,
+	slave = harness.NewProcZone(t, harness.ZoneOptions{ZoneID: 100, AuthFrom: master,
 		Federation: "MODE: SLAVE, MASTER_ONED: " + master.Servers[0].Endpoint})
 	master.FormZone()
 	ctx := harness.Ctx(t, 30*time.Second)
@@ -267,6 +267,29 @@ func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 		}
 		t.Logf("onezone show %s:\n%s", tc.zone, out)
 	}
+
+	// A zone whose servers hold another CA (its .one folder was not
+	// copied) gets nothing from the master: not even the session.
+	other := harness.NewProcZone(t, harness.ZoneOptions{N: 1, ZoneID: 101,
+		Federation: "MODE: SLAVE, MASTER_ONED: " + master.Servers[0].Endpoint})
+	other.FormFirst()
+	if _, err := ml.Call(ctx, "one.zone.allocate", fmt.Sprintf("NAME = \"zone-c\"\nENDPOINT = \"%s\"", other.Servers[0].Endpoint)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v, err := ml.Call(ctx, "one.zone.fedstatus")
+		if err == nil && regexp.MustCompile(`<ZONE><ID>101</ID><ACKED>0</ACKED><BEHIND>7</BEHIND><ERROR>[^<]*certificate`).MatchString(v.(string)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the master's stream to a zone of another CA: %v, %v; want a certificate error", v, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := fedIndex(t, other.Servers[0]); n != 0 {
+		t.Fatalf("the zone of another CA is at federation index %d", n)
+	}
 }
 
 // fedWriter writes unique ops into the federated table fed_ops through
@@ -316,7 +339,7 @@ func TestFederationSurvivesLeaderDeathsAndAPurgedLog(t *testing.T) {
 	}
 	tables := "FEDERATED_TABLES: [fed_ops]\n"
 	master := harness.NewProcZone(t, harness.ZoneOptions{Federation: "MODE: MASTER, LOG_RETENTION: 5", Extra: tables})
-	slave := harness.NewProcZone(t, harness.ZoneOptions{ZoneID: 100, Session: master.Session, Extra: tables,
+	slave := harness.NewProcZone(t, harness.ZoneOptions{ZoneID: 100, AuthFrom: master, Extra: tables,
 		Federation: "MODE: SLAVE, MASTER_ONED: " + master.Servers[0].Endpoint})
 	master.FormZone()
 	ctx := harness.Ctx(t, 5*time.Minute)

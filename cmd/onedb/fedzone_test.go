@@ -91,7 +91,7 @@ func TestSeedSlaveZoneWithFederatedBackup(t *testing.T) {
 func seedSlaveZone(t *testing.T, d sqlcheck.Dialect) {
 	tables := "FEDERATED_TABLES: [fed_extra]\n"
 	master := harness.NewProcZone(t, harness.ZoneOptions{Dialect: d, Federation: "MODE: MASTER", Extra: tables})
-	slave := harness.NewProcZone(t, harness.ZoneOptions{Dialect: d, ZoneID: 100, Session: master.Session, Extra: tables,
+	slave := harness.NewProcZone(t, harness.ZoneOptions{Dialect: d, ZoneID: 100, AuthFrom: master, Extra: tables,
 		Federation: "MODE: SLAVE, MASTER_ONED: " + master.Servers[0].Endpoint})
 	master.FormZone()
 	ctx := harness.Ctx(t, 3*time.Minute)

@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"encoding/xml"
@@ -92,9 +91,10 @@ type ZoneOptions struct {
 	// Federation is added inside every Raft server's FEDERATION mapping,
 	// e.g. "MODE: SLAVE, MASTER_ONED: http://…" (not on a solo start).
 	Federation string
-	// Session, when set, is the ONE_AUTH content (zones of a federation
-	// share it); default a fresh oneadmin password.
-	Session string
+	// AuthFrom, when set, is a zone whose ONE_AUTH file (and so its .one
+	// folder, with the zone CA) this zone shares, as the zones of a
+	// federation do; default a fresh oneadmin password and CA.
+	AuthFrom *ProcZone
 	// MariaDBFor, with MySQL, may return a private instance for server i
 	// (e.g. one started with other server defaults); nil: the shared one.
 	MariaDBFor func(i int) *MariaDB
@@ -140,10 +140,14 @@ func NewProcZone(tb testing.TB, opts ZoneOptions) *ProcZone {
 		opts.ElectionTimeoutMS = 500
 	}
 	z := &ProcZone{tb: tb, opts: opts, Bin: Binaries(tb), Dir: tb.TempDir()}
-	z.Auth = filepath.Join(z.Dir, "one_auth")
-	z.Session = cmp.Or(opts.Session, "oneadmin:"+strconv.FormatInt(time.Now().UnixNano(), 36))
-	if err := os.WriteFile(z.Auth, []byte(z.Session+"\n"), 0o600); err != nil {
-		tb.Fatal(err)
+	if opts.AuthFrom != nil {
+		z.Auth, z.Session = opts.AuthFrom.Auth, opts.AuthFrom.Session
+	} else {
+		z.Auth = filepath.Join(z.Dir, "one_auth")
+		z.Session = "oneadmin:" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		if err := os.WriteFile(z.Auth, []byte(z.Session+"\n"), 0o600); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	for i := 0; i < opts.N; i++ {
 		o := &Oned{z: z, ID: i, Dir: filepath.Join(z.Dir, "server-"+strconv.Itoa(i))}
