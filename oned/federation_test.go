@@ -174,6 +174,12 @@ func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 		!strings.Contains(err.Error(), "only on the master: [extra_table]") || !strings.Contains(err.Error(), "only here: [db_versioning group_pool marketplace_pool marketplaceapp_pool vdc_pool zone_pool]") {
 		t.Fatalf("fedreplicate with another table list: %v", err)
 	}
+	// Zones are created and deleted on the master only.
+	for _, m := range [][]any{{"one.zone.allocate", "NAME = \"x\"\nENDPOINT = \"http://x:2633/RPC2\""}, {"one.zone.delete", int64(0)}} {
+		if _, err := sf.Call(ctx, m[0].(string), m[1:]...); err == nil || !strings.Contains(err.Error(), "on the federation master") {
+			t.Fatalf("%s on a slave: %v", m[0], err)
+		}
+	}
 	// fedreplicate is refused on the master.
 	if _, err := ml.Call(ctx, "one.zone.fedreplicate", int64(5), int64(4), "eA==", "acl"); err == nil || !strings.Contains(err.Error(), "federation master") {
 		t.Fatalf("fedreplicate on the master: %v", err)

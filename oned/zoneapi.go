@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/oneha/oneha/federation"
 	"github.com/oneha/oneha/xmlrpc"
 	"github.com/oneha/oneha/zone"
 )
@@ -66,6 +67,9 @@ func parseErr(err error) string {
 // sends a cluster ID after the template (ZonesController.Create(tpl,
 // clusterID)); oned ignores it for zones, and so does this.
 func (s *Server) zoneAllocate(ctx context.Context, p []any) (any, error) {
+	if err := s.refuseOnSlave("created"); err != nil {
+		return nil, err
+	}
 	src, err := xmlrpc.ParamString(p, 0)
 	if err != nil {
 		return nil, err
@@ -155,6 +159,9 @@ func (s *Server) zoneDelete(ctx context.Context, p []any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.refuseOnSlave("deleted"); err != nil {
+		return nil, err
+	}
 	err = s.zone.Delete(ctx, int(id))
 	if errors.Is(err, zone.ErrSystemZone) {
 		return nil, oneErr(xmlrpc.ActionError, "Cannot delete zone. %s", err.Error())
@@ -172,4 +179,14 @@ func (s *Server) systemConfig(context.Context, []any) (any, error) {
 	fmt.Fprintf(&b, "<ONEHA_VERSION><![CDATA[%s]]></ONEHA_VERSION><VERSION><![CDATA[%s]]></VERSION></OPENNEBULA_CONFIGURATION>",
 		strings.TrimPrefix(Version, "OneHA "), OpenNebulaVersion)
 	return b.String(), nil
+}
+
+// refuseOnSlave: on a federation slave zones are created and deleted on
+// the master (which streams to every slave zone), not here. A slave
+// still updates and renames its own zone's row.
+func (s *Server) refuseOnSlave(verb string) error {
+	if s.fedMode() == federation.Slave {
+		return oneErr(xmlrpc.ActionError, "Zones can only be %s on the federation master (%s)", verb, s.cfg.Federation.MasterOned)
+	}
+	return nil
 }
