@@ -86,6 +86,9 @@ type ZoneOptions struct {
 	// Raft is added inside every server's RAFT mapping, e.g.
 	// "DEAD_SERVER_TIMEOUT_S: 3, MIN_QUORUM: 3".
 	Raft string
+	// HostPrefix, with Lab, names this zone's hosts (default "s": s0,
+	// s1, …); two zones in one lab need different prefixes.
+	HostPrefix string
 	// ZoneID is FEDERATION.ZONE_ID (default 0).
 	ZoneID int
 	// Federation is added inside every Raft server's FEDERATION mapping,
@@ -152,7 +155,11 @@ func NewProcZone(tb testing.TB, opts ZoneOptions) *ProcZone {
 	for i := 0; i < opts.N; i++ {
 		o := &Oned{z: z, ID: i, Dir: filepath.Join(z.Dir, "server-"+strconv.Itoa(i))}
 		if opts.Lab != nil {
-			o.Host = opts.Lab.AddHost(tb, fmt.Sprintf("s%d", i))
+			prefix := opts.HostPrefix
+			if prefix == "" {
+				prefix = "s"
+			}
+			o.Host = opts.Lab.AddHost(tb, fmt.Sprintf("%s%d", prefix, i))
 			o.Port = 2633
 			o.Endpoint = fmt.Sprintf("http://%s:%d/RPC2", o.Host.IP, o.Port)
 		} else {

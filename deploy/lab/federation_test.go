@@ -1,0 +1,203 @@
+package lab_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/oneha/oneha/internal/harness"
+	"github.com/oneha/oneha/xmlrpc"
+)
+
+// TestFederationPartitionBetweenZones: two zones of three hosts each,
+// each behind its own floating IP, the slave reaching the master through
+// the master's VIP and the master the slave through the slave's. While
+// clients write federated rows into both zones, the network between the
+// zones is cut (each zone keeps working inside): the master keeps
+// acknowledging its writes, the slave zone's federated writes fail
+// (nothing is acknowledged that the master did not apply), and once the
+// network heals the slave zone catches up. Afterwards the six servers
+// hold the same rows and FEDLOG_INDEX, each acknowledged write once.
+func TestFederationPartitionBetweenZones(t *testing.T) {
+	lab := harness.NewLab(t, "198.18.50.0/24")
+	mvip, svip := netip.MustParseAddr("198.18.50.100"), netip.MustParseAddr("198.18.50.200")
+	tables := "FEDERATED_TABLES: [fed_ops]\n"
+	master := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Lab: lab, VIP: mvip.String() + "/24", Extra: tables,
+		Federation: "MODE: MASTER"})
+	slave := harness.NewProcZone(t, harness.ZoneOptions{N: 3, Lab: lab, HostPrefix: "z", VIP: svip.String() + "/24", ZoneID: 100,
+		AuthFrom: master, Extra: tables, Federation: fmt.Sprintf("MODE: SLAVE, MASTER_ONED: http://%s:2633/RPC2", mvip)})
+	lab.AttachRoot(t)
+	master.FormZone()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	ml := master.Leader(20 * time.Second)
+	if _, err := ml.Call(ctx, "one.zone.allocate", fmt.Sprintf("NAME = \"zone-b\"\nENDPOINT = \"http://%s:2633/RPC2\"", svip)); err != nil {
+		t.Fatal(err)
+	}
+	slave.FormZone()
+	if _, err := ml.Call(ctx, "one.sql.exec", []any{"CREATE TABLE fed_ops (op VARCHAR(64) NOT NULL)"}); err != nil {
+		t.Fatal(err)
+	}
+	waitLabFedIndex(t, 1, master, slave)
+
+	type writer struct {
+		name           string
+		via            *harness.ProcZone
+		acked, unknown []string
+		n              atomic.Int64
+	}
+	writers := []*writer{{name: "m", via: master}, {name: "s", via: slave}}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	for _, w := range writers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				op := fmt.Sprintf("%s-%d", w.name, i)
+				cctx, c := context.WithTimeout(ctx, 5*time.Second)
+				_, err := w.via.Servers[i%3].Call(cctx, "one.sql.exec", []any{[]any{"INSERT INTO fed_ops (op) VALUES (?)", op}}, "req-"+op)
+				c()
+				switch {
+				case err == nil:
+					w.acked = append(w.acked, op)
+					w.n.Add(1)
+				case xmlrpc.RetrySafe(err):
+				default:
+					w.unknown = append(w.unknown, op)
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	progress := func(w *writer, n int64) {
+		t.Helper()
+		want := w.n.Load() + n
+		deadline := time.Now().Add(60 * time.Second)
+		for w.n.Load() < want {
+			if time.Now().After(deadline) {
+				t.Fatalf("writer %s stalled at %d acknowledged", w.name, w.n.Load())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	progress(writers[1], 10) // the slave zone's writes go through the master
+	var mh, sh, all []*harness.Host
+	for _, o := range master.Servers {
+		mh = append(mh, o.Host)
+	}
+	for _, o := range slave.Servers {
+		sh = append(sh, o.Host)
+	}
+	all = append(append(all, mh...), sh...)
+	harness.PartitionGroups(t, all, mh, sh)
+	acked := writers[1].n.Load()
+	progress(writers[0], 30) // the master zone goes on alone
+	// The master's leader sees its stream to the slave zone failing.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v, err := master.Leader(20*time.Second).Call(ctx, "one.zone.fedstatus")
+		if err == nil && regexp.MustCompile(`<ZONE><ID>100</ID>.*<ERROR>[^<]+</ERROR>`).MatchString(v.(string)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the master's fedstatus during the partition: %v, %v; want zone 100 failing", v, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := writers[1].n.Load(); got > acked+1 {
+		t.Fatalf("the slave zone acknowledged %d federated writes while cut off from the master", got-acked)
+	}
+	harness.HealPartition(t, all)
+	progress(writers[1], 10)
+	close(stop)
+	for range writers {
+		<-done
+	}
+
+	last := labFedIndex(t, master.Leader(20*time.Second))
+	waitLabFedIndex(t, last, master, slave)
+	counts := map[string]int{}
+	v, err := master.Leader(20*time.Second).Call(ctx, "one.sql.query", "SELECT op, COUNT(*) FROM fed_ops GROUP BY op ORDER BY op", []any{}, "stale")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprint(v.(map[string]any)["ROWS"])
+	for _, r := range v.(map[string]any)["ROWS"].([]any) {
+		row := r.([]any)
+		n, _ := strconv.Atoi(fmt.Sprint(row[1]))
+		counts[row[0].(string)] = n
+	}
+	for _, z := range []*harness.ProcZone{master, slave} {
+		for _, o := range z.Servers {
+			v, err := o.Call(ctx, "one.sql.query", "SELECT op, COUNT(*) FROM fed_ops GROUP BY op ORDER BY op", []any{}, "stale")
+			if err != nil || fmt.Sprint(v.(map[string]any)["ROWS"]) != want {
+				t.Fatalf("server %s holds other fed_ops than the master's leader (%v)", o.Host.Name, err)
+			}
+		}
+	}
+	for _, w := range writers {
+		for _, op := range w.acked {
+			if counts[op] != 1 {
+				t.Fatalf("acknowledged write %s is there %d times, want once", op, counts[op])
+			}
+		}
+	}
+	for op, n := range counts {
+		if n != 1 {
+			t.Fatalf("%s applied %d times", op, n)
+		}
+	}
+	t.Logf("acknowledged: master zone %d, slave zone %d; unknown outcome %d+%d; federation index %d",
+		len(writers[0].acked), len(writers[1].acked), len(writers[0].unknown), len(writers[1].unknown), last)
+}
+
+var labFedIndexRE = regexp.MustCompile(`<FEDLOG_INDEX>(-?\d+)</FEDLOG_INDEX>`)
+
+func labFedIndex(t *testing.T, o *harness.Oned) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	v, err := o.Call(ctx, "one.zone.raftstatus")
+	if err != nil {
+		return -2
+	}
+	m := labFedIndexRE.FindStringSubmatch(v.(string))
+	if m == nil {
+		return -2
+	}
+	n, _ := strconv.ParseInt(m[1], 10, 64)
+	return n
+}
+
+func waitLabFedIndex(t *testing.T, want int64, zones ...*harness.ProcZone) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ok := true
+		var got []int64
+		for _, z := range zones {
+			for _, o := range z.Servers {
+				n := labFedIndex(t, o)
+				got = append(got, n)
+				ok = ok && n == want
+			}
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("FEDLOG_INDEX of the servers: %v, want all %d", got, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
