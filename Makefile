@@ -7,7 +7,7 @@ TESTTIME ?= 15m
 # runs the tests that exercise its code inside the test process: a whole
 # 3-server zone (TestInProcessZoneIsRaceFree: oned, zone, raftlog, mux,
 # zoneca, hooks, sqlfsm together) and the in-process unit tests.
-RACE_PKGS ?= ./sqlfsm/ ./sqlcheck/ ./raftlog/ ./zone/ ./hooks/ ./mux/ ./zoneca/ ./xmlrpc/
+RACE_PKGS ?= ./federation/ ./sqlfsm/ ./sqlcheck/ ./raftlog/ ./zone/ ./hooks/ ./mux/ ./zoneca/ ./xmlrpc/
 ONED_RACE_RUN ?= ^Test(InProcessZoneIsRaceFree|Guard|WarnIfReadable|ParseConfig|ExampleConfigsParse|TLSPeerIdentity|Authorizer|UsedResyncTokens|ClientSQLCannot)
 
 .PHONY: all build bin install lab lab-down lab-fed lab-fed-down chaos bench-report test test-race test-short bench lint fuzz deps demo clean
