@@ -43,6 +43,11 @@ func (e *GapError) Error() string {
 	return fmt.Sprintf("slave zone's federation log ends at %d", e.Last)
 }
 
+// ErrAhead: a slave zone holds a federation index the master has not
+// reached (the master's database went back, e.g. restored from a backup).
+// The stream retries, and says so, until an operator repairs one side.
+var ErrAhead = errors.New("slave zone is ahead of the master")
+
 // ErrBehindLog: a slave zone needs records the master's log no longer holds.
 var ErrBehindLog = errors.New("slave zone is behind the master's federation log")
 
@@ -234,6 +239,13 @@ func (r *Replicator) stream(ctx context.Context, z Zone, kick <-chan struct{}, p
 			var gap *GapError
 			if errors.As(err, &gap) {
 				next = gap.Last + 1
+				if last, lerr := r.Src.FedLast(ctx); lerr == nil && gap.Last > last {
+					// Nothing to send until the master passes it, and
+					// then records that do not follow the slave's.
+					fail(fmt.Errorf("%w: the slave zone holds federation index %d, the master only %d (was the master restored from an older backup?)", ErrAhead, gap.Last, last))
+					next = 0
+					break
+				}
 				r.setStatus(z.ID, gap.Last, "")
 				break
 			}

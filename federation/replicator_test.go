@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -150,5 +151,35 @@ func TestSlaveBehindThePurgedLogGetsASnapshotThenRecords(t *testing.T) {
 	_, applied, snaps := slave.state()
 	if snaps != 1 || !slices.Equal(applied, []uint64{31, 32, 33, 34, 35}) {
 		t.Fatalf("snapshots %d, then records %v; want 1 snapshot, then 31..35", snaps, applied)
+	}
+}
+
+// TestSlaveAheadOfTheMasterIsReportedNotFed: a slave zone whose index is
+// past the master's (the master went back to an older backup) is sent
+// nothing, and its stream says why.
+func TestSlaveAheadOfTheMasterIsReportedNotFed(t *testing.T) {
+	log := &memLog{oldest: 1, last: 5}
+	slave := &memSlave{log: log, last: 9}
+	r := &Replicator{Src: log, Send: slave, Poll: 2 * time.Millisecond,
+		Log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Zones: func(context.Context) ([]Zone, error) { return []Zone{{ID: 100, Endpoint: "x"}}, nil }}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	for {
+		st := r.Status()
+		if len(st) == 1 && strings.Contains(st[0].Err, "ahead of the master") {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("status %+v, want the slave reported ahead", st)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	if last, applied, snaps := slave.state(); last != 9 || len(applied) != 0 || snaps != 0 {
+		t.Fatalf("the slave ahead got records %v, snapshots %d (last %d)", applied, snaps, last)
 	}
 }
