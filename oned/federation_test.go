@@ -38,64 +38,6 @@ func fedZones(t *testing.T, beforeSlave func(master *harness.ProcZone)) (master,
 	return master, slave
 }
 
-var fedIndexRE = regexp.MustCompile(`<FEDLOG_INDEX>(-?\d+)</FEDLOG_INDEX>`)
-
-// fedIndex is a server's FEDLOG_INDEX (one.zone.raftstatus).
-func fedIndex(t *testing.T, o *harness.Oned) int64 {
-	t.Helper()
-	v, err := o.Call(harness.Ctx(t, 10*time.Second), "one.zone.raftstatus")
-	if err != nil {
-		return -2
-	}
-	m := fedIndexRE.FindStringSubmatch(v.(string))
-	if m == nil {
-		t.Fatalf("server %d: raftstatus without FEDLOG_INDEX: %s", o.ID, v)
-	}
-	n, _ := strconv.ParseInt(m[1], 10, 64)
-	return n
-}
-
-// staleRows is a query's rows as one server holds them.
-func staleRows(t *testing.T, o *harness.Oned, q string) string {
-	t.Helper()
-	v, err := o.Call(harness.Ctx(t, 10*time.Second), "one.sql.query", q, []any{}, "stale")
-	if err != nil {
-		return "error: " + err.Error()
-	}
-	return fmt.Sprint(v.(map[string]any)["ROWS"])
-}
-
-// waitFedIndex waits until every server of the zones reports FEDLOG_INDEX
-// want, or (want -1) one same index (a write whose client gave up may
-// still apply, so the final index is not known in advance), and returns
-// it.
-func waitFedIndex(t *testing.T, want int64, zones ...*harness.ProcZone) int64 {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var got []string
-		ok := true
-		var first int64
-		for i, z := range zones {
-			for j, o := range z.Servers {
-				n := fedIndex(t, o)
-				if i == 0 && j == 0 {
-					first = n
-				}
-				got = append(got, strconv.FormatInt(n, 10))
-				ok = ok && n == first && (want < 0 || n == want)
-			}
-		}
-		if ok && first >= 0 {
-			return first
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("FEDLOG_INDEX of the 6 servers: %v, want all %d; master leader's log:\n%s", got, want, zones[0].Leader(time.Second).LogTail(30))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // TestFederatedTablesAreTheSameOnEveryServerOfEveryZone is federation's
 // rule, on real processes: writes on federated tables, sent to the master
 // zone or to a slave zone (which forwards them to the master), reach all
@@ -132,7 +74,7 @@ func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 	ml := master.Leader(20 * time.Second)
 	mustExec(ml, "CREATE TABLE vm_pool (oid INTEGER PRIMARY KEY, body TEXT)") // local to the master zone
 	mustExec(ml, "INSERT INTO vm_pool (oid, body) VALUES (1, 'master vm')")
-	waitFedIndex(t, 2, master, slave)
+	harness.WaitFedIndex(t, 2, master, slave)
 
 	// A slave zone's write on a federated table goes through the master;
 	// through a follower of the slave too.
@@ -164,7 +106,7 @@ func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 	}
 	mustExec(sl, "CREATE TABLE host_pool (oid INTEGER PRIMARY KEY, body TEXT)") // local to the slave zone
 	mustExec(sl, "INSERT INTO host_pool (oid, body) VALUES (7, 'slave host')")
-	waitFedIndex(t, 5, master, slave)
+	harness.WaitFedIndex(t, 5, master, slave)
 
 	// Mixed transactions are refused in both zones, and log nothing.
 	for _, o := range []*harness.Oned{ml, sl} {
@@ -190,7 +132,7 @@ func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 	if _, err := ml.Call(ctx, "one.zone.fedreplicate", int64(5), int64(4), "eA==", "acl"); err == nil || !strings.Contains(err.Error(), "federation master") {
 		t.Fatalf("fedreplicate on the master: %v", err)
 	}
-	waitFedIndex(t, 5, master, slave)
+	harness.WaitFedIndex(t, 5, master, slave)
 
 	// The slave zone is down while the master writes, and the master zone
 	// gets a new leader: its first send to the slave zone (the newest
@@ -207,30 +149,30 @@ func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 	for _, o := range slave.Servers {
 		o.Start()
 	}
-	waitFedIndex(t, 7, master, slave)
+	harness.WaitFedIndex(t, 7, master, slave)
 	ml = master.Leader(20 * time.Second)
 
-	want := staleRows(t, ml, "SELECT oid, name, created FROM user_pool ORDER BY oid")
+	want := ml.StaleRows(t, "SELECT oid, name, created FROM user_pool ORDER BY oid")
 	if !strings.Contains(want, "renamed") || !strings.Contains(want, "from-slave-follower") {
 		t.Fatalf("master's user_pool: %s", want)
 	}
 	for _, z := range []*harness.ProcZone{master, slave} {
 		for _, o := range z.Servers {
-			if got := staleRows(t, o, "SELECT oid, name, created FROM user_pool ORDER BY oid"); got != want {
+			if got := o.StaleRows(t, "SELECT oid, name, created FROM user_pool ORDER BY oid"); got != want {
 				t.Fatalf("zone %v server %d user_pool:\n%s\nwant the master's:\n%s", z == slave, o.ID, got, want)
 			}
 		}
 	}
 	for _, o := range slave.Servers {
-		if got := staleRows(t, o, "SELECT oid FROM vm_pool"); !strings.Contains(got, "no such table") {
+		if got := o.StaleRows(t, "SELECT oid FROM vm_pool"); !strings.Contains(got, "no such table") {
 			t.Fatalf("slave server %d sees the master's local vm_pool: %s", o.ID, got)
 		}
-		if got := staleRows(t, o, "SELECT body FROM host_pool"); got != "[[slave host]]" {
+		if got := o.StaleRows(t, "SELECT body FROM host_pool"); got != "[[slave host]]" {
 			t.Fatalf("slave server %d host_pool: %s", o.ID, got)
 		}
 	}
 	for _, o := range master.Servers {
-		if got := staleRows(t, o, "SELECT oid FROM host_pool"); !strings.Contains(got, "no such table") {
+		if got := o.StaleRows(t, "SELECT oid FROM host_pool"); !strings.Contains(got, "no such table") {
 			t.Fatalf("master server %d sees the slave's local host_pool: %s", o.ID, got)
 		}
 	}
@@ -299,7 +241,7 @@ func TestFederatedTablesAreTheSameOnEveryServerOfEveryZone(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if n := fedIndex(t, other.Servers[0]); n != 0 {
+	if n := other.Servers[0].FedLogIndex(t); n != 0 {
 		t.Fatalf("the zone of another CA is at federation index %d", n)
 	}
 }
@@ -313,18 +255,18 @@ func sameFedRows(t *testing.T, q string, zones ...*harness.ProcZone) (int64, str
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		last := waitFedIndex(t, -1, zones...)
+		last := harness.WaitFedIndex(t, -1, zones...)
 		var rows []string
 		for _, z := range zones {
 			for _, o := range z.Servers {
-				rows = append(rows, staleRows(t, o, q))
+				rows = append(rows, o.StaleRows(t, q))
 			}
 		}
 		same := true
 		for _, r := range rows {
 			same = same && r == rows[0]
 		}
-		if same && waitFedIndex(t, -1, zones...) == last {
+		if same && harness.WaitFedIndex(t, -1, zones...) == last {
 			return last, rows[0]
 		}
 		if time.Now().After(deadline) {
@@ -392,7 +334,7 @@ func TestFederationSurvivesLeaderDeathsAndAPurgedLog(t *testing.T) {
 	if _, err := master.Leader(20*time.Second).Call(ctx, "one.sql.exec", []any{"CREATE TABLE fed_ops (op VARCHAR(64) NOT NULL)"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFedIndex(t, 1, master, slave)
+	harness.WaitFedIndex(t, 1, master, slave)
 	showBoth := func(when string) {
 		for _, z := range []*harness.ProcZone{master, slave} {
 			l := z.Leader(20 * time.Second)

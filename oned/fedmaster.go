@@ -70,8 +70,6 @@ func (f fedSender) Snapshot(ctx context.Context, z federation.Zone) (uint64, err
 // leader: the replicator starts with each term and stops when leadership
 // ends.
 func (s *Server) fedLoop(ctx context.Context) {
-	ch, cancel := s.node.Subscribe()
-	defer cancel()
 	var stop context.CancelFunc
 	done := make(chan struct{})
 	close(done)
@@ -106,18 +104,7 @@ func (s *Server) fedLoop(ctx context.Context) {
 			stop = nil
 		}
 	}
-	check()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case _, ok := <-ch:
-			if !ok {
-				return
-			}
-			check()
-		}
-	}
+	s.onEachChange(ctx, check)
 }
 
 // newReplicator builds the master's replicator: every zone of the zone

@@ -24,32 +24,11 @@ import (
 // master or a standalone zone, and when the table lists differ (naming the
 // tables).
 func (s *Server) fedReplicate(ctx context.Context, p []any) (any, error) {
-	if s.fedMode() != federation.Slave {
-		return nil, oneErr(xmlrpc.ReplicationError, "Cannot replicate federate log records on federation master")
-	}
-	index, err := xmlrpc.ParamInt(p, 0)
+	a, err := s.fedCallArgs(p, true)
 	if err != nil {
 		return nil, err
 	}
-	prev, err := xmlrpc.ParamInt(p, 1)
-	if err != nil {
-		return nil, err
-	}
-	b64, err := xmlrpc.ParamString(p, 2)
-	if err != nil {
-		return nil, err
-	}
-	list, err := xmlrpc.ParamString(p, 3)
-	if err != nil {
-		return nil, err
-	}
-	theirs, err := federation.ParseList(list)
-	if err != nil {
-		return nil, badParam("tables: %v", err)
-	}
-	if err := federation.Same(s.fedTables(), theirs); err != nil {
-		return nil, oneErr(xmlrpc.ReplicationError, "%v", err)
-	}
+	index, prev, b64 := a.index, a.prev, a.data
 	if index < 1 || prev < 0 || prev >= index {
 		return nil, badParam("index %d after %d: want 0 <= prev_index < index", index, prev)
 	}
@@ -93,28 +72,11 @@ func (s *Server) fedReplicate(ctx context.Context, p []any) (any, error) {
 // Leader only. Answers index once applied; a zone that already holds index
 // or more answers as fedreplicate does on a gap.
 func (s *Server) fedSnapshot(ctx context.Context, p []any) (any, error) {
-	if s.fedMode() != federation.Slave {
-		return nil, oneErr(xmlrpc.ReplicationError, "Cannot replicate federate log records on federation master")
-	}
-	index, err := xmlrpc.ParamInt(p, 0)
+	a, err := s.fedCallArgs(p, false)
 	if err != nil {
 		return nil, err
 	}
-	b64, err := xmlrpc.ParamString(p, 1)
-	if err != nil {
-		return nil, err
-	}
-	list, err := xmlrpc.ParamString(p, 2)
-	if err != nil {
-		return nil, err
-	}
-	theirs, err := federation.ParseList(list)
-	if err != nil {
-		return nil, badParam("tables: %v", err)
-	}
-	if err := federation.Same(s.fedTables(), theirs); err != nil {
-		return nil, oneErr(xmlrpc.ReplicationError, "%v", err)
-	}
+	index, b64 := a.index, a.data
 	if index < 1 {
 		return nil, badParam("index %d: want >= 1", index)
 	}
@@ -138,6 +100,48 @@ func (s *Server) fedSnapshot(ctx context.Context, p []any) (any, error) {
 		return nil, err
 	}
 	return int64(res.FedIndex), nil
+}
+
+// fedArgs are the parameters of fedreplicate (index, prev, data, tables)
+// and fedsnapshot (index, data, tables).
+type fedArgs struct {
+	index, prev int64
+	data        string
+}
+
+// fedCallArgs reads them, after refusing the call off a slave and when
+// the master's FEDERATED_TABLES differ from this zone's (naming them).
+func (s *Server) fedCallArgs(p []any, withPrev bool) (fedArgs, error) {
+	var a fedArgs
+	if s.fedMode() != federation.Slave {
+		return a, oneErr(xmlrpc.ReplicationError, "Cannot replicate federate log records on federation master")
+	}
+	var err error
+	if a.index, err = xmlrpc.ParamInt(p, 0); err != nil {
+		return a, err
+	}
+	i := 1
+	if withPrev {
+		if a.prev, err = xmlrpc.ParamInt(p, 1); err != nil {
+			return a, err
+		}
+		i++
+	}
+	if a.data, err = xmlrpc.ParamString(p, i); err != nil {
+		return a, err
+	}
+	list, err := xmlrpc.ParamString(p, i+1)
+	if err != nil {
+		return a, err
+	}
+	theirs, err := federation.ParseList(list)
+	if err != nil {
+		return a, badParam("tables: %v", err)
+	}
+	if err := federation.Same(s.fedTables(), theirs); err != nil {
+		return a, oneErr(xmlrpc.ReplicationError, "%v", err)
+	}
+	return a, nil
 }
 
 // fedAnswer is the REPLICATION answer of a federation entry that did not

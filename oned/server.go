@@ -421,8 +421,6 @@ func (s *Server) primaryIPv4() string {
 // ready leader (idempotent), so a fresh zone gets its tables, and records
 // the leadership change in the zone's history (zone.RecordLeadership).
 func (s *Server) leaderDuties(ctx context.Context) {
-	ch, cancel := s.node.Subscribe()
-	defer cancel()
 	check := func() {
 		if !s.node.IsLeader() {
 			return
@@ -440,6 +438,14 @@ func (s *Server) leaderDuties(ctx context.Context) {
 			s.log.Warn("leadership history", "err", err)
 		}
 	}
+	s.onEachChange(ctx, check)
+}
+
+// onEachChange calls check now and after each Raft state change until ctx
+// ends (or the node stops).
+func (s *Server) onEachChange(ctx context.Context, check func()) {
+	ch, cancel := s.node.Subscribe()
+	defer cancel()
 	check()
 	for {
 		select {

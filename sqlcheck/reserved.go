@@ -25,19 +25,13 @@ func RefuseReserved(d Dialect, sql, prefix string) error {
 	if prefix == "" {
 		return nil
 	}
-	toks, err := Lex(d, sql)
+	names, err := Names(d, sql)
 	if err != nil {
 		return err
 	}
 	prefix = strings.ToLower(prefix)
-	for _, t := range toks {
-		switch {
-		case t.Kind == TokIdent, t.Kind == TokQuotedIdent:
-		case t.Kind == TokString && d == SQLite:
-		default:
-			continue
-		}
-		if name := strings.ToLower(t.Value); strings.HasPrefix(name, prefix) {
+	for _, name := range names {
+		if strings.HasPrefix(name, prefix) {
 			return &UnsafeError{
 				Construct: "table " + name,
 				Reason:    "it is OneHA's own table; clients cannot write it",

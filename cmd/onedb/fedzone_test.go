@@ -6,8 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,59 +14,6 @@ import (
 	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 )
-
-var fedIndexRE = regexp.MustCompile(`<FEDLOG_INDEX>(-?\d+)</FEDLOG_INDEX>`)
-
-// fedIndex is a server's FEDLOG_INDEX (one.zone.raftstatus), -2 when it
-// does not answer.
-func fedIndex(t *testing.T, o *harness.Oned) int64 {
-	t.Helper()
-	v, err := o.Call(harness.Ctx(t, 10*time.Second), "one.zone.raftstatus")
-	if err != nil {
-		return -2
-	}
-	m := fedIndexRE.FindStringSubmatch(v.(string))
-	if m == nil {
-		t.Fatalf("server %d: raftstatus without FEDLOG_INDEX: %s", o.ID, v)
-	}
-	n, _ := strconv.ParseInt(m[1], 10, 64)
-	return n
-}
-
-// waitFedIndex waits until every server of the zones reports FEDLOG_INDEX
-// want.
-func waitFedIndex(t *testing.T, want int64, zones ...*harness.ProcZone) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var got []string
-		ok := true
-		for _, z := range zones {
-			for _, o := range z.Servers {
-				n := fedIndex(t, o)
-				got = append(got, strconv.FormatInt(n, 10))
-				ok = ok && n == want
-			}
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("FEDLOG_INDEX of the servers: %v, want all %d; master leader's log:\n%s", got, want, zones[0].Leader(time.Second).LogTail(30))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// staleRows is a query's rows as one server holds them.
-func staleRows(t *testing.T, o *harness.Oned, q string) string {
-	t.Helper()
-	v, err := o.Call(harness.Ctx(t, 10*time.Second), "one.sql.query", q, []any{}, "stale")
-	if err != nil {
-		return "error: " + err.Error()
-	}
-	return fmt.Sprint(v.(map[string]any)["ROWS"])
-}
 
 // TestSeedSlaveZoneWithFederatedBackup is OpenNebula's procedure for a new
 // slave zone, on real oned processes: the slave zone is registered on the
@@ -112,7 +57,7 @@ func seedSlaveZone(t *testing.T, d sqlcheck.Dialect) {
 	write("INSERT INTO fed_extra (id, v) VALUES (1, 'one')")
 	write("CREATE TABLE vm_pool (oid INTEGER PRIMARY KEY, body TEXT)") // local to the master zone
 	write("INSERT INTO vm_pool (oid, body) VALUES (1, 'master vm')")
-	waitFedIndex(t, 4, master)
+	harness.WaitFedIndex(t, 4, master)
 
 	// onedb backup --federated of a running master follower's database:
 	// the tables come from its oned config (DB, FEDERATED_TABLES).
@@ -156,14 +101,14 @@ func seedSlaveZone(t *testing.T, d sqlcheck.Dialect) {
 	db.Close()
 
 	slave.FormZone()
-	waitFedIndex(t, 4, master, slave)
+	harness.WaitFedIndex(t, 4, master, slave)
 	check := func(q string) {
 		t.Helper()
-		want := staleRows(t, master.Leader(20*time.Second), q)
+		want := master.Leader(20*time.Second).StaleRows(t, q)
 		for _, o := range slave.Servers {
 			deadline := time.Now().Add(30 * time.Second)
 			for {
-				got := staleRows(t, o, q)
+				got := o.StaleRows(t, q)
 				if got == want {
 					break
 				}
@@ -177,7 +122,7 @@ func seedSlaveZone(t *testing.T, d sqlcheck.Dialect) {
 	check("SELECT oid, name, created FROM user_pool ORDER BY oid")
 	check("SELECT id, v FROM fed_extra ORDER BY id")
 	for _, o := range slave.Servers {
-		if got := staleRows(t, o, "SELECT oid FROM vm_pool"); !strings.HasPrefix(got, "error: ") {
+		if got := o.StaleRows(t, "SELECT oid FROM vm_pool"); !strings.HasPrefix(got, "error: ") {
 			t.Fatalf("slave server %d holds the master's local vm_pool: %s", o.ID, got)
 		}
 	}
@@ -185,7 +130,7 @@ func seedSlaveZone(t *testing.T, d sqlcheck.Dialect) {
 	// The stream goes on from index 5.
 	write([]any{"INSERT INTO user_pool (oid, name, created) VALUES (?, ?, CURRENT_TIMESTAMP)", int64(2), "after-seed"})
 	write("UPDATE fed_extra SET v = 'two' WHERE id = 1")
-	waitFedIndex(t, 6, master, slave)
+	harness.WaitFedIndex(t, 6, master, slave)
 	check("SELECT oid, name, created FROM user_pool ORDER BY oid")
 	check("SELECT id, v FROM fed_extra ORDER BY id")
 	for _, o := range master.Servers {

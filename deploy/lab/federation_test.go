@@ -43,7 +43,7 @@ func TestFederationPartitionBetweenZones(t *testing.T) {
 	if _, err := ml.Call(ctx, "one.sql.exec", []any{"CREATE TABLE fed_ops (op VARCHAR(64) NOT NULL)"}); err != nil {
 		t.Fatal(err)
 	}
-	waitLabFedIndex(t, 1, master, slave)
+	harness.WaitFedIndex(t, 1, master, slave)
 
 	type writer struct {
 		name           string
@@ -129,7 +129,7 @@ func TestFederationPartitionBetweenZones(t *testing.T) {
 	deadline = time.Now().Add(60 * time.Second)
 	for {
 		// The same rows on all six servers, read at one index.
-		last = waitLabFedIndex(t, -1, master, slave)
+		last = harness.WaitFedIndex(t, -1, master, slave)
 		var rows []string
 		for _, z := range []*harness.ProcZone{master, slave} {
 			for _, o := range z.Servers {
@@ -151,7 +151,7 @@ func TestFederationPartitionBetweenZones(t *testing.T) {
 		for _, r := range rows {
 			same = same && r == rows[0]
 		}
-		if same && waitLabFedIndex(t, -1, master, slave) == last {
+		if same && harness.WaitFedIndex(t, -1, master, slave) == last {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -173,49 +173,4 @@ func TestFederationPartitionBetweenZones(t *testing.T) {
 	}
 	t.Logf("acknowledged: master zone %d, slave zone %d; unknown outcome %d+%d; federation index %d",
 		len(writers[0].acked), len(writers[1].acked), len(writers[0].unknown), len(writers[1].unknown), last)
-}
-
-var labFedIndexRE = regexp.MustCompile(`<FEDLOG_INDEX>(-?\d+)</FEDLOG_INDEX>`)
-
-func labFedIndex(t *testing.T, o *harness.Oned) int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	v, err := o.Call(ctx, "one.zone.raftstatus")
-	if err != nil {
-		return -2
-	}
-	m := labFedIndexRE.FindStringSubmatch(v.(string))
-	if m == nil {
-		return -2
-	}
-	n, _ := strconv.ParseInt(m[1], 10, 64)
-	return n
-}
-
-// waitLabFedIndex waits until every server of the zones reports
-// FEDLOG_INDEX want, or (want -1) one same index (a write whose client
-// gave up may still apply, so the final index is not known in advance),
-// and returns it.
-func waitLabFedIndex(t *testing.T, want int64, zones ...*harness.ProcZone) int64 {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ok := true
-		var got []int64
-		for _, z := range zones {
-			for _, o := range z.Servers {
-				n := labFedIndex(t, o)
-				got = append(got, n)
-				ok = ok && n == got[0] && (want < 0 || n == want)
-			}
-		}
-		if ok && got[0] >= 0 {
-			return got[0]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("FEDLOG_INDEX of the servers: %v, want all %d", got, want)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
