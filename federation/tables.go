@@ -67,25 +67,39 @@ func ParseList(s string) (Tables, error) {
 	return t, nil
 }
 
-// Same returns nil when a and b hold the same tables, else an error naming
-// the tables only one side declares.
+// Diff lists the names only in a and only in b (case-insensitive),
+// sorted.
+func Diff(a, b []string) (onlyA, onlyB []string) {
+	in := func(list []string) map[string]bool {
+		m := map[string]bool{}
+		for _, n := range list {
+			m[strings.ToLower(n)] = true
+		}
+		return m
+	}
+	ma, mb := in(a), in(b)
+	for n := range ma {
+		if !mb[n] {
+			onlyA = append(onlyA, n)
+		}
+	}
+	for n := range mb {
+		if !ma[n] {
+			onlyB = append(onlyB, n)
+		}
+	}
+	slices.Sort(onlyA)
+	slices.Sort(onlyB)
+	return onlyA, onlyB
+}
+
+// Same returns nil when mine and theirs hold the same tables, else an
+// error naming the tables only one side declares.
 func Same(mine, theirs Tables) error {
-	var onlyMine, onlyTheirs []string
-	for n := range mine {
-		if !theirs[n] {
-			onlyMine = append(onlyMine, n)
-		}
-	}
-	for n := range theirs {
-		if !mine[n] {
-			onlyTheirs = append(onlyTheirs, n)
-		}
-	}
+	onlyMine, onlyTheirs := Diff(mine.List(), theirs.List())
 	if len(onlyMine)+len(onlyTheirs) == 0 {
 		return nil
 	}
-	slices.Sort(onlyMine)
-	slices.Sort(onlyTheirs)
 	return fmt.Errorf("%w differ between zones: only here: [%s]; only on the master: [%s]; declare the same FEDERATED_TABLES in every zone",
 		ErrTables, strings.Join(onlyMine, " "), strings.Join(onlyTheirs, " "))
 }

@@ -435,7 +435,7 @@ func RestoreFederated(ctx context.Context, t Target, file string, tables []strin
 	if h.Only == "" {
 		return 0, fmt.Errorf("restore --federated %s: it is a dump of a whole database, not of the federated tables: take one with onedb backup --federated", file)
 	}
-	if onlyDump, onlyHere := diff(h.OnlyTables(), tables); len(onlyDump)+len(onlyHere) > 0 {
+	if onlyDump, onlyHere := federation.Diff(h.OnlyTables(), tables); len(onlyDump)+len(onlyHere) > 0 {
 		return 0, fmt.Errorf("restore --federated %s: it is not a dump of the federated tables here: only in the dump [%s]; only here [%s]; give the same FEDERATED_TABLES (or --federated-tables) as where it was taken",
 			file, strings.Join(onlyDump, " "), strings.Join(onlyHere, " "))
 	}
@@ -471,31 +471,6 @@ func RestoreFederated(ctx context.Context, t Target, file string, tables []strin
 		return 0, fmt.Errorf("restore --federated %s: the dump held no federation index (%s): %w", t.Describe(), sqlfsm.FedTable, err)
 	}
 	return last, nil
-}
-
-// diff lists the names only in a and only in b (case-insensitive), sorted.
-func diff(a, b []string) (onlyA, onlyB []string) {
-	in := func(list []string) map[string]bool {
-		m := map[string]bool{}
-		for _, n := range list {
-			m[strings.ToLower(n)] = true
-		}
-		return m
-	}
-	ma, mb := in(a), in(b)
-	for n := range ma {
-		if !mb[n] {
-			onlyA = append(onlyA, n)
-		}
-	}
-	for n := range mb {
-		if !ma[n] {
-			onlyB = append(onlyB, n)
-		}
-	}
-	slices.Sort(onlyA)
-	slices.Sort(onlyB)
-	return onlyA, onlyB
 }
 
 // appliedIndex is the database's applied index (0 without AppliedTable).
