@@ -81,6 +81,21 @@ func Classify(ctx context.Context, d sqlcheck.Dialect, stmts []string, fed Table
 				defines = true
 			}
 		}
+		if fedHit != "" && isDDL(n) {
+			distinct := map[string]bool{}
+			for _, x := range n {
+				if fed[x] {
+					distinct[x] = true
+				}
+			}
+			if len(distinct) > 1 {
+				// MySQL runs such DDL object by object and may stop half
+				// way (DROP TABLE a, b with b missing drops a, then
+				// fails): it would change the master's tables and take
+				// no federation index.
+				return Local, fmt.Errorf("%w: statement %d is DDL naming %d federated tables; a federated DDL statement names one", ErrMixed, i, len(distinct))
+			}
+		}
 		switch {
 		case fedHit != "" && localHit != "":
 			return Local, fmt.Errorf("%w: statement %d names federated table %s and local table %s; run them as separate transactions", ErrMixed, i, fedHit, localHit)
@@ -103,6 +118,18 @@ func Classify(ctx context.Context, d sqlcheck.Dialect, stmts []string, fed Table
 		}
 	}
 	return Federated, nil
+}
+
+// isDDL: the statement's first word starts DDL.
+func isDDL(names []string) bool {
+	if len(names) == 0 {
+		return false
+	}
+	switch names[0] {
+	case "create", "drop", "alter", "rename", "truncate":
+		return true
+	}
+	return false
 }
 
 // startsCreate: the statement's first word is CREATE.

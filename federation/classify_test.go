@@ -37,6 +37,7 @@ func TestClassifyKeepsFederatedRowsOutOfLocalWrites(t *testing.T) {
 		{"one statement names both", []string{"INSERT INTO user_pool SELECT oid FROM vm_pool"}, Local, "federated table user_pool and local table vm_pool"},
 		{"transaction mixes", []string{"INSERT INTO user_pool VALUES (1)", "INSERT INTO host_pool VALUES (1)"}, Local, "local table host_pool"},
 		{"new local table beside a federated write", []string{"INSERT INTO acl VALUES (1)", "CREATE TABLE notes (id INT)"}, Local, "creates a table or object that is not federated"},
+		{"DDL on two federated tables", []string{"DROP TABLE user_pool, group_pool"}, Local, "DDL naming 2 federated tables"},
 		{"view over a federated table", []string{"CREATE VIEW users AS SELECT * FROM user_pool"}, Local, "view or trigger over federated table user_pool"},
 		{"trigger writing a federated table", []string{"CREATE TRIGGER t AFTER INSERT ON notes FOR EACH ROW INSERT INTO acl VALUES (1)"}, Local, "view or trigger over federated table acl"},
 	} {

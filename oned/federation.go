@@ -151,8 +151,9 @@ func (s *Server) fedClient(endpoint string) *xmlrpc.Client {
 // present a certificate of the zone CA as it is at the handshake (every
 // zone of a federation shares it: the .one folder is copied, as in
 // OpenNebula's procedure; the chain is checked, not the name, since an
-// ENDPOINT is a VIP no leaf names), or else one the system trusts for
-// that host name (an operator's API_TLS certificate).
+// ENDPOINT is a VIP no leaf names), or else, for an ENDPOINT that is a
+// host name, one the system trusts for that name (an operator's API_TLS
+// certificate); an IP ENDPOINT needs the zone CA.
 func (s *Server) newFedTransport() *http.Transport {
 	tr := &http.Transport{MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: time.Minute,
 		DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext}
@@ -167,8 +168,15 @@ func (s *Server) newFedTransport() *http.Transport {
 				return errors.New("federation: the other zone sent no certificate")
 			}
 			leaf, rest := cs.PeerCertificates[0], cs.PeerCertificates[1:]
-			if err := zoneca.VerifyLeaf(creds.Pool(), leaf, rest, x509.ExtKeyUsageServerAuth, time.Now()); err == nil {
+			zerr := zoneca.VerifyLeaf(creds.Pool(), leaf, rest, x509.ExtKeyUsageServerAuth, time.Now())
+			if zerr == nil {
 				return nil
+			}
+			if cs.ServerName == "" {
+				// An IP address (a VIP): crypto/tls sets no ServerName,
+				// and x509 would check no name at all, so any publicly
+				// trusted certificate would pass. Only the zone CA counts.
+				return fmt.Errorf("federation: the other zone's certificate is not of the zone CA: %w", zerr)
 			}
 			inter := x509.NewCertPool()
 			for _, c := range rest {

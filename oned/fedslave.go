@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/oneha/oneha/federation"
 	"github.com/oneha/oneha/sqlfsm"
@@ -29,8 +31,8 @@ func (s *Server) fedReplicate(ctx context.Context, p []any) (any, error) {
 		return nil, err
 	}
 	index, prev, b64 := a.index, a.prev, a.data
-	if index < 1 || prev < 0 || prev >= index {
-		return nil, badParam("index %d after %d: want 0 <= prev_index < index", index, prev)
+	if index < 1 || prev != index-1 {
+		return nil, badParam("index %d after %d: want prev_index = index - 1", index, prev)
 	}
 	if b64 == "" {
 		return nil, oneErr(xmlrpc.ReplicationError, "Empty SQL command in federated log record")
@@ -42,6 +44,12 @@ func (s *Server) fedReplicate(ctx context.Context, p []any) (any, error) {
 	rec, err := sqlfsm.DecodeRecord(raw)
 	if err != nil {
 		return nil, badParam("record: %v", err)
+	}
+	// The master's clock, within reason: every later entry of this zone
+	// takes a time after the newest applied one.
+	if ahead := time.Until(rec.Context.Time); ahead > maxFedClockAhead {
+		return nil, oneErr(xmlrpc.ReplicationError, "Error replicating log entry %d: its time is %v ahead of this server's clock (at most %v): check the clocks",
+			index, ahead.Round(time.Second), maxFedClockAhead)
 	}
 	// Only what the master itself would have logged: federated tables,
 	// none of OneHA's, and (in ApplyRecord) SQL the checker accepts.
@@ -102,6 +110,10 @@ func (s *Server) fedSnapshot(ctx context.Context, p []any) (any, error) {
 	return int64(res.FedIndex), nil
 }
 
+// maxFedClockAhead bounds how far ahead of this server's clock a record's
+// time may be.
+const maxFedClockAhead = 5 * time.Minute
+
 // fedArgs are the parameters of fedreplicate (index, prev, data, tables)
 // and fedsnapshot (index, data, tables).
 type fedArgs struct {
@@ -161,13 +173,15 @@ func fedAnswer(method string, index int64, err error) error {
 
 // outdatedIndex reads N from "... Zone log is outdated last log index is N".
 func outdatedIndex(msg string) (uint64, bool) {
-	const marker = "last log index is "
-	i := strings.LastIndex(msg, marker)
-	if i < 0 {
+	// Only the gap answer, whole: "[method] Zone log is outdated last log
+	// index is N". Other failures may quote row data holding anything.
+	const marker = "Zone log is outdated last log index is "
+	_, rest, ok := strings.Cut(msg, "] ")
+	if !ok || !strings.HasPrefix(rest, marker) {
 		return 0, false
 	}
-	var n uint64
-	if _, err := fmt.Sscan(msg[i+len(marker):], &n); err != nil {
+	n, err := strconv.ParseUint(rest[len(marker):], 10, 64)
+	if err != nil {
 		return 0, false
 	}
 	return n, true

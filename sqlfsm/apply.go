@@ -127,7 +127,7 @@ func (f *FSM) applyOnce(ctx context.Context, logs []*raft.Log, resps []any, know
 			}
 			if prior != nil { // a gap or a repeat: apply nothing
 				resps[i] = prior
-				b.advance(l, e.Context.Time.UnixMicro())
+				b.advance(l, 0) // nor take its time: it did not apply
 				continue
 			}
 		}
@@ -383,6 +383,8 @@ func (f *FSM) finishDDL(ctx context.Context, l *raft.Log, e *Entry, res *Result)
 		return nil, err
 	}
 	f.setApplied(appliedState{Index: l.Index, Term: l.Term})
-	f.noteTime(e.Context.Time.UnixMicro())
+	if !errors.Is(res.Err, ErrFedGap) { // a federation record that did not apply leaves the clock alone
+		f.noteTime(e.Context.Time.UnixMicro())
+	}
 	return res, nil
 }

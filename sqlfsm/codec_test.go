@@ -92,6 +92,7 @@ func TestDecodeRejectsMalformed(t *testing.T) {
 		{"federation without its fields", []byte{codecV1, flagFed, 2, 0, 0, 1, 1, 'x', 0}},
 		{"federation master entry with a prev", []byte{codecV1, flagFed, 2, 0, 0, 1, 1, 'x', 0, 0, 4, 0, 0}},
 		{"federation record not after its prev", []byte{codecV1, flagFed, 2, 0, 0, 1, 1, 'x', 0, 4, 4, 0, 0}},
+		{"federation record skipping indexes", []byte{codecV1, flagFed, 2, 0, 0, 1, 1, 'x', 0, 9, 4, 0, 0}},
 		{"federation record with a keep", []byte{codecV1, flagFed, 2, 0, 0, 1, 1, 'x', 0, 5, 4, 9, 0}},
 		{"federation snapshot with a prev", []byte{codecV1, flagFed, 2, 0, 0, 1, 1, 'x', 0, 5, 4, 0, 1}},
 		{"federation unknown kind", []byte{codecV1, flagFed, 2, 0, 0, 1, 1, 'x', 0, 5, 4, 0, 2}},

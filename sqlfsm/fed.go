@@ -76,8 +76,10 @@ func (f *Fed) validate() error {
 	if f.Index == 0 && f.Prev != 0 {
 		return fmt.Errorf("federation: a master entry (index 0) has prev %d", f.Prev)
 	}
-	if f.Index != 0 && (f.Prev >= f.Index || f.Keep != 0) {
-		return fmt.Errorf("federation: record %d after %d (keep %d)", f.Index, f.Prev, f.Keep)
+	if f.Index != 0 && (f.Prev+1 != f.Index || f.Keep != 0) {
+		// Indexes are consecutive: a record that skips some would let one
+		// call move a slave ahead of its master for good.
+		return fmt.Errorf("federation: record %d after %d (keep %d): want the one after its predecessor", f.Index, f.Prev, f.Keep)
 	}
 	return nil
 }
@@ -251,7 +253,9 @@ func (f *FSM) applyFedSnapshot(ctx context.Context, l *raft.Log, e *Entry) (*Res
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	f.setApplied(appliedState{Index: l.Index, Term: l.Term})
-	f.noteTime(e.Context.Time.UnixMicro())
+	if res.Err == nil {
+		f.noteTime(e.Context.Time.UnixMicro())
+	}
 	return res, nil
 }
 
