@@ -1,6 +1,7 @@
 package federation
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,6 +44,11 @@ func (e *GapError) Error() string {
 	return fmt.Sprintf("slave zone's federation log ends at %d", e.Last)
 }
 
+// ErrRefused (wrapped by a Sender): the slave zone answered, with a
+// failure (not a gap). After a refused snapshot the stream waits
+// SnapshotRetry: each attempt reloads every federated table there.
+var ErrRefused = errors.New("the slave zone refused")
+
 // ErrAhead: a slave zone holds a federation index the master has not
 // reached (the master's database went back, e.g. restored from a backup).
 // The stream retries, and says so, until an operator repairs one side.
@@ -74,6 +80,9 @@ type Replicator struct {
 	Poll time.Duration
 	// Batch bounds the records read at a time (default 64).
 	Batch int
+	// SnapshotRetry is the wait after a snapshot the slave zone refused
+	// (default 1 minute).
+	SnapshotRetry time.Duration
 
 	mu     sync.Mutex
 	status map[int]ZoneStatus
@@ -224,6 +233,12 @@ func (r *Replicator) stream(ctx context.Context, z Zone, kick <-chan struct{}, p
 				idx = gap.Last
 			case err != nil:
 				fail(fmt.Errorf("%w (needs record %d, the log starts at %d): snapshot: %w", ErrBehindLog, next, oldest, err))
+				if errors.Is(err, ErrRefused) {
+					select {
+					case <-ctx.Done():
+					case <-time.After(cmp.Or(r.SnapshotRetry, time.Minute)):
+					}
+				}
 				continue
 			}
 			next = idx + 1

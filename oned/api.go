@@ -55,6 +55,7 @@ func (s *Server) registerAPI() {
 		{"one.zone.fedreplicate", always(leader), s.fedReplicate},
 		{"one.zone.fedsnapshot", always(leader), s.fedSnapshot},
 		{"one.zone.fedstatus", always(local), s.fedStatus},
+		{"one.zone.feddump", always(local), s.fedDump},
 		{"one.sql.exec", always(leader), s.sqlExec},
 		{"one.sql.query", queryRoute, s.sqlQuery},
 	} {

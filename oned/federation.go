@@ -139,11 +139,15 @@ func recordSize(stmts []sqlfsm.Statement) int {
 // prove it holds a certificate of the federation's zone CA before this
 // server sends it the oneadmin session or any record.
 func (s *Server) fedClient(endpoint string) *xmlrpc.Client {
+	return s.fedClientTimeout(endpoint, max(s.cfg.XMLRPCTimeout(), 10*time.Second))
+}
+
+// fedClientTimeout is fedClient with a call timeout of its own.
+func (s *Server) fedClientTimeout(endpoint string, timeout time.Duration) *xmlrpc.Client {
 	s.fedTrOnce.Do(func() { s.fedTr = s.newFedTransport() })
 	if rest, ok := strings.CutPrefix(endpoint, "http://"); ok && s.creds != nil {
 		endpoint = "https://" + rest
 	}
-	timeout := max(s.cfg.XMLRPCTimeout(), 10*time.Second)
 	return &xmlrpc.Client{URL: endpoint, HTTP: &http.Client{Transport: s.fedTr, Timeout: timeout}, MaxBody: xmlrpc.DefaultMaxBody}
 }
 
@@ -155,7 +159,7 @@ func (s *Server) fedClient(endpoint string) *xmlrpc.Client {
 // host name, one the system trusts for that name (an operator's API_TLS
 // certificate); an IP ENDPOINT needs the zone CA.
 func (s *Server) newFedTransport() *http.Transport {
-	tr := &http.Transport{MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: time.Minute,
+	tr := &http.Transport{MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second, // calls are bounded by their client's Timeout
 		DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext}
 	if s.creds == nil {
 		return tr

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/oneha/oneha/federation"
 	"github.com/oneha/oneha/sqlfsm"
@@ -37,11 +38,57 @@ const (
 	maxFedSnapArg = xmlrpc.DefaultMaxBody - 64<<10
 )
 
+// fedSnapshotTimeout bounds one snapshot round: the slave fetches the
+// dump from MASTER_ONED and commits it through its log.
+const fedSnapshotTimeout = 4 * time.Minute // under the server's apiWriteTimeout
+
+// Snapshot asks the slave zone to fetch the master's snapshot itself
+// (one.zone.fedsnapshot): what a slave loads never comes from its caller.
 func (f fedSender) Snapshot(ctx context.Context, z federation.Zone) (uint64, error) {
-	tables := f.s.fedTables()
-	idx, dump, err := f.s.fsm.FedSnapshot(ctx, tables.List(), maxFedDump)
+	c := f.s.fedClientTimeout(z.Endpoint, fedSnapshotTimeout)
+	v, err := c.CallONE(ctx, "one.zone.fedsnapshot", f.s.auth.session(), f.s.fedTables().String())
+	var xe *xmlrpc.Error
+	if errors.As(err, &xe) && xe.Code == xmlrpc.ReplicationError {
+		if last, ok := outdatedIndex(xe.Message); ok {
+			return 0, &federation.GapError{Last: last}
+		}
+	}
+	if errors.As(err, &xe) && xe.Code == xmlrpc.ReplicationError {
+		// It fetched the snapshot and could not apply it (or refused it):
+		// trying again at once would reload every table for nothing.
+		return 0, fmt.Errorf("%w: %w", federation.ErrRefused, err)
+	}
 	if err != nil {
 		return 0, err
+	}
+	n, _ := v.(int64)
+	return uint64(n), nil
+}
+
+// one.zone.feddump(session, tables) (OneHA's own) → [index, dump]: this
+// master server's federated tables, DEFLATE and base64, dumped in one read
+// view with the federation index they hold (FSM.FedSnapshot). A slave
+// zone's leader calls it on MASTER_ONED when the records it needs were
+// purged. Any server of the master zone answers from its own database.
+func (s *Server) fedDump(ctx context.Context, p []any) (any, error) {
+	if s.fedMode() != federation.Master {
+		return nil, oneErr(xmlrpc.ReplicationError, "Federated tables are dumped by the federation master only")
+	}
+	list, err := xmlrpc.ParamString(p, 0)
+	if err != nil {
+		return nil, err
+	}
+	theirs, err := federation.ParseList(list)
+	if err != nil {
+		return nil, badParam("tables: %v", err)
+	}
+	tables := s.fedTables()
+	if err := federation.Same(theirs, tables); err != nil {
+		return nil, oneErr(xmlrpc.ReplicationError, "%v", err)
+	}
+	idx, dump, err := s.fsm.FedSnapshot(ctx, tables.List(), maxFedDump)
+	if err != nil {
+		return nil, err
 	}
 	var buf bytes.Buffer
 	zw, _ := flate.NewWriter(&buf, flate.BestCompression)
@@ -49,21 +96,9 @@ func (f fedSender) Snapshot(ctx context.Context, z federation.Zone) (uint64, err
 	zw.Close()
 	arg := base64.StdEncoding.EncodeToString(buf.Bytes())
 	if len(arg) > maxFedSnapArg {
-		return 0, fmt.Errorf("%w: %d bytes compressed; seed the slave with onedb backup --federated and onedb restore --federated", sqlfsm.ErrTooLarge, len(arg))
+		return nil, oneErr(xmlrpc.ActionError, "%v: %d bytes compressed; seed the slave with onedb backup --federated and onedb restore --federated", sqlfsm.ErrTooLarge, len(arg))
 	}
-	c := f.s.fedClient(z.Endpoint)
-	v, err := c.CallONE(ctx, "one.zone.fedsnapshot", f.s.auth.session(), int64(idx), arg, tables.String())
-	var xe *xmlrpc.Error
-	if errors.As(err, &xe) && xe.Code == xmlrpc.ReplicationError {
-		if last, ok := outdatedIndex(xe.Message); ok {
-			return 0, &federation.GapError{Last: last}
-		}
-	}
-	if err != nil {
-		return 0, err
-	}
-	n, _ := v.(int64)
-	return uint64(n), nil
+	return []any{int64(idx), arg}, nil
 }
 
 // fedLoop runs the master zone's stream while this server is its ready

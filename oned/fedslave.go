@@ -73,34 +73,55 @@ func (s *Server) fedReplicate(ctx context.Context, p []any) (any, error) {
 	return int64(res.FedIndex), nil
 }
 
-// one.zone.fedsnapshot(session, index, dump, tables) (OneHA's own): the
-// master zone's leader replaces this slave zone's federated tables with
-// dump (DEFLATE, base64: FSM.FedSnapshot) at federation index index,
-// because the records this zone needs were purged from the master's log.
-// Leader only. Answers index once applied; a zone that already holds index
-// or more answers as fedreplicate does on a gap.
+// one.zone.fedsnapshot(session, tables) (OneHA's own): the master zone's
+// leader tells this slave zone that the records it needs were purged from
+// the master's log. This zone's leader fetches the master's snapshot
+// itself from MASTER_ONED (one.zone.feddump: the federated tables and
+// their index; the caller supplies no data), checks it, and commits it
+// through its own log. Answers the index once applied; a zone that already
+// holds that index or more answers as fedreplicate does on a gap.
 func (s *Server) fedSnapshot(ctx context.Context, p []any) (any, error) {
-	a, err := s.fedCallArgs(p, false)
+	if s.fedMode() != federation.Slave {
+		return nil, oneErr(xmlrpc.ReplicationError, "Cannot replicate federate log records on federation master")
+	}
+	list, err := xmlrpc.ParamString(p, 0)
 	if err != nil {
 		return nil, err
 	}
-	index, b64 := a.index, a.data
+	theirs, err := federation.ParseList(list)
+	if err != nil {
+		return nil, badParam("tables: %v", err)
+	}
+	tables := s.fedTables()
+	if err := federation.Same(tables, theirs); err != nil {
+		return nil, oneErr(xmlrpc.ReplicationError, "%v", err)
+	}
+	v, err := s.fedClientTimeout(s.cfg.Federation.MasterOned, fedSnapshotTimeout).CallONE(ctx, "one.zone.feddump", s.auth.session(), tables.String())
+	if err != nil {
+		return nil, oneErr(xmlrpc.InternalError, "fetching the master's snapshot from %s: %v", s.cfg.Federation.MasterOned, err) // transient: the master retries soon
+	}
+	ans, _ := v.([]any)
+	if len(ans) != 2 {
+		return nil, oneErr(xmlrpc.InternalError, "the master's snapshot answer is malformed")
+	}
+	index, _ := ans[0].(int64)
+	b64, _ := ans[1].(string)
 	if index < 1 {
-		return nil, badParam("index %d: want >= 1", index)
+		return nil, oneErr(xmlrpc.ReplicationError, "the master's snapshot holds index %d", index)
 	}
 	raw, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
-		return nil, badParam("dump: %v", err)
+		return nil, oneErr(xmlrpc.ReplicationError, "the master's snapshot: %v", err)
 	}
 	dump, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(raw)), maxFedDump+1))
 	if err != nil || len(dump) > maxFedDump {
-		return nil, badParam("dump: not DEFLATE data of at most %d bytes (%v)", maxFedDump, err)
+		return nil, oneErr(xmlrpc.ReplicationError, "the master's snapshot: not DEFLATE data of at most %d bytes (%v)", maxFedDump, err)
 	}
-	if err := federation.CheckSnapshot(s.fsm.Dialect(), string(dump), s.fedTables()); err != nil {
+	if err := federation.CheckSnapshot(s.fsm.Dialect(), string(dump), tables); err != nil {
 		return nil, oneErr(xmlrpc.ReplicationError, "%v", err)
 	}
 	s.log.Info("federation: replacing the federated tables with the master's snapshot", "index", index, "bytes", len(dump))
-	res, err := s.sql.ApplySnapshot(ctx, uint64(index), string(dump), s.fedTables().List())
+	res, err := s.sql.ApplySnapshot(ctx, uint64(index), string(dump), tables.List())
 	if ans := fedAnswer("one.zone.fedsnapshot", index, err); ans != nil {
 		return nil, ans
 	}
