@@ -165,9 +165,9 @@ func TestLoadBalancerHealthChecks(t *testing.T) {
 	if code, body := publicGet(t, slow, http.MethodGet, "/follower?max_lag=1000"); code != 200 {
 		t.Errorf("held-back follower /follower?max_lag=1000 = %d %q", code, body)
 	}
-	if code, body := publicGet(t, followers[1], http.MethodGet, "/follower?max_lag=0"); code != 200 {
-		t.Errorf("the other follower /follower?max_lag=0 = %d %q", code, body)
-	}
+	// The other follower catches up by itself (it may be an entry behind
+	// the leader's acknowledgement for a moment on a busy machine).
+	waitCode(t, followers[1], "/follower?max_lag=0", 200, 15*time.Second)
 	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
 		t.Fatal(err)
 	}
