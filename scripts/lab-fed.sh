@@ -107,6 +107,10 @@ CONF
       wait_for "server-add ${p}$n" "$BIN/onezone" --endpoint "$ep" server-add "$zone" --name ${p}$n --rpc "http://$(ip_of ${p}$n):2633/RPC2"
       start ${p}$n "$zone" $n "$fed"
     done
+    wait_for "zone $zone's 3 voters" voters3 "$ep"
+  }
+  voters3() { # endpoint: the zone has 3 voters (joiners promoted once caught up)
+    [ "$("$BIN/onezone" --endpoint "$1" members | grep -c ' voter')" = 3 ]
   }
 
   echo "== master zone 0 (MODE: MASTER), VIP $MVIP"
