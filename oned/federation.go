@@ -164,32 +164,37 @@ func (s *Server) newFedTransport() *http.Transport {
 	if s.creds == nil {
 		return tr
 	}
-	creds := s.creds
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12,
 		InsecureSkipVerify: true, // VerifyConnection checks the chain against the current CA
-		VerifyConnection: func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 {
-				return errors.New("federation: the other zone sent no certificate")
-			}
-			leaf, rest := cs.PeerCertificates[0], cs.PeerCertificates[1:]
-			zerr := zoneca.VerifyLeaf(creds.Pool(), leaf, rest, x509.ExtKeyUsageServerAuth, time.Now())
-			if zerr == nil {
-				return nil
-			}
-			if cs.ServerName == "" {
-				// An IP address (a VIP): crypto/tls sets no ServerName,
-				// and x509 would check no name at all, so any publicly
-				// trusted certificate would pass. Only the zone CA counts.
-				return fmt.Errorf("federation: the other zone's certificate is not of the zone CA: %w", zerr)
-			}
-			inter := x509.NewCertPool()
-			for _, c := range rest {
-				inter.AddCert(c)
-			}
-			_, err := leaf.Verify(x509.VerifyOptions{DNSName: cs.ServerName, Intermediates: inter})
-			return err
-		}}
+		VerifyConnection:   verifyOtherZone(s.creds.Pool, nil)}
 	// No client certificate: the other zone's authorizer admits only its
 	// own servers' leaves; the oneadmin session authenticates this side.
 	return tr
+}
+
+// verifyOtherZone accepts another zone's server certificate: a leaf of the
+// zone CA (zonePool, read at each handshake: the CA may rotate), or, when
+// the ENDPOINT is a host name, a certificate roots (nil: the system's)
+// trust for that name. With an IP ENDPOINT crypto/tls sets no ServerName
+// and x509 would check no name at all, so there only the zone CA counts.
+func verifyOtherZone(zonePool func() *x509.CertPool, roots *x509.CertPool) func(tls.ConnectionState) error {
+	return func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("federation: the other zone sent no certificate")
+		}
+		leaf, rest := cs.PeerCertificates[0], cs.PeerCertificates[1:]
+		zerr := zoneca.VerifyLeaf(zonePool(), leaf, rest, x509.ExtKeyUsageServerAuth, time.Now())
+		if zerr == nil {
+			return nil
+		}
+		if cs.ServerName == "" {
+			return fmt.Errorf("federation: the other zone's certificate is not of the zone CA: %w", zerr)
+		}
+		inter := x509.NewCertPool()
+		for _, c := range rest {
+			inter.AddCert(c)
+		}
+		_, err := leaf.Verify(x509.VerifyOptions{DNSName: cs.ServerName, Roots: roots, Intermediates: inter})
+		return err
+	}
 }

@@ -149,3 +149,30 @@ func TestFederatedRecordsReplayIdenticallyInOrderOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestFederationGapLeavesTheClock: a record that does not apply (a gap)
+// does not move the zone's clock, however far ahead its time is; one
+// that applies does.
+func TestFederationGapLeavesTheClock(t *testing.T) {
+	l := harness.OpenLocal(t, sqlcheck.SQLite, nil, false)
+	f := newFSM(t, l, nil)
+	b := newLogs(t)
+	f.ApplyBatch([]*raft.Log{b.sql("CREATE TABLE acl (oid INT PRIMARY KEY)")})
+	before := f.LastTime()
+	far := sqlfsm.Context{Time: time.Date(2500, 1, 1, 0, 0, 0, 0, time.UTC)}
+	r := results(t, f.ApplyBatch([]*raft.Log{b.fed(sqlfsm.Fed{Index: 5, Prev: 4}, far, false, sqlfsm.Statement{SQL: "INSERT INTO acl VALUES (1)"})}))[0]
+	var gap *sqlfsm.FedGapError
+	if !errors.As(r.Err, &gap) {
+		t.Fatalf("record 5 after 4 on an empty slave: %+v, want a gap", r)
+	}
+	if got := f.LastTime(); !got.Equal(before) {
+		t.Fatalf("a record that did not apply moved the clock from %v to %v", before, got)
+	}
+	next := sqlfsm.Context{Time: before.Add(time.Second)}
+	if r := results(t, f.ApplyBatch([]*raft.Log{b.fed(sqlfsm.Fed{Index: 1, Prev: 0}, next, false, sqlfsm.Statement{SQL: "INSERT INTO acl VALUES (1)"})}))[0]; r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if got := f.LastTime(); !got.Equal(next.Time) {
+		t.Fatalf("an applied record left the clock at %v, want %v", got, next.Time)
+	}
+}
