@@ -94,7 +94,7 @@ func (s *memSlave) state() (uint64, []uint64, int) {
 	return s.last, slices.Clone(s.applied), s.snapshots
 }
 
-func runReplicator(t *testing.T, log *memLog, slave *memSlave, until func() bool) {
+func runReplicator(t *testing.T, log *memLog, slave *memSlave, until func(r *Replicator) bool) {
 	t.Helper()
 	r := &Replicator{Src: log, Send: slave, Poll: 2 * time.Millisecond,
 		Log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -103,10 +103,10 @@ func runReplicator(t *testing.T, log *memLog, slave *memSlave, until func() bool
 	defer cancel()
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()
-	for !until() {
+	for !until(r) {
 		if ctx.Err() != nil {
 			last, applied, snaps := slave.state()
-			t.Fatalf("slave at %d after %v (snapshots %d)", last, applied, snaps)
+			t.Fatalf("slave at %d after %v (snapshots %d), stream %+v", last, applied, snaps, r.Status())
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -120,7 +120,7 @@ func runReplicator(t *testing.T, log *memLog, slave *memSlave, until func() bool
 func TestStreamRewindsToTheSlavesIndexAndSkipsNothing(t *testing.T) {
 	log := &memLog{oldest: 1, last: 40}
 	slave := &memSlave{log: log, last: 3, failEvery: 4}
-	runReplicator(t, log, slave, func() bool { last, _, _ := slave.state(); return last == 40 })
+	runReplicator(t, log, slave, func(*Replicator) bool { last, _, _ := slave.state(); return last == 40 })
 	_, applied, snaps := slave.state()
 	want := make([]uint64, 0, 37)
 	for i := uint64(4); i <= 40; i++ {
@@ -137,7 +137,7 @@ func TestStreamRewindsToTheSlavesIndexAndSkipsNothing(t *testing.T) {
 func TestSlaveBehindThePurgedLogGetsASnapshotThenRecords(t *testing.T) {
 	log := &memLog{oldest: 20, last: 30}
 	slave := &memSlave{log: log, last: 3}
-	runReplicator(t, log, slave, func() bool {
+	runReplicator(t, log, slave, func(*Replicator) bool {
 		last, _, _ := slave.state()
 		if last == 30 {
 			log.mu.Lock()
@@ -160,25 +160,10 @@ func TestSlaveBehindThePurgedLogGetsASnapshotThenRecords(t *testing.T) {
 func TestSlaveAheadOfTheMasterIsReportedNotFed(t *testing.T) {
 	log := &memLog{oldest: 1, last: 5}
 	slave := &memSlave{log: log, last: 9}
-	r := &Replicator{Src: log, Send: slave, Poll: 2 * time.Millisecond,
-		Log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Zones: func(context.Context) ([]Zone, error) { return []Zone{{ID: 100, Endpoint: "x"}}, nil }}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	for {
+	runReplicator(t, log, slave, func(r *Replicator) bool {
 		st := r.Status()
-		if len(st) == 1 && strings.Contains(st[0].Err, "ahead of the master") {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("status %+v, want the slave reported ahead", st)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	<-done
+		return len(st) == 1 && strings.Contains(st[0].Err, "ahead of the master")
+	})
 	if last, applied, snaps := slave.state(); last != 9 || len(applied) != 0 || snaps != 0 {
 		t.Fatalf("the slave ahead got records %v, snapshots %d (last %d)", applied, snaps, last)
 	}

@@ -34,10 +34,7 @@ type rawAnswer struct{ v []any }
 func (r *rawAnswer) Error() string { return fmt.Sprint(r.v...) }
 
 // fedTables is the configured federated tables (validated at start).
-func (s *Server) fedTables() federation.Tables {
-	t, _ := federation.NewTables(s.cfg.Federation.Tables)
-	return t
-}
+func (s *Server) fedTables() federation.Tables { return s.fedTabs }
 
 // classifyWrite is the federation class of a one.sql.exec transaction:
 // Local on a STANDALONE zone, else federation.Classify against this

@@ -1,7 +1,6 @@
 package oned_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,12 +8,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/oneha/oneha/internal/harness"
-	"github.com/oneha/oneha/xmlrpc"
 )
 
 // fedZones forms a master zone (zone 0) and a slave zone (zone 100) of
@@ -275,39 +272,6 @@ func sameFedRows(t *testing.T, q string, zones ...*harness.ProcZone) (int64, str
 	}
 }
 
-// fedWriter writes unique ops into the federated table fed_ops through
-// one server, each with a request id, and remembers which were
-// acknowledged and which had an unknown outcome.
-type fedWriter struct {
-	name    string
-	acked   []string
-	unknown []string
-	n       atomic.Int64 // len(acked), for other goroutines while it runs
-}
-
-func (w *fedWriter) run(ctx context.Context, t *testing.T, target func() *harness.Oned, stop <-chan struct{}) {
-	for i := 0; ; i++ {
-		select {
-		case <-stop:
-			return
-		default:
-		}
-		op := fmt.Sprintf("%s-%d", w.name, i)
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := target().Call(cctx, "one.sql.exec", []any{[]any{"INSERT INTO fed_ops (op) VALUES (?)", op}}, "req-"+op)
-		cancel()
-		switch {
-		case err == nil:
-			w.acked = append(w.acked, op)
-			w.n.Add(1)
-		case xmlrpc.RetrySafe(err):
-		default:
-			w.unknown = append(w.unknown, op)
-			time.Sleep(20 * time.Millisecond) // a server is down: do not spin
-		}
-	}
-}
-
 // TestFederationSurvivesLeaderDeathsAndAPurgedLog: while clients write
 // federated rows to both zones, the master zone's leader is killed (and
 // restarted), the slave zone's leader is killed (and restarted), and the
@@ -349,34 +313,8 @@ func TestFederationSurvivesLeaderDeathsAndAPurgedLog(t *testing.T) {
 	}
 	showBoth("before the faults")
 
-	anyOf := func(z *harness.ProcZone) func() *harness.Oned {
-		i := 0
-		return func() *harness.Oned {
-			for range z.Servers {
-				i++
-				if o := z.Servers[i%len(z.Servers)]; o.Running() {
-					return o
-				}
-			}
-			return z.Servers[0]
-		}
-	}
-	stop := make(chan struct{})
-	writers := []*fedWriter{{name: "m"}, {name: "s"}}
-	done := make(chan struct{}, len(writers))
-	go func() { writers[0].run(ctx, t, anyOf(master), stop); done <- struct{}{} }()
-	go func() { writers[1].run(ctx, t, anyOf(slave), stop); done <- struct{}{} }()
-	progress := func(n int) { // wait until the writers acknowledged n more
-		t.Helper()
-		want := writers[0].n.Load() + int64(n)
-		deadline := time.Now().Add(60 * time.Second)
-		for writers[0].n.Load() < want {
-			if time.Now().After(deadline) {
-				t.Fatalf("writers stalled at %d acknowledged", writers[0].n.Load())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	writers := []*harness.FedWriter{harness.StartFedWriter(ctx, "m", master), harness.StartFedWriter(ctx, "s", slave)}
+	progress := func(n int64) { writers[0].WaitMore(t, n) } // the master zone's writer goes on through every fault
 	progress(10)
 
 	// The master zone's leader dies mid-stream, and comes back.
@@ -402,9 +340,8 @@ func TestFederationSurvivesLeaderDeathsAndAPurgedLog(t *testing.T) {
 		o.Start()
 	}
 	progress(10)
-	close(stop)
-	for range writers {
-		<-done
+	for _, w := range writers {
+		w.Stop()
 	}
 
 	last, _ := sameFedRows(t, "SELECT op, COUNT(*) FROM fed_ops GROUP BY op ORDER BY op", master, slave)
@@ -418,12 +355,12 @@ func TestFederationSurvivesLeaderDeathsAndAPurgedLog(t *testing.T) {
 		counts[row[0].(string)] = fmt.Sprint(row[1])
 	}
 	for _, w := range writers {
-		for _, op := range w.acked {
+		for _, op := range w.Acked {
 			if counts[op] != "1" {
 				t.Fatalf("acknowledged write %s is there %q times, want once", op, counts[op])
 			}
 		}
-		for _, op := range w.unknown {
+		for _, op := range w.Unknown {
 			if c := counts[op]; c != "" && c != "1" {
 				t.Fatalf("write %s of unknown outcome is there %s times", op, c)
 			}
@@ -443,5 +380,5 @@ func TestFederationSurvivesLeaderDeathsAndAPurgedLog(t *testing.T) {
 		t.Fatal("the slave zone came back to a purged log, yet no snapshot was sent")
 	}
 	t.Logf("acknowledged: master zone %d, slave zone %d; unknown outcome %d+%d; federation index %d; snapshots %d",
-		len(writers[0].acked), len(writers[1].acked), len(writers[0].unknown), len(writers[1].unknown), last, snapshots)
+		len(writers[0].Acked), len(writers[1].Acked), len(writers[0].Unknown), len(writers[1].Unknown), last, snapshots)
 }

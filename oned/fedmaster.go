@@ -74,17 +74,9 @@ func (s *Server) fedDump(ctx context.Context, p []any) (any, error) {
 	if s.fedMode() != federation.Master {
 		return nil, oneErr(xmlrpc.ReplicationError, "Federated tables are dumped by the federation master only")
 	}
-	list, err := xmlrpc.ParamString(p, 0)
+	tables, err := s.callerTables(p, 0, true)
 	if err != nil {
 		return nil, err
-	}
-	theirs, err := federation.ParseList(list)
-	if err != nil {
-		return nil, badParam("tables: %v", err)
-	}
-	tables := s.fedTables()
-	if err := federation.Same(theirs, tables); err != nil {
-		return nil, oneErr(xmlrpc.ReplicationError, "%v", err)
 	}
 	idx, dump, err := s.fsm.FedSnapshot(ctx, tables.List(), maxFedDump)
 	if err != nil {

@@ -84,17 +84,9 @@ func (s *Server) fedSnapshot(ctx context.Context, p []any) (any, error) {
 	if s.fedMode() != federation.Slave {
 		return nil, oneErr(xmlrpc.ReplicationError, "Cannot replicate federate log records on federation master")
 	}
-	list, err := xmlrpc.ParamString(p, 0)
+	tables, err := s.callerTables(p, 0, false)
 	if err != nil {
 		return nil, err
-	}
-	theirs, err := federation.ParseList(list)
-	if err != nil {
-		return nil, badParam("tables: %v", err)
-	}
-	tables := s.fedTables()
-	if err := federation.Same(tables, theirs); err != nil {
-		return nil, oneErr(xmlrpc.ReplicationError, "%v", err)
 	}
 	v, err := s.fedClientTimeout(s.cfg.Federation.MasterOned, fedSnapshotTimeout).CallONE(ctx, "one.zone.feddump", s.auth.session(), tables.String())
 	if err != nil {
@@ -163,18 +155,31 @@ func (s *Server) fedCallArgs(p []any, withPrev bool) (fedArgs, error) {
 	if a.data, err = xmlrpc.ParamString(p, i); err != nil {
 		return a, err
 	}
-	list, err := xmlrpc.ParamString(p, i+1)
+	_, err = s.callerTables(p, i+1, false)
+	return a, err
+}
+
+// callerTables reads the FEDERATED_TABLES list another zone sent as
+// parameter i and refuses it, naming the tables, unless it equals this
+// zone's, which it returns. The message speaks from the slave's side
+// ("only here" is the slave's): onMaster says which side this is.
+func (s *Server) callerTables(p []any, i int, onMaster bool) (federation.Tables, error) {
+	list, err := xmlrpc.ParamString(p, i)
 	if err != nil {
-		return a, err
+		return nil, err
 	}
 	theirs, err := federation.ParseList(list)
 	if err != nil {
-		return a, badParam("tables: %v", err)
+		return nil, badParam("tables: %v", err)
 	}
-	if err := federation.Same(s.fedTables(), theirs); err != nil {
-		return a, oneErr(xmlrpc.ReplicationError, "%v", err)
+	mine, slave, master := s.fedTables(), s.fedTables(), theirs
+	if onMaster {
+		slave, master = theirs, mine
 	}
-	return a, nil
+	if err := federation.Same(slave, master); err != nil {
+		return nil, oneErr(xmlrpc.ReplicationError, "%v", err)
+	}
+	return mine, nil
 }
 
 // fedAnswer is the REPLICATION answer of a federation entry that did not

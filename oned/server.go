@@ -85,6 +85,8 @@ type Server struct {
 	// fedRep is the master zone leader's federation stream (FEDERATION
 	// MODE MASTER), nil otherwise.
 	fedRep *federation.Replicator
+	// fedTabs is FEDERATED_TABLES with OpenNebula's (read-only).
+	fedTabs federation.Tables
 	// fedTr is the transport of calls to other zones (fedClient).
 	fedTr     *http.Transport
 	fedTrOnce sync.Once
@@ -98,6 +100,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		log = slog.Default()
 	}
 	s = &Server{cfg: cfg, log: log.With("server_id", cfg.Federation.ServerID), restart: make(chan struct{})}
+	if s.fedTabs, err = federation.NewTables(cfg.Federation.Tables); err != nil {
+		return nil, fmt.Errorf("%w: FEDERATED_TABLES: %w", ErrConfig, err)
+	}
 	if s.fedMode() == federation.Master && !cfg.Solo() {
 		s.fedRep = s.newReplicator()
 	}

@@ -6,12 +6,10 @@ import (
 	"net/netip"
 	"regexp"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/oneha/oneha/internal/harness"
-	"github.com/oneha/oneha/xmlrpc"
 )
 
 // TestFederationPartitionBetweenZones: two zones of three hosts each,
@@ -45,51 +43,8 @@ func TestFederationPartitionBetweenZones(t *testing.T) {
 	}
 	harness.WaitFedIndex(t, 1, master, slave)
 
-	type writer struct {
-		name           string
-		via            *harness.ProcZone
-		acked, unknown []string
-		n              atomic.Int64
-	}
-	writers := []*writer{{name: "m", via: master}, {name: "s", via: slave}}
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	for _, w := range writers {
-		go func() {
-			defer func() { done <- struct{}{} }()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				op := fmt.Sprintf("%s-%d", w.name, i)
-				cctx, c := context.WithTimeout(ctx, 5*time.Second)
-				_, err := w.via.Servers[i%3].Call(cctx, "one.sql.exec", []any{[]any{"INSERT INTO fed_ops (op) VALUES (?)", op}}, "req-"+op)
-				c()
-				switch {
-				case err == nil:
-					w.acked = append(w.acked, op)
-					w.n.Add(1)
-				case xmlrpc.RetrySafe(err):
-				default:
-					w.unknown = append(w.unknown, op)
-					time.Sleep(20 * time.Millisecond)
-				}
-			}
-		}()
-	}
-	progress := func(w *writer, n int64) {
-		t.Helper()
-		want := w.n.Load() + n
-		deadline := time.Now().Add(60 * time.Second)
-		for w.n.Load() < want {
-			if time.Now().After(deadline) {
-				t.Fatalf("writer %s stalled at %d acknowledged", w.name, w.n.Load())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	writers := []*harness.FedWriter{harness.StartFedWriter(ctx, "m", master), harness.StartFedWriter(ctx, "s", slave)}
+	progress := func(w *harness.FedWriter, n int64) { w.WaitMore(t, n) }
 	progress(writers[1], 10) // the slave zone's writes go through the master
 	var mh, sh, all []*harness.Host
 	for _, o := range master.Servers {
@@ -100,7 +55,7 @@ func TestFederationPartitionBetweenZones(t *testing.T) {
 	}
 	all = append(append(all, mh...), sh...)
 	harness.PartitionGroups(t, all, mh, sh)
-	acked := writers[1].n.Load()
+	acked := writers[1].Count()
 	progress(writers[0], 30) // the master zone goes on alone
 	// The master's leader sees its stream to the slave zone failing.
 	deadline := time.Now().Add(30 * time.Second)
@@ -114,14 +69,13 @@ func TestFederationPartitionBetweenZones(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if got := writers[1].n.Load(); got > acked+1 {
+	if got := writers[1].Count(); got > acked+1 {
 		t.Fatalf("the slave zone acknowledged %d federated writes while cut off from the master", got-acked)
 	}
 	harness.HealPartition(t, all)
 	progress(writers[1], 10)
-	close(stop)
-	for range writers {
-		<-done
+	for _, w := range writers {
+		w.Stop()
 	}
 
 	counts := map[string]int{}
@@ -160,7 +114,7 @@ func TestFederationPartitionBetweenZones(t *testing.T) {
 		clear(counts)
 	}
 	for _, w := range writers {
-		for _, op := range w.acked {
+		for _, op := range w.Acked {
 			if counts[op] != 1 {
 				t.Fatalf("acknowledged write %s is there %d times, want once", op, counts[op])
 			}
@@ -172,5 +126,5 @@ func TestFederationPartitionBetweenZones(t *testing.T) {
 		}
 	}
 	t.Logf("acknowledged: master zone %d, slave zone %d; unknown outcome %d+%d; federation index %d",
-		len(writers[0].acked), len(writers[1].acked), len(writers[0].unknown), len(writers[1].unknown), last)
+		len(writers[0].Acked), len(writers[1].Acked), len(writers[0].Unknown), len(writers[1].Unknown), last)
 }
