@@ -19,6 +19,7 @@ import (
 
 	"github.com/oneha/oneha/internal/harness"
 	"github.com/oneha/oneha/internal/stagetime"
+	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/xmlrpc"
 )
 
@@ -36,15 +37,28 @@ const stageSeconds = 6
 // leader-cpu-<writers>w.pprof, next to stages.md with the table. Go's
 // b.N does not apply: each cell runs stageSeconds.
 func BenchmarkWriteStages(b *testing.B) {
-	z := harness.NewProcZone(b, harness.ZoneOptions{N: 3, Extra: "PPROF: yes\n"})
+	// ONEHA_BENCH_STAGES_DB=mysql runs the zone on MariaDB (each server its
+	// own mariadbd, flush=2) instead of SQLite; ONEHA_BENCH_RAFT goes into
+	// every server's RAFT mapping (A/B of a Raft setting).
+	opts := harness.ZoneOptions{N: 3, Extra: "PPROF: yes\n", Raft: os.Getenv("ONEHA_BENCH_RAFT")}
+	backend := "SQLite"
+	if os.Getenv("ONEHA_BENCH_STAGES_DB") == "mysql" {
+		backend = "MariaDB"
+		dbs := make([]*harness.MariaDB, opts.N)
+		for i := range dbs {
+			dbs[i] = harness.StartMariaDB(b, harness.WithFlushLogAtTrxCommit(2))
+		}
+		opts.Dialect, opts.MariaDBFor = sqlcheck.MySQL, func(i int) *harness.MariaDB { return dbs[i] }
+	}
+	z := harness.NewProcZone(b, opts)
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)
-	if _, err := leader.Call(context.Background(), "one.sql.exec", []any{"CREATE TABLE bench (id INTEGER PRIMARY KEY, w INTEGER NOT NULL, payload TEXT NOT NULL)"}); err != nil {
+	if _, err := leader.Call(context.Background(), "one.sql.exec", []any{"CREATE TABLE bench (id BIGINT PRIMARY KEY, w INTEGER NOT NULL, payload TEXT NOT NULL)"}); err != nil {
 		b.Fatal(err)
 	}
 	dir := resultsDir(b)
 	var out strings.Builder
-	fmt.Fprintf(&out, "# Write stages on the leader (3-server zone, SQLite, one.sql.exec over XML-RPC, %d s per row)\n\n", stageSeconds)
+	fmt.Fprintf(&out, "# Write stages on the leader (3-server zone, %s, one.sql.exec over XML-RPC, %d s per row)\n\n", backend, stageSeconds)
 	fmt.Fprintf(&out, "Stages from `oneha_write_stage_seconds` (README, Metrics); batch stages (raft_append, replication, leader_apply) count once per entry, replication once per follower. p50/p99 interpolated within histogram buckets.\n\n")
 	fmt.Fprintf(&out, "| writers | ops/s | stage | count | p50 ms | p99 ms | mean ms |\n|---|---|---|---|---|---|---|\n")
 	var next atomic.Int64

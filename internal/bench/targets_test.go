@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -48,7 +49,10 @@ func startZoneTarget(b *testing.B, name string, n int) *apiTarget {
 	for i := range dbs {
 		dbs[i] = harness.StartMariaDB(b, harness.WithFlushLogAtTrxCommit(2))
 	}
+	// ONEHA_BENCH_RAFT goes into every server's RAFT mapping, for A/B runs
+	// of a Raft setting (e.g. "FAST_FAILOVER: no").
 	z := harness.NewProcZone(b, harness.ZoneOptions{N: n, Dialect: sqlcheck.MySQL,
+		Raft:       os.Getenv("ONEHA_BENCH_RAFT"),
 		MariaDBFor: func(i int) *harness.MariaDB { return dbs[i] }})
 	z.FormZone()
 	leader := z.Leader(20 * time.Second)
