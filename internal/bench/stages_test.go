@@ -32,9 +32,10 @@ const stageSeconds = 6
 // of oned processes (SQLite, 127.0.0.1) with 1 and 64 writers, and reports
 // where the leader's time goes: p50/p99 per stage from the difference of
 // the leader's oneha_write_stage_seconds before and after each run. The
-// leader runs with PPROF: yes; a CPU profile of the leader over each run is
-// written to $ONEHA_RESULTS (default results/) as
-// leader-cpu-<writers>w.pprof, next to stages.md with the table. Go's
+// servers run with PPROF: yes; CPU profiles of the leader and of one
+// follower over each run are written to $ONEHA_RESULTS (default results/)
+// as leader-cpu-<writers>w.pprof and follower-cpu-<writers>w.pprof, next
+// to stages.md with the table. Go's
 // b.N does not apply: each cell runs stageSeconds.
 func BenchmarkWriteStages(b *testing.B) {
 	// ONEHA_BENCH_STAGES_DB=mysql runs the zone on MariaDB (each server its
@@ -65,12 +66,25 @@ func BenchmarkWriteStages(b *testing.B) {
 	for _, w := range []int{1, 64} {
 		b.Run(fmt.Sprintf("writers=%d", w), func(b *testing.B) {
 			before := scrapeStages(b, z, leader)
-			profile := make(chan error, 1)
-			path := filepath.Join(dir, fmt.Sprintf("leader-cpu-%dw.pprof", w))
-			go func() { profile <- fetchProfile(z, leader, path) }()
+			// CPU profiles over the run: the leader's and a follower's.
+			profiled := []*harness.Oned{leader}
+			for _, o := range z.Servers {
+				if o != leader {
+					profiled = append(profiled, o)
+					break
+				}
+			}
+			profile := make(chan error, len(profiled))
+			for i, o := range profiled {
+				role := map[bool]string{true: "leader", false: "follower"}[i == 0]
+				path := filepath.Join(dir, fmt.Sprintf("%s-cpu-%dw.pprof", role, w))
+				go func() { profile <- fetchProfile(z, o, path) }()
+			}
 			ops := load(b, leader, z.Session, w, stageSeconds*time.Second, &next)
-			if err := <-profile; err != nil {
-				b.Errorf("leader CPU profile: %v", err)
+			for range profiled {
+				if err := <-profile; err != nil {
+					b.Errorf("CPU profile: %v", err)
+				}
 			}
 			after := scrapeStages(b, z, leader)
 			rate := float64(ops) / stageSeconds
