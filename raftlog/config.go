@@ -47,8 +47,8 @@ type Config struct {
 	// burst within one to two of it. While entries flow, every
 	// AppendEntries carries the commit index anyway. It does not delay the
 	// leader's own commits, only a follower's local (stale) reads, and it is
-	// most of an idle zone's CPU: 5 ms kept an idle 3-server zone at 17-22%
-	// of a core, 50 ms at 6-8% (BenchmarkIdleZoneCPU). At most
+	// most of an idle zone's CPU: 5 ms kept an idle 3-server zone at 17-23%
+	// of a core, 50 ms mostly at 7% (BenchmarkIdleZoneCPU). At most
 	// ElectionTimeout.
 	CommitTimeout time.Duration
 	// MaxAppendEntries bounds the entries per AppendEntries RPC, per log
