@@ -49,8 +49,7 @@ type Config struct {
 	// leader's own commits, only a follower's local (stale) reads, and it is
 	// most of an idle zone's CPU: 5 ms (the default) keeps an idle 3-server
 	// zone at 17-23% of a core, 50 ms mostly at 7% (BenchmarkIdleZoneCPU).
-	// 50 ms is not the default: with it the death watch's tests failed
-	// under heavy CPU load (not understood yet). At most ElectionTimeout.
+	// At most ElectionTimeout.
 	CommitTimeout time.Duration
 	// MaxAppendEntries bounds the entries per AppendEntries RPC, per log
 	// write and per FSM batch (1..1024).

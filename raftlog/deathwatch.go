@@ -44,11 +44,13 @@ import (
 //     reaches this follower is never replaced by it: the follower gives up
 //     after 3×ElectionTimeout more and leaves it to the ordinary timeouts;
 //  4. the surviving voters take turns in ID order, each needing
-//     deathStagger more silence than the one before; each acts only if it
-//     is still a follower, knows no other leader, and the dead leader's
-//     port still refuses; once an election has begun (a later term), the
-//     next voters need ElectionTimeout more silence, so that a winner's
-//     slow first heartbeat does not get it deposed;
+//     deathStagger more silence than the one before, counted for all but
+//     the first from when the watch woke too (their last contacts differ
+//     by up to two CommitTimeouts, the wake-up is common; deathWait); each
+//     acts only if it is still a follower, knows no other leader, and the
+//     dead leader's port still refuses; once an election has begun (a
+//     later term), the next voters need ElectionTimeout more silence, so
+//     that a winner's slow first heartbeat does not get it deposed;
 //  5. the election is started the way a leadership transfer starts one: a
 //     TimeoutNow request is handed to this server's own raft, which makes
 //     it a candidate at once and asks for votes with the transfer flag, so
@@ -214,10 +216,17 @@ func (n *Node) DeathWatch() DeathWatchStats {
 	return st
 }
 
-// deathStagger is the wait between two voters' turns: ElectionTimeout/5,
-// time enough for one election round trip and the winner's first
-// heartbeat.
-func (n *Node) deathStagger() time.Duration { return max(n.cfg.ElectionTimeout/5, minDuration) }
+// deathStagger is the wait between two voters' turns: ElectionTimeout/2.
+// It must exceed the time from one survivor's TimeoutNow to the next one
+// seeing its RequestVote's term (the candidate's and the voter's fsyncs of
+// the term, two goroutine hand-offs and a round trip): a later turn that
+// becomes a candidate before that splits the vote, and the zone waits for
+// the ordinary election timeout. At ElectionTimeout/5 (40 ms with the
+// tests' 200 ms) two CPU burners on 2 cores made that happen about once in
+// 20 kills. It delays only a later turn, which acts when the first in
+// turn did not (dead too); once any election has begun the next turn waits
+// ElectionTimeout more anyway.
+func (n *Node) deathStagger() time.Duration { return max(n.cfg.ElectionTimeout/2, minDuration) }
 
 // deathWatch runs the watch until the node stops (see the top of this
 // file).
@@ -258,7 +267,7 @@ func (n *Node) onPeerClosed(ctx context.Context) {
 	if addr == "" {
 		return // no leader known: an election runs already
 	}
-	term := n.raft.CurrentTerm()
+	term, woke := n.raft.CurrentTerm(), time.Now()
 	dead, last := probeDead(ctx, string(addr))
 	switch last {
 	case probeAlive:
@@ -280,7 +289,7 @@ func (n *Node) onPeerClosed(ctx context.Context) {
 	}()
 	n.log.Warn("death watch: the leader's port refuses connections: its process is gone",
 		"leader", string(id), "leader_addr", string(addr))
-	if !n.awaitSilence(ctx, addr, id, term) || probe(ctx, string(addr)) != probeRefused {
+	if !n.awaitSilence(ctx, addr, id, term, woke) || probe(ctx, string(addr)) != probeRefused {
 		return
 	}
 	if err := n.watch.inject(ctx, &raft.TimeoutNowRequest{RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte(n.cfg.ID), Addr: []byte(n.trans.LocalAddr())}}); err != nil {
@@ -294,21 +303,22 @@ func (n *Node) onPeerClosed(ctx context.Context) {
 
 // awaitSilence waits until this follower has heard nothing from any leader
 // (and granted no vote: raft's LastContact) for deathQuiet plus
-// deathStagger per turn (deathTurn), and reports true then. It reports
-// false, at once, when this server stops being a follower, learns of
-// another leader than dead. Once a term after term (the dead leader's)
-// has begun, an election runs or ran already: the silence needed grows by
-// ElectionTimeout, so that a winner whose first heartbeat is slow is not
-// deposed by the next voter, while a failed election (its candidate's log
-// too short) is still followed by the next voter's. It also reports false
-// when the silence has not come within
-// 3×ElectionTimeout more (a leader still heard: by then the ordinary
-// timeouts are in charge anyway). Contact restarts the silence, so a
-// message the dead leader sent before dying, processed late, only delays
-// the election. The turn is read from raft's latest configuration, which
-// raft may briefly leave empty while it rewrites a log suffix; the wait
-// reads it again until it holds this server (not a voter: false).
-func (n *Node) awaitSilence(ctx context.Context, dead raft.ServerAddress, deadID raft.ServerID, term uint64) bool {
+// deathStagger per turn (deathTurn) and, if its turn is not the first, as
+// long has passed since it woke (deathWait); it reports true then. It
+// reports false, at once, when this server stops being a follower or
+// learns of another leader than dead. Once a term after term (the dead
+// leader's) has begun, an election runs or ran already: the silence needed
+// grows by ElectionTimeout, so that a winner whose first heartbeat is slow
+// is not deposed by the next voter, while a failed election (its
+// candidate's log too short) is still followed by the next voter's. It
+// also reports false when the silence has not come within 3×ElectionTimeout
+// more (a leader still heard: by then the ordinary timeouts are in charge
+// anyway). Contact restarts the silence, so a message the dead leader sent
+// before dying, processed late, only delays the election. The turn is read
+// from raft's latest configuration, which raft may briefly leave empty
+// while it rewrites a log suffix; the wait reads it again until it holds
+// this server (not a voter: false).
+func (n *Node) awaitSilence(ctx context.Context, dead raft.ServerAddress, deadID raft.ServerID, term uint64, woke time.Time) bool {
 	turn, known := -1, false
 	giveUp := time.Now().Add(n.deathQuiet() + 3*n.cfg.ElectionTimeout)
 	for {
@@ -333,11 +343,10 @@ func (n *Node) awaitSilence(ctx context.Context, dead raft.ServerAddress, deadID
 			if n.raft.CurrentTerm() != term {
 				need += n.cfg.ElectionTimeout
 			}
-			silent := time.Since(n.raft.LastContact())
-			if silent >= need {
+			wait = deathWait(time.Now(), n.raft.LastContact(), woke, turn, need)
+			if wait <= 0 {
 				return true
 			}
-			wait = need - silent
 		}
 		if time.Now().Add(wait).After(giveUp) {
 			return false
@@ -348,6 +357,28 @@ func (n *Node) awaitSilence(ctx context.Context, dead raft.ServerAddress, deadID
 		case <-time.After(wait):
 		}
 	}
+}
+
+// deathWait is how much longer a survivor whose turn is turn must wait
+// before its election, given its last contact with a leader and the moment
+// its death watch woke; need is deathQuiet + turn×deathStagger (plus
+// ElectionTimeout once an election has begun). Rule: a survivor never
+// acts before need has passed since its last contact (the dead leader's
+// lease, step 3), and a later turn also not before need has passed since
+// it woke. The survivors' last contacts differ by up to two CommitTimeouts
+// (each follower's idle AppendEntries comes on its own random timer), which
+// can exceed deathStagger; the wake-up, the kernel closing the dead
+// leader's connections, is the same moment for all of them. So the first
+// in turn acts at most deathQuiet after the wake-up, and the next one at
+// least deathStagger later, whatever their last contacts: two survivors
+// becoming candidates at once would split the vote and leave the zone to
+// the ordinary election timeout.
+func deathWait(now, lastContact, woke time.Time, turn int, need time.Duration) time.Duration {
+	wait := lastContact.Add(need).Sub(now)
+	if turn > 0 {
+		wait = max(wait, woke.Add(need).Sub(now))
+	}
+	return max(wait, 0)
 }
 
 // deathTurn is this server's place among the voters other than dead, in

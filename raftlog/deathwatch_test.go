@@ -37,7 +37,13 @@ func slowTCPCluster(t *testing.T, first string) (*testCluster, int, uint64) {
 // slowTCPClusterOf is slowTCPCluster with n nodes.
 func slowTCPClusterOf(t *testing.T, n int, first string) (*testCluster, int, uint64) {
 	t.Helper()
-	c := MakeCluster(t, clusterOpts{n: n, tcp: true})
+	return slowTCPClusterWith(t, clusterOpts{n: n, tcp: true}, first)
+}
+
+// slowTCPClusterWith is slowTCPCluster with opts (tcp must be set).
+func slowTCPClusterWith(t *testing.T, opts clusterOpts, first string) (*testCluster, int, uint64) {
+	t.Helper()
+	c := MakeCluster(t, opts)
 	leader := c.WaitReadyLeader(10 * time.Second)
 	mustApply(t, c.nodes[leader], first)
 	slowTimeouts(t, c)
@@ -54,12 +60,24 @@ func killProcess(t *testing.T, c *testCluster, i int) {
 	c.Crash(i)
 }
 
+// TestDeadLeaderProcessIsReplacedWithoutItsHeartbeatTimeout, with the
+// default COMMIT_TIMEOUT_MS and with 50 ms, where the survivors' last
+// contacts with the leader differ by up to 100 ms, more than the turns'
+// stagger (deathWait).
 func TestDeadLeaderProcessIsReplacedWithoutItsHeartbeatTimeout(t *testing.T) {
-	c, old, term := slowTCPCluster(t, "before")
+	for _, ct := range []time.Duration{DefaultConfig().CommitTimeout, 50 * time.Millisecond} {
+		t.Run("commit timeout "+ct.String(), func(t *testing.T) {
+			deadLeaderIsReplaced(t, clusterOpts{n: 3, tcp: true, configure: func(c *Config) { c.CommitTimeout = ct }})
+		})
+	}
+}
+
+func deadLeaderIsReplaced(t *testing.T, opts clusterOpts) {
+	c, old, term := slowTCPClusterWith(t, opts, "before")
 
 	killProcess(t, c, old)
 	var next int
-	waitFor(t, longTimeout/2, "a new leader after the leader's process died", func() bool {
+	ok := waitUntil(longTimeout/2, func() bool {
 		for i, n := range c.nodes {
 			if i != old && n.raft.State() == raft.Leader && n.raft.CurrentTerm() > term {
 				next = i
@@ -68,12 +86,21 @@ func TestDeadLeaderProcessIsReplacedWithoutItsHeartbeatTimeout(t *testing.T) {
 		}
 		return false
 	})
+	if !ok {
+		for i, n := range c.nodes {
+			if i != old {
+				t.Logf("node %d: %v in term %d (old term %d), death watch %+v", i, n.raft.State(), n.raft.CurrentTerm(), term, n.DeathWatch())
+			}
+		}
+		t.Fatalf("no new leader within %v after the leader's process died", longTimeout/2)
+	}
 	var elections uint64
 	for i, n := range c.nodes {
 		if i != old {
 			elections += n.DeathWatch().Elections
 		}
 	}
+	t.Logf("elections started by death watches: %d", elections)
 	if elections == 0 {
 		t.Fatalf("leader %d elected in term %d, but no death watch started an election", next, c.nodes[next].raft.CurrentTerm())
 	}
@@ -221,5 +248,44 @@ func TestProbeTellsRefusedFromListening(t *testing.T) {
 	ln.Close()
 	if dead, got := probeDead(ctx, addr); !dead || got != probeRefused {
 		t.Fatalf("probe of a closed port: dead=%v %v, want refused", dead, got)
+	}
+}
+
+// TestLaterTurnNeverActsWithinAStaggerOfAnEarlierOne: whatever the two
+// survivors' last contacts with the dead leader (up to two commit timeouts
+// apart) and a few milliseconds between their wake-ups, the second in
+// turn becomes ready at least a stagger (less that wake-up skew) after the
+// first, and neither before its need has passed since its last contact.
+func TestLaterTurnNeverActsWithinAStaggerOfAnEarlierOne(t *testing.T) {
+	const (
+		quiet   = 350 * time.Millisecond // LeaderLease 250 ms + ElectionTimeout/5
+		stagger = 250 * time.Millisecond // ElectionTimeout/2
+		commit  = 50 * time.Millisecond
+	)
+	ready := func(lastContact, woke time.Time, turn int) time.Time {
+		need := quiet + time.Duration(turn)*stagger
+		at := woke.Add(deathWait(woke, lastContact, woke, turn, need))
+		if at.Before(lastContact.Add(need)) {
+			t.Fatalf("turn %d ready at %v, before its need %v since its last contact", turn, at.Sub(lastContact), need)
+		}
+		return at
+	}
+	t0 := time.Unix(1_000_000, 0)
+	for lcA := time.Duration(0); lcA <= 2*commit; lcA += 5 * time.Millisecond {
+		for lcB := time.Duration(0); lcB <= 2*commit; lcB += 5 * time.Millisecond {
+			for _, skew := range []time.Duration{-5 * time.Millisecond, 0, 5 * time.Millisecond} {
+				a := ready(t0.Add(-lcA), t0, 0)
+				b := ready(t0.Add(-lcB), t0.Add(skew), 1)
+				if gap := b.Sub(a); gap < stagger-max(skew, -skew) {
+					t.Fatalf("last contacts %v and %v before the wake-up, wake-up skew %v: second turn %v after the first, want >= %v",
+						lcA, lcB, skew, gap, stagger-max(skew, -skew))
+				}
+			}
+		}
+	}
+	// The first in turn does not wait for its wake-up: a leader silent for
+	// a while before it died is replaced sooner.
+	if a := ready(t0.Add(-2*commit), t0, 0); a.Sub(t0) != quiet-2*commit {
+		t.Fatalf("first turn ready %v after the wake-up, want %v", a.Sub(t0), quiet-2*commit)
 	}
 }
