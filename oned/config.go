@@ -179,7 +179,7 @@ type FederationConfig struct {
 type RaftConfig struct {
 	ElectionTimeoutMS  int // ELECTION_TIMEOUT_MS, default 500 (LAN: a dead leader is replaced in about a second)
 	BroadcastTimeoutMS int // BROADCAST_TIMEOUT_MS, default 500: replication I/O timeout
-	// CommitTimeoutMS is COMMIT_TIMEOUT_MS (OneHA's, default 5, 5 up to
+	// CommitTimeoutMS is COMMIT_TIMEOUT_MS (OneHA's, default 50, 5 up to
 	// ELECTION_TIMEOUT_MS): after the last write, a follower learns the
 	// commit index (and its stale reads see the write) within one to two
 	// of it. Lower costs an idle zone CPU (raftlog.Config.CommitTimeout).
@@ -227,7 +227,7 @@ func DefaultConfig() Config {
 		RequestID:  RequestIDConfig{WindowS: sqlfsm.DefaultRequestWindow, Max: sqlfsm.DefaultRequestKeep},
 		DB:         DBConfig{Backend: "sqlite", Server: "localhost", User: "oneadmin", Name: "opennebula", Connections: 25},
 		Federation: FederationConfig{Mode: "STANDALONE", ServerID: -1, LogRetention: 100000},
-		Raft: RaftConfig{ElectionTimeoutMS: 500, BroadcastTimeoutMS: 500, CommitTimeoutMS: 5, XMLRPCTimeoutMS: 1000,
+		Raft: RaftConfig{ElectionTimeoutMS: 500, BroadcastTimeoutMS: 500, CommitTimeoutMS: 50, XMLRPCTimeoutMS: 1000,
 			LogRetention: 250000, LogPurgeTimeout: 60, LimitPurge: 100000, MinQuorum: 3, FastFailover: true},
 	}
 }

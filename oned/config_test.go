@@ -78,18 +78,18 @@ func TestParseConfigFastFailover(t *testing.T) {
 	}
 }
 
-// COMMIT_TIMEOUT_MS reaches Raft (default 5 ms), and a value under 5 ms
+// COMMIT_TIMEOUT_MS reaches Raft (default 50 ms), and a value under 5 ms
 // or above ELECTION_TIMEOUT_MS is refused naming the key.
 func TestParseConfigCommitTimeout(t *testing.T) {
-	if got := DefaultConfig().RaftNodeConfig().CommitTimeout; got != 5*time.Millisecond {
-		t.Fatalf("default commit timeout %v, want 5ms", got)
+	if got := DefaultConfig().RaftNodeConfig().CommitTimeout; got != 50*time.Millisecond {
+		t.Fatalf("default commit timeout %v, want 50ms", got)
 	}
-	c, err := ParseConfig([]byte("RAFT: {COMMIT_TIMEOUT_MS: 50}\n"))
+	c, err := ParseConfig([]byte("RAFT: {COMMIT_TIMEOUT_MS: 5}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.RaftNodeConfig().CommitTimeout; got != 50*time.Millisecond {
-		t.Fatalf("COMMIT_TIMEOUT_MS: 50 gave %v", got)
+	if got := c.RaftNodeConfig().CommitTimeout; got != 5*time.Millisecond {
+		t.Fatalf("COMMIT_TIMEOUT_MS: 5 gave %v", got)
 	}
 	for _, bad := range []string{"RAFT: {COMMIT_TIMEOUT_MS: 4}\n", "RAFT: {ELECTION_TIMEOUT_MS: 500, COMMIT_TIMEOUT_MS: 501}\n"} {
 		if _, err := ParseConfig([]byte(bad)); err == nil || !strings.Contains(err.Error(), "RAFT.COMMIT_TIMEOUT_MS") {

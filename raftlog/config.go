@@ -47,9 +47,9 @@ type Config struct {
 	// burst within one to two of it. While entries flow, every
 	// AppendEntries carries the commit index anyway. It does not delay the
 	// leader's own commits, only a follower's local (stale) reads, and it is
-	// most of an idle zone's CPU: 5 ms (the default) keeps an idle 3-server
-	// zone at 17-23% of a core, 50 ms mostly at 7% (BenchmarkIdleZoneCPU).
-	// At most ElectionTimeout.
+	// most of an idle zone's CPU: 5 ms kept an idle 3-server zone at 17-23%
+	// of a core, 50 ms mostly at 7% (BenchmarkIdleZoneCPU). At most
+	// ElectionTimeout.
 	CommitTimeout time.Duration
 	// MaxAppendEntries bounds the entries per AppendEntries RPC, per log
 	// write and per FSM batch (1..1024).
@@ -118,7 +118,7 @@ func DefaultConfig() Config {
 		ElectionTimeout:   500 * time.Millisecond,
 		LeaderLease:       250 * time.Millisecond,
 		BroadcastTimeout:  500 * time.Millisecond,
-		CommitTimeout:     5 * time.Millisecond,
+		CommitTimeout:     50 * time.Millisecond,
 		MaxAppendEntries:  512,
 		SnapshotThreshold: 8192,
 		SnapshotInterval:  30 * time.Second,

@@ -72,7 +72,7 @@ func TestRaftConfigMapping(t *testing.T) {
 		{"HeartbeatTimeout", rc.HeartbeatTimeout, 500 * time.Millisecond},
 		{"ElectionTimeout", rc.ElectionTimeout, 500 * time.Millisecond},
 		{"LeaderLeaseTimeout", rc.LeaderLeaseTimeout, 250 * time.Millisecond},
-		{"CommitTimeout", rc.CommitTimeout, 5 * time.Millisecond},
+		{"CommitTimeout", rc.CommitTimeout, 50 * time.Millisecond},
 		{"MaxAppendEntries", rc.MaxAppendEntries, 512},
 		{"TrailingLogs", rc.TrailingLogs, uint64(250000)},
 		{"NoSnapshotRestoreOnStart", rc.NoSnapshotRestoreOnStart, true},

@@ -59,9 +59,9 @@
 // and its port refuse and elects at once: tens of milliseconds. LeaderLease 250 ms (ElectionTimeout/2): a leader cut
 // off from the quorum steps down well before a successor can be elected,
 // which bounds the VIP overlap of I6. BroadcastTimeout 500 ms is the
-// transport I/O deadline. CommitTimeout 5 ms only bounds how stale an idle
-// follower is (the leader's own commit never waits for it); it is most of
-// an idle zone's CPU (RAFT COMMIT_TIMEOUT_MS). MaxAppendEntries
+// transport I/O deadline. CommitTimeout 50 ms only bounds how stale an idle
+// follower is (the leader's own commit never waits for it); 5 ms cost an
+// idle zone three times the CPU. MaxAppendEntries
 // 512 with BatchApplyCh lets concurrent writers share one fsync.
 //
 // # Log store benchmark
