@@ -3,6 +3,8 @@ package xmlrpc
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -34,10 +36,11 @@ func insertCallBody(b *testing.B) []byte {
 
 // BenchmarkServeSmallCall serves a single-row INSERT one.sql.exec call
 // (stage tracing off) through the whole Server: body read, decode,
-// dispatch to a handler that does nothing, response encode.
+// dispatch to a handler that does nothing, response encode; logging to
+// a text handler at Info, as oned does.
 func BenchmarkServeSmallCall(b *testing.B) {
 	body := insertCallBody(b)
-	s := NewServer(nil)
+	s := NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	s.Budget = nil
 	s.Register("one.sql.exec", func(context.Context, []any) (any, error) {
 		return []any{map[string]any{"ROWS_AFFECTED": int64(1), "LAST_INSERT_ID": int64(7)}}, nil

@@ -108,8 +108,15 @@ func TestServerAnswers(t *testing.T) {
 			}
 		})
 	}
-	if !strings.Contains(logs.String(), "handler bug") {
-		t.Errorf("panic not logged: %s", logs.String())
+	var line string
+	for l := range strings.Lines(logs.String()) {
+		if strings.Contains(l, "handler bug") {
+			line = l
+		}
+	}
+	// The operator sees which method and which client hit the bug.
+	if line == "" || !strings.Contains(line, "method=panic") || !strings.Contains(line, "remote=127.0.0.1:") {
+		t.Errorf("panic not logged with method and remote: %q", logs.String())
 	}
 }
 
