@@ -148,6 +148,8 @@ func (s *Server) newMetrics() *metrics {
 	}
 	counter("oneha_raft_death_elections_total", "Elections this server started because the leader's PORT refused connections (RAFT FAST_FAILOVER).",
 		deaths(func(st raftlog.DeathWatchStats) uint64 { return st.Elections }))
+	counter("oneha_raft_death_overtakes_total", "Of oneha_raft_death_elections_total, those started in this server's turn although an election had begun, because its candidate's log was behind this server's (it could not win with this server's vote).",
+		deaths(func(st raftlog.DeathWatchStats) uint64 { return st.Overtakes }))
 	counter("oneha_raft_death_spared_total", "Refused probes after which a leader was heard from before this server's turn to elect (RAFT FAST_FAILOVER): no election.",
 		deaths(func(st raftlog.DeathWatchStats) uint64 { return st.Spared }))
 	counter("oneha_api_failed_logins_total", "Logins (XML-RPC session or /status Basic auth) with wrong credentials.", func() float64 {

@@ -141,18 +141,66 @@ func MakeCluster(t testing.TB, opts clusterOpts) *testCluster {
 // them all as its host would at the process's death.
 type dialTracker struct {
 	raft.StreamLayer
-	mu    sync.Mutex
-	conns []net.Conn
+	mu      sync.Mutex
+	conns   []net.Conn
+	stalled map[raft.ServerAddress]bool
+	dead    bool
 }
 
 func (d *dialTracker) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
 	c, err := d.StreamLayer.Dial(addr, timeout)
-	if err == nil {
-		d.mu.Lock()
-		d.conns = append(d.conns, c)
-		d.mu.Unlock()
+	if err != nil {
+		return nil, err
 	}
-	return c, err
+	sc := &stallConn{Conn: c, d: d, addr: addr, closed: make(chan struct{})}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.dead {
+		_ = c.Close()
+		return nil, net.ErrClosed
+	}
+	d.conns = append(d.conns, sc)
+	return sc, nil
+}
+
+// stall makes writes to addr, on connections dialed before or after,
+// block until the connection is closed: the peer hears nothing more from
+// this node, yet no connection ends.
+func (d *dialTracker) stall(addr raft.ServerAddress) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stalled == nil {
+		d.stalled = map[raft.ServerAddress]bool{}
+	}
+	d.stalled[addr] = true
+}
+
+func (d *dialTracker) isStalled(addr raft.ServerAddress) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.stalled[addr]
+}
+
+// stallConn is a dialed connection whose writes dialTracker.stall holds.
+type stallConn struct {
+	net.Conn
+	d      *dialTracker
+	addr   raft.ServerAddress
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (c *stallConn) Write(p []byte) (int, error) {
+	if c.d.isStalled(c.addr) {
+		<-c.closed
+		return 0, net.ErrClosed
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *stallConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
 }
 
 // closeAll closes every connection dialed so far.
@@ -163,6 +211,16 @@ func (d *dialTracker) closeAll() {
 		_ = c.Close()
 	}
 	d.conns = nil
+}
+
+// kill does to the node's outbound side what its process's death does:
+// every connection it dialed closes, and it dials no more (a stalled write
+// cannot outlive it, so raft's shutdown does not wait on one).
+func (d *dialTracker) kill() {
+	d.mu.Lock()
+	d.dead = true
+	d.mu.Unlock()
+	d.closeAll()
 }
 
 // Servers returns all nodes as voters.

@@ -50,7 +50,10 @@ import (
 //     acts only if it is still a follower, knows no other leader, and the
 //     dead leader's port still refuses; once an election has begun (a
 //     later term), the next voters need ElectionTimeout more silence, so
-//     that a winner's slow first heartbeat does not get it deposed;
+//     that a winner's slow first heartbeat does not get it deposed, unless
+//     this voter refused that election's candidate for a log behind its
+//     own and granted no vote in its term (Overtakes): that candidate
+//     cannot win with this vote, so the voter keeps its turn;
 //  5. the election is started the way a leadership transfer starts one: a
 //     TimeoutNow request is handed to this server's own raft, which makes
 //     it a candidate at once and asks for votes with the transfer flag, so
@@ -201,17 +204,23 @@ type DeathWatchStats struct {
 	Spared uint64
 	// Elections: elections this server started after a refused probe.
 	Elections uint64
+	// Overtakes: of Elections, those started in this server's turn
+	// although an election had begun, because this server had refused
+	// that election's candidate for a log behind its own (it could not
+	// win with this server's vote), instead of ElectionTimeout later.
+	Overtakes uint64
 }
 
 type deathCounters struct {
-	alive, refused, unknown, spared, elections atomic.Uint64
+	alive, refused, unknown, spared, elections, overtakes atomic.Uint64
 }
 
 // DeathWatch returns the death watch's counters (all zero on a transport
 // without it, such as raft's in-memory one).
 func (n *Node) DeathWatch() DeathWatchStats {
 	st := DeathWatchStats{Alive: n.deaths.alive.Load(), Refused: n.deaths.refused.Load(),
-		Unknown: n.deaths.unknown.Load(), Spared: n.deaths.spared.Load(), Elections: n.deaths.elections.Load()}
+		Unknown: n.deaths.unknown.Load(), Spared: n.deaths.spared.Load(), Elections: n.deaths.elections.Load(),
+		Overtakes: n.deaths.overtakes.Load()}
 	st.Probes = st.Alive + st.Refused + st.Unknown
 	return st
 }
@@ -289,7 +298,8 @@ func (n *Node) onPeerClosed(ctx context.Context) {
 	}()
 	n.log.Warn("death watch: the leader's port refuses connections: its process is gone",
 		"leader", string(id), "leader_addr", string(addr))
-	if !n.awaitSilence(ctx, addr, id, term, woke) || probe(ctx, string(addr)) != probeRefused {
+	ok, behind := n.awaitSilence(ctx, addr, id, term, woke)
+	if !ok || probe(ctx, string(addr)) != probeRefused {
 		return
 	}
 	if err := n.watch.inject(ctx, &raft.TimeoutNowRequest{RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte(n.cfg.ID), Addr: []byte(n.trans.LocalAddr())}}); err != nil {
@@ -298,6 +308,9 @@ func (n *Node) onPeerClosed(ctx context.Context) {
 	}
 	elected = true
 	n.deaths.elections.Add(1)
+	if behind {
+		n.deaths.overtakes.Add(1)
+	}
 	n.log.Warn("death watch: election started without waiting for the heartbeat timeout", "dead_leader", string(id))
 }
 
@@ -310,7 +323,9 @@ func (n *Node) onPeerClosed(ctx context.Context) {
 // leader's) has begun, an election runs or ran already: the silence needed
 // grows by ElectionTimeout, so that a winner whose first heartbeat is slow
 // is not deposed by the next voter, while a failed election (its
-// candidate's log too short) is still followed by the next voter's. It
+// candidate's log too short) is still followed by the next voter's; not
+// if this server refused that term's candidate for a log behind its own
+// (behind, reported too). It
 // also reports false when the silence has not come within 3×ElectionTimeout
 // more (a leader still heard: by then the ordinary timeouts are in charge
 // anyway). Contact restarts the silence, so a message the dead leader sent
@@ -318,20 +333,20 @@ func (n *Node) onPeerClosed(ctx context.Context) {
 // from raft's latest configuration, which raft may briefly leave empty
 // while it rewrites a log suffix; the wait reads it again until it holds
 // this server (not a voter: false).
-func (n *Node) awaitSilence(ctx context.Context, dead raft.ServerAddress, deadID raft.ServerID, term uint64, woke time.Time) bool {
+func (n *Node) awaitSilence(ctx context.Context, dead raft.ServerAddress, deadID raft.ServerID, term uint64, woke time.Time) (ok, behind bool) {
 	turn, known := -1, false
 	giveUp := time.Now().Add(n.deathQuiet() + 3*n.cfg.ElectionTimeout)
 	for {
 		if n.raft.State() != raft.Follower {
-			return false
+			return false, false
 		}
 		if now, _ := n.raft.LeaderWithID(); now != "" && now != dead {
-			return false
+			return false, false
 		}
 		if !known {
 			turn, known = n.deathTurn(deadID)
 			if known && turn < 0 {
-				return false // not a voter
+				return false, false // not a voter
 			}
 			if known {
 				giveUp = giveUp.Add(time.Duration(turn) * n.deathStagger())
@@ -340,20 +355,24 @@ func (n *Node) awaitSilence(ctx context.Context, dead raft.ServerAddress, deadID
 		wait := minDuration
 		if known {
 			need := n.deathQuiet() + time.Duration(turn)*n.deathStagger()
-			if n.raft.CurrentTerm() != term {
-				need += n.cfg.ElectionTimeout
+			behind = false
+			if now := n.raft.CurrentTerm(); now != term {
+				seen := n.watch.get()
+				if behind = seen.behindTerm == now && seen.grantedTerm != now; !behind {
+					need += n.cfg.ElectionTimeout
+				}
 			}
 			wait = deathWait(time.Now(), n.raft.LastContact(), woke, turn, need)
 			if wait <= 0 {
-				return true
+				return true, behind
 			}
 		}
 		if time.Now().Add(wait).After(giveUp) {
-			return false
+			return false, false
 		}
 		select {
 		case <-ctx.Done():
-			return false
+			return false, false
 		case <-time.After(wait):
 		}
 	}

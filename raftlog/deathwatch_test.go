@@ -56,7 +56,7 @@ func slowTCPClusterWith(t *testing.T, opts clusterOpts, first string) (*testClus
 func killProcess(t *testing.T, c *testCluster, i int) {
 	t.Helper()
 	_ = c.muxes[i].Close()
-	c.dials[i].closeAll()
+	c.dials[i].kill()
 	c.Crash(i)
 }
 
@@ -128,6 +128,59 @@ func deadLeaderIsReplaced(t *testing.T, opts clusterOpts) {
 	})
 	if len(got) < 2 || got[0] != "before" || got[len(got)-1] != "after" {
 		t.Fatalf("new leader's FSM holds %q, want before ... after", got)
+	}
+}
+
+// TestSurvivorAheadOfTheFirstInTurnDoesNotWaitOutItsElection: the first
+// survivor in turn missed the leader's last entry, so the other refuses it
+// its vote; that refusal shows the election cannot win, and the other
+// starts its own in its turn instead of an election timeout later.
+func TestSurvivorAheadOfTheFirstInTurnDoesNotWaitOutItsElection(t *testing.T) {
+	c, old, term := slowTCPCluster(t, "before")
+	first, second := -1, -1
+	for i := range c.nodes { // turns go in ID order; IDs are "0", "1", "2"
+		if i == old {
+			continue
+		}
+		if first < 0 {
+			first = i
+		} else {
+			second = i
+		}
+	}
+	c.dials[old].stall(c.addrs[first]) // the first in turn hears nothing more
+	t.Cleanup(c.dials[old].kill)       // before the cluster's Close, if the test ends early
+	mustApply(t, c.nodes[old], "last") // committed by the leader and the second
+	waitFor(t, 10*time.Second, "the second in turn to hold the last entry", func() bool {
+		return c.nodes[second].raft.LastIndex() > c.nodes[first].raft.LastIndex()
+	})
+
+	t.Logf("at the kill: last index %d on the first in turn, %d on the second", c.nodes[first].raft.LastIndex(), c.nodes[second].raft.LastIndex())
+	killProcess(t, c, old)
+	start := time.Now()
+	if !waitUntil(longTimeout/2, func() bool {
+		return c.nodes[second].raft.State() == raft.Leader && c.nodes[second].raft.CurrentTerm() > term
+	}) {
+		for _, i := range []int{first, second} {
+			n := c.nodes[i]
+			t.Logf("node %d: %v in term %d (old term %d), last index %d, death watch %+v", i, n.raft.State(), n.raft.CurrentTerm(), term, n.raft.LastIndex(), n.DeathWatch())
+		}
+		t.Fatalf("the second in turn does not lead %v after the kill", longTimeout/2)
+	}
+	t.Logf("second in turn elected %v after the kill", time.Since(start))
+	if st := c.nodes[first].DeathWatch(); st.Elections != 1 {
+		t.Errorf("first in turn: death watch %+v, want the one election it could not win", st)
+	}
+	if st := c.nodes[second].DeathWatch(); st.Elections != 1 || st.Overtakes != 1 {
+		t.Errorf("second in turn: death watch %+v, want one election, started in its turn after refusing the first", st)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.nodes[second].Apply(ctx, []byte("after")); err != nil {
+		t.Fatalf("write to the new leader: %v", err)
+	}
+	if got := c.fsms[second].Entries(); got[len(got)-2] != "last" || got[len(got)-1] != "after" {
+		t.Fatalf("new leader's FSM holds %q, want ... last, after", got)
 	}
 }
 

@@ -81,6 +81,15 @@ func New(ctx context.Context, cfg Config, fsm FSM, trans raft.Transport) (*Node,
 		return nil, err
 	}
 
+	watch.setLastLog(func() (uint64, uint64) {
+		idx, err := st.log.LastIndex()
+		var l raft.Log
+		if err != nil || idx == 0 || st.log.GetLog(idx, &l) != nil {
+			return 0, 0
+		}
+		return idx, l.Term
+	})
+
 	n := &Node{
 		cfg:      cfg,
 		log:      logger,

@@ -23,8 +23,9 @@ type watchedTransport struct {
 	stop chan struct{}
 	once sync.Once
 
-	mu   sync.Mutex
-	seen leaderSeen
+	mu      sync.Mutex
+	seen    leaderSeen
+	lastLog func() (index, term uint64) // this server's last entry (setLastLog)
 }
 
 // leaderSeen is what the requests received so far said.
@@ -36,6 +37,12 @@ type leaderSeen struct {
 	// AppendEntries received before it (the sender led that term); the
 	// transfer's election is the next term.
 	timeoutNowTerm uint64
+	// behindTerm is the highest term in which this server refused a
+	// candidate's vote while its own log was more up to date than the
+	// candidate's: that candidate cannot win with this server's vote
+	// (deathwatch.go). grantedTerm is the highest term in which it granted
+	// one.
+	behindTerm, grantedTerm uint64
 }
 
 func newWatchedTransport(t raft.Transport) *watchedTransport {
@@ -52,6 +59,9 @@ func (w *watchedTransport) forward(in <-chan raft.RPC) {
 		select {
 		case rpc := <-in:
 			w.peek(rpc)
+			if v, ok := rpc.Command.(*raft.RequestVoteRequest); ok {
+				rpc = w.watchVote(rpc, v)
+			}
 			select {
 			case w.out <- rpc:
 			case <-w.stop:
@@ -79,6 +89,55 @@ func (w *watchedTransport) peek(rpc raft.RPC) {
 		w.seen.timeoutNowTerm = w.seen.term
 		w.mu.Unlock()
 	}
+}
+
+// watchVote returns rpc with its answer routed through a goroutine that
+// notes a granted vote's term in grantedTerm, and a refusal's in
+// behindTerm if this server's log was ahead of the candidate's. Votes are
+// rare (elections only), and raft's transports give each RPC a buffered
+// answer channel, so forwarding the answer never blocks.
+func (w *watchedTransport) watchVote(rpc raft.RPC, req *raft.RequestVoteRequest) raft.RPC {
+	orig, resp := rpc.RespChan, make(chan raft.RPCResponse, 1)
+	rpc.RespChan = resp
+	go func() {
+		select {
+		case r := <-resp:
+			if v, ok := r.Response.(*raft.RequestVoteResponse); ok && r.Error == nil {
+				ahead := !v.Granted && w.ahead(req)
+				w.mu.Lock()
+				switch {
+				case v.Granted:
+					w.seen.grantedTerm = max(w.seen.grantedTerm, req.Term)
+				case ahead:
+					w.seen.behindTerm = max(w.seen.behindTerm, req.Term)
+				}
+				w.mu.Unlock()
+			}
+			orig <- r
+		case <-w.stop:
+		}
+	}()
+	return rpc
+}
+
+// ahead reports whether this server's log is more up to date than req's
+// candidate's, by Raft's rule (last term, then last index).
+func (w *watchedTransport) ahead(req *raft.RequestVoteRequest) bool {
+	w.mu.Lock()
+	f := w.lastLog
+	w.mu.Unlock()
+	if f == nil {
+		return false
+	}
+	idx, term := f()
+	return term > req.LastLogTerm || term == req.LastLogTerm && idx > req.LastLogIndex
+}
+
+// setLastLog gives the watch this server's log (before raft starts).
+func (w *watchedTransport) setLastLog(f func() (index, term uint64)) {
+	w.mu.Lock()
+	w.lastLog = f
+	w.mu.Unlock()
 }
 
 // inject hands cmd to raft as if a peer had sent it and waits for raft's
