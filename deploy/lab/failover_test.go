@@ -122,21 +122,31 @@ func restart(z *labZone, o *harness.Oned) {
 // raftLog is o's LOG_INDEX and LOG_TERM from one.zone.raftstatus (0, 0
 // when it does not answer).
 func raftLog(o *harness.Oned) (index, term int64) {
+	st := raftStatus(o)
+	return st.Index, st.LogTerm
+}
+
+// labRaftStatus is the part of one.zone.raftstatus the benchmarks read.
+type labRaftStatus struct {
+	Term    int64 `xml:"TERM"`
+	Index   int64 `xml:"LOG_INDEX"`
+	LogTerm int64 `xml:"LOG_TERM"`
+}
+
+// raftStatus is o's one.zone.raftstatus (zero when it does not answer).
+func raftStatus(o *harness.Oned) labRaftStatus {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	var st labRaftStatus
 	v, err := o.Call(ctx, "one.zone.raftstatus")
 	if err != nil {
-		return 0, 0
+		return st
 	}
 	s, _ := v.(string)
-	var st struct {
-		Index int64 `xml:"LOG_INDEX"`
-		Term  int64 `xml:"LOG_TERM"`
-	}
 	if xml.Unmarshal([]byte(s), &st) != nil {
-		return 0, 0
+		return labRaftStatus{}
 	}
-	return st.Index, st.Term
+	return st
 }
 
 // measureRuns forms a lab zone on subnet (raft: extra RAFT keys) and, 20
@@ -148,15 +158,22 @@ func measureRuns(b *testing.B, subnet, raft, what string, fault func(*labZone, *
 	z.waitWrite(b, "CREATE TABLE runs (run INT PRIMARY KEY)", 10*time.Second)
 	const runs = 20
 	var took []time.Duration
+	var terms []int64 // terms each run's failover took (1: one election)
 	for run := 0; run < runs; run++ {
 		leader := z.Leader(20 * time.Second)
 		z.waitHolder(b, leader.ID, 10*time.Second)
 		z.waitWrite(b, fmt.Sprintf("REPLACE INTO runs VALUES (%d)", 1000+run), 10*time.Second)
+		before := raftStatus(leader).Term
 		t0 := fault(z, leader)
 		took = append(took, z.firstWrite(b, t0, fmt.Sprintf("REPLACE INTO runs VALUES (%d)", run)))
+		var elections int64
+		if next := z.Leader(20 * time.Second); next != nil && before > 0 {
+			elections = raftStatus(next).Term - before
+		}
+		terms = append(terms, elections)
 		after(z, leader)
 	}
-	reportRuns(b, what, took)
+	reportRuns(b, what, took, terms)
 }
 
 // Client attempts in firstWrite: a new one every attemptGap, each given
@@ -211,8 +228,9 @@ func (z *labZone) firstWrite(b *testing.B, t0 time.Time, q string) time.Duration
 }
 
 // reportRuns reports the runs' min, median, p90 and p99 (nearest rank)
-// and max.
-func reportRuns(b *testing.B, what string, took []time.Duration) {
+// and max; a run whose failover took other than one election (terms, as
+// far as known: 0 when a term could not be read) is marked with them.
+func reportRuns(b *testing.B, what string, took []time.Duration, terms []int64) {
 	runs := len(took)
 	sorted := append([]time.Duration(nil), took...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
@@ -225,8 +243,12 @@ func reportRuns(b *testing.B, what string, took []time.Duration) {
 	b.ReportMetric(float64(sorted[runs-1].Milliseconds()), "max-ms")
 	b.ReportMetric(float64(sorted[0].Milliseconds()), "min-ms")
 	var all []string
-	for _, d := range took {
-		all = append(all, fmt.Sprint(d.Round(time.Millisecond)))
+	for i, d := range took {
+		run := fmt.Sprint(d.Round(time.Millisecond))
+		if i < len(terms) && terms[i] != 1 {
+			run += fmt.Sprintf("(%d terms)", terms[i])
+		}
+		all = append(all, run)
 	}
 	b.Logf("%s, %d runs: min %v, median %v, p90 %v, p99 %v, max %v\nruns: %s",
 		what, runs, sorted[0].Round(time.Millisecond), median.Round(time.Millisecond), p90.Round(time.Millisecond),
