@@ -148,6 +148,12 @@ type dialTracker struct {
 }
 
 func (d *dialTracker) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	d.mu.Lock()
+	dead := d.dead
+	d.mu.Unlock()
+	if dead {
+		return nil, net.ErrClosed
+	}
 	c, err := d.StreamLayer.Dial(addr, timeout)
 	if err != nil {
 		return nil, err

@@ -52,8 +52,9 @@ import (
 //     later term), the next voters need ElectionTimeout more silence, so
 //     that a winner's slow first heartbeat does not get it deposed, unless
 //     this voter refused that election's candidate for a log behind its
-//     own and granted no vote in its term (Overtakes): that candidate
-//     cannot win with this vote, so the voter keeps its turn;
+//     own, granted no vote in its term, and the candidate needs its vote
+//     (3 or 4 voters: the dead leader and this one leave no quorum;
+//     Overtakes): that candidate cannot win, so the voter keeps its turn;
 //  5. the election is started the way a leadership transfer starts one: a
 //     TimeoutNow request is handed to this server's own raft, which makes
 //     it a candidate at once and asks for votes with the transfer flag, so
@@ -231,10 +232,13 @@ func (n *Node) DeathWatch() DeathWatchStats {
 // the term, two goroutine hand-offs and a round trip): a later turn that
 // becomes a candidate before that splits the vote, and the zone waits for
 // the ordinary election timeout. At ElectionTimeout/5 (40 ms with the
-// tests' 200 ms) two CPU burners on 2 cores made that happen about once in
-// 20 kills. It delays only a later turn, which acts when the first in
-// turn did not (dead too); once any election has begun the next turn waits
-// ElectionTimeout more anyway.
+// tests' 200 ms) two CPU burners on 2 cores made that happen in 4 of 331
+// kills. It delays a later turn, which acts when the first in turn did not
+// (dead too) or, in a zone of 3 or 4 voters, when it refused the first
+// one's candidate for a log behind its own (Overtakes): with the defaults
+// 600 ms after the death, inside raft's own heartbeat timeout (500 ms to
+// 1 s after the last contact), which may start an election first; either
+// way the survivor with the longer log wins.
 func (n *Node) deathStagger() time.Duration { return max(n.cfg.ElectionTimeout/2, minDuration) }
 
 // deathWatch runs the watch until the node stops (see the top of this
@@ -317,7 +321,7 @@ func (n *Node) onPeerClosed(ctx context.Context) {
 // awaitSilence waits until this follower has heard nothing from any leader
 // (and granted no vote: raft's LastContact) for deathQuiet plus
 // deathStagger per turn (deathTurn) and, if its turn is not the first, as
-// long has passed since it woke (deathWait); it reports true then. It
+// long a time has passed since it woke (deathWait); it reports true then. It
 // reports false, at once, when this server stops being a follower or
 // learns of another leader than dead. Once a term after term (the dead
 // leader's) has begun, an election runs or ran already: the silence needed
@@ -325,7 +329,7 @@ func (n *Node) onPeerClosed(ctx context.Context) {
 // is not deposed by the next voter, while a failed election (its
 // candidate's log too short) is still followed by the next voter's; not
 // if this server refused that term's candidate for a log behind its own
-// (behind, reported too). It
+// and the candidate needed its vote (behind, reported too). It
 // also reports false when the silence has not come within 3×ElectionTimeout
 // more (a leader still heard: by then the ordinary timeouts are in charge
 // anyway). Contact restarts the silence, so a message the dead leader sent
@@ -334,7 +338,7 @@ func (n *Node) onPeerClosed(ctx context.Context) {
 // while it rewrites a log suffix; the wait reads it again until it holds
 // this server (not a voter: false).
 func (n *Node) awaitSilence(ctx context.Context, dead raft.ServerAddress, deadID raft.ServerID, term uint64, woke time.Time) (ok, behind bool) {
-	turn, known := -1, false
+	turn, needed, known := -1, false, false
 	giveUp := time.Now().Add(n.deathQuiet() + 3*n.cfg.ElectionTimeout)
 	for {
 		if n.raft.State() != raft.Follower {
@@ -344,7 +348,7 @@ func (n *Node) awaitSilence(ctx context.Context, dead raft.ServerAddress, deadID
 			return false, false
 		}
 		if !known {
-			turn, known = n.deathTurn(deadID)
+			turn, needed, known = n.deathTurn(deadID)
 			if known && turn < 0 {
 				return false, false // not a voter
 			}
@@ -358,7 +362,7 @@ func (n *Node) awaitSilence(ctx context.Context, dead raft.ServerAddress, deadID
 			behind = false
 			if now := n.raft.CurrentTerm(); now != term {
 				seen := n.watch.get()
-				if behind = seen.behindTerm == now && seen.grantedTerm != now; !behind {
+				if behind = needed && seen.behindTerm == now && seen.grantedTerm != now; !behind {
 					need += n.cfg.ElectionTimeout
 				}
 			}
@@ -373,10 +377,15 @@ func (n *Node) awaitSilence(ctx context.Context, dead raft.ServerAddress, deadID
 		select {
 		case <-ctx.Done():
 			return false, false
-		case <-time.After(wait):
+		case <-time.After(min(wait, n.deathRecheck())):
 		}
 	}
 }
+
+// deathRecheck bounds each sleep of awaitSilence, so that what it waits on
+// is read again: raft sets a candidate's term before it answers the vote,
+// and the vote watch notes a refusal only after that answer.
+func (n *Node) deathRecheck() time.Duration { return max(n.cfg.ElectionTimeout/10, minDuration) }
 
 // deathWait is how much longer a survivor whose turn is turn must wait
 // before its election, given its last contact with a leader and the moment
@@ -401,19 +410,31 @@ func deathWait(now, lastContact, woke time.Time, turn int, need time.Duration) t
 }
 
 // deathTurn is this server's place among the voters other than dead, in
-// ID order. known is false while raft's latest configuration is empty
-// (see awaitSilence); turn is -1 when this server is not one of them.
-func (n *Node) deathTurn(dead raft.ServerID) (turn int, known bool) {
+// ID order, and whether a candidate needs this server's vote to win (it
+// cannot reach a quorum with every other voter but dead: zones of 3 or 4
+// voters). known is false while raft's latest configuration is empty (see
+// awaitSilence); turn is -1 when this server is not one of them.
+func (n *Node) deathTurn(dead raft.ServerID) (turn int, needed, known bool) {
 	f := n.raft.GetConfiguration()
 	if f.Error() != nil || len(f.Configuration().Servers) == 0 {
-		return -1, false
+		return -1, false, false
 	}
 	var ids []string
+	voters := 0
 	for _, s := range f.Configuration().Servers {
-		if s.Suffrage == raft.Voter && s.ID != dead {
-			ids = append(ids, string(s.ID))
+		if s.Suffrage == raft.Voter {
+			voters++
+			if s.ID != dead {
+				ids = append(ids, string(s.ID))
+			}
 		}
 	}
 	slices.Sort(ids)
-	return slices.Index(ids, n.cfg.ID), true
+	return slices.Index(ids, n.cfg.ID), voteNeeded(voters), true
 }
+
+// voteNeeded reports whether, in a zone of voters voters whose leader is
+// dead, a candidate needs one given survivor's vote: without the dead
+// leader and that survivor it has at most voters-2 votes, its own
+// included, short of a quorum in zones of 3 and 4.
+func voteNeeded(voters int) bool { return voters-2 < voters/2+1 }

@@ -113,7 +113,10 @@ func (w *watchedTransport) watchVote(rpc raft.RPC, req *raft.RequestVoteRequest)
 				}
 				w.mu.Unlock()
 			}
-			orig <- r
+			select {
+			case orig <- r:
+			case <-w.stop:
+			}
 		case <-w.stop:
 		}
 	}()
@@ -121,7 +124,9 @@ func (w *watchedTransport) watchVote(rpc raft.RPC, req *raft.RequestVoteRequest)
 }
 
 // ahead reports whether this server's log is more up to date than req's
-// candidate's, by Raft's rule (last term, then last index).
+// candidate's, by Raft's rule (last term, then last index). It reads the
+// log store, not raft's snapshot-aware last entry: with a log emptied by a
+// snapshot install it reports false, the cautious answer.
 func (w *watchedTransport) ahead(req *raft.RequestVoteRequest) bool {
 	w.mu.Lock()
 	f := w.lastLog
