@@ -418,6 +418,9 @@ func converge(t *testing.T, e *env, c *client, timeout time.Duration) []map[int6
 			for i, a := range audits {
 				sizes[i] = len(a)
 			}
+			for _, o := range e.z.Servers {
+				t.Logf("server %d, last log lines:\n%s", o.ID, o.LogTail(30))
+			}
 			t.Fatalf("chaos: replicas did not converge within %v (last error %v, audit sizes %v)", timeout, err, sizes)
 		}
 		time.Sleep(200 * time.Millisecond)
