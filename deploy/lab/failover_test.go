@@ -2,7 +2,6 @@ package lab_test
 
 import (
 	"context"
-	"encoding/xml"
 	"fmt"
 	"os"
 	"sort"
@@ -107,46 +106,16 @@ func restart(z *labZone, o *harness.Oned) {
 	leader := z.Leader(20 * time.Second)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		li, lt := raftLog(leader)
-		oi, ot := raftLog(o)
-		if li > 0 && oi == li && ot == lt {
+		l, _ := leader.RaftStatus()
+		f, _ := o.RaftStatus()
+		if l.LogIndex > 0 && f.LogIndex == l.LogIndex && f.LogTerm == l.LogTerm {
 			return
 		}
 		if time.Now().After(deadline) {
-			panic(fmt.Sprintf("server %d did not catch up with leader %d: log %d/%d vs %d/%d", o.ID, leader.ID, oi, ot, li, lt))
+			panic(fmt.Sprintf("server %d did not catch up with leader %d: log %d/%d vs %d/%d", o.ID, leader.ID, f.LogIndex, f.LogTerm, l.LogIndex, l.LogTerm))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// raftLog is o's LOG_INDEX and LOG_TERM from one.zone.raftstatus (0, 0
-// when it does not answer).
-func raftLog(o *harness.Oned) (index, term int64) {
-	st := raftStatus(o)
-	return st.Index, st.LogTerm
-}
-
-// labRaftStatus is the part of one.zone.raftstatus the benchmarks read.
-type labRaftStatus struct {
-	Term    int64 `xml:"TERM"`
-	Index   int64 `xml:"LOG_INDEX"`
-	LogTerm int64 `xml:"LOG_TERM"`
-}
-
-// raftStatus is o's one.zone.raftstatus (zero when it does not answer).
-func raftStatus(o *harness.Oned) labRaftStatus {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	var st labRaftStatus
-	v, err := o.Call(ctx, "one.zone.raftstatus")
-	if err != nil {
-		return st
-	}
-	s, _ := v.(string)
-	if xml.Unmarshal([]byte(s), &st) != nil {
-		return labRaftStatus{}
-	}
-	return st
 }
 
 // measureRuns forms a lab zone on subnet (raft: extra RAFT keys) and, 20
@@ -163,12 +132,13 @@ func measureRuns(b *testing.B, subnet, raft, what string, fault func(*labZone, *
 		leader := z.Leader(20 * time.Second)
 		z.waitHolder(b, leader.ID, 10*time.Second)
 		z.waitWrite(b, fmt.Sprintf("REPLACE INTO runs VALUES (%d)", 1000+run), 10*time.Second)
-		before := raftStatus(leader).Term
+		before, _ := leader.RaftStatus()
 		t0 := fault(z, leader)
 		took = append(took, z.firstWrite(b, t0, fmt.Sprintf("REPLACE INTO runs VALUES (%d)", run)))
 		var elections int64
-		if next := z.Leader(20 * time.Second); next != nil && before > 0 {
-			elections = raftStatus(next).Term - before
+		if next := z.Leader(20 * time.Second); next != nil && before.Term > 0 {
+			now, _ := next.RaftStatus()
+			elections = now.Term - before.Term
 		}
 		terms = append(terms, elections)
 		after(z, leader)

@@ -393,23 +393,38 @@ func (o *Oned) Health(ctx context.Context) (Health, error) {
 	return h, nil
 }
 
-// RaftState is the STATE of one.zone.raftstatus: 0 solo, 1 candidate,
-// 2 follower, 3 leader, or -1 when the server does not answer.
-func (o *Oned) RaftState() int {
+// RaftStatus is the part of one.zone.raftstatus tests and benchmarks read.
+type RaftStatus struct {
+	State    int   `xml:"STATE"` // 0 solo, 1 candidate, 2 follower, 3 leader
+	Term     int64 `xml:"TERM"`
+	LogIndex int64 `xml:"LOG_INDEX"`
+	LogTerm  int64 `xml:"LOG_TERM"`
+}
+
+// RaftStatus is o's one.zone.raftstatus; ok is false when the server does
+// not answer.
+func (o *Oned) RaftStatus() (st RaftStatus, ok bool) {
 	if o.cmd == nil {
-		return -1
+		return st, false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	v, err := o.Call(ctx, "one.zone.raftstatus")
 	if err != nil {
-		return -1
+		return st, false
 	}
 	s, _ := v.(string)
-	var st struct {
-		State int `xml:"STATE"`
-	}
 	if xml.Unmarshal([]byte(s), &st) != nil {
+		return RaftStatus{}, false
+	}
+	return st, true
+}
+
+// RaftState is the STATE of one.zone.raftstatus: 0 solo, 1 candidate,
+// 2 follower, 3 leader, or -1 when the server does not answer.
+func (o *Oned) RaftState() int {
+	st, ok := o.RaftStatus()
+	if !ok {
 		return -1
 	}
 	return st.State
