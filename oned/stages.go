@@ -1,6 +1,7 @@
 package oned
 
 import (
+	"math"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,8 +26,10 @@ type stageMetrics struct {
 	obs [stagetime.NumStages]prometheus.Observer
 }
 
-// stageBuckets span 10 µs to about 1.3 s.
-var stageBuckets = prometheus.ExponentialBuckets(10e-6, 2, 18)
+// stageBuckets span 10 µs to about 1.3 s, √2 apart: a quantile
+// interpolated within a bucket is off by at most 41% of its lower bound
+// (with buckets 2× apart a p50 of 0.49 ms could be anywhere in 0.32–0.64).
+var stageBuckets = prometheus.ExponentialBuckets(10e-6, math.Sqrt2, 35)
 
 func newStageMetrics() *stageMetrics {
 	m := &stageMetrics{vec: prometheus.NewHistogramVec(prometheus.HistogramOpts{
