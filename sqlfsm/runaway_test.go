@@ -189,3 +189,21 @@ func TestRunawayWriteIsRefusedBeforeItIsLogged(t *testing.T) {
 	}
 	c.Converge(t, 30*time.Second)
 }
+
+// TestTrialLeavesTheLeadersAutoIncrementAsTheFollowers: the leader's trial
+// of an INSERT with a subquery runs the INSERT and rolls it back; InnoDB
+// does not give back the auto-increment values it took, so unless the
+// trial leaves such INSERTs alone the leader's next id runs ahead of the
+// followers' and the same entry stores different ids.
+func TestTrialLeavesTheLeadersAutoIncrementAsTheFollowers(t *testing.T) {
+	c := harness.MakeCluster(t, harness.ClusterOptions{N: 3, Dialect: sqlcheck.MySQL})
+	exec(t, c, "CREATE TABLE src (id INT PRIMARY KEY, v INT NOT NULL)")
+	exec(t, c, "INSERT INTO src (id, v) VALUES (1, 7)")
+	exec(t, c, "CREATE TABLE items (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL)")
+	first := exec(t, c, "INSERT INTO items (v) VALUES ((SELECT v FROM src WHERE id = 1))")
+	second := exec(t, c, "INSERT INTO items (v) VALUES (8)")
+	if a, b := first.Statements[0].LastInsertID, second.Statements[0].LastInsertID; a != 1 || b != 2 {
+		t.Fatalf("ids %d, %d; want 1, 2", a, b)
+	}
+	c.Converge(t, 30*time.Second)
+}
