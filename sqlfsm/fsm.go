@@ -92,6 +92,11 @@ type FSM struct {
 	runLast  atomic.Uint64
 
 	audit auditor // divergence audit: outcomes and table checksums
+
+	// AUTO_INCREMENT counters on the fast path (autoinc.go); guarded by mu.
+	autoInc        autoIncState
+	autoIncPending map[string]uint64 // counters to put back before the next attempt
+	autoIncSeq     uint64            // tells one capture from an older one
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
