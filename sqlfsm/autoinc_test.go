@@ -1,10 +1,13 @@
 package sqlfsm_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/raft"
 
@@ -114,4 +117,38 @@ func TestAutoIncrementIdsSurviveARetriedBatch(t *testing.T) {
 	if fmt.Sprint(want) != fmt.Sprint(got) {
 		t.Fatalf("ids %v after a retried batch, %v without the fault", got, want)
 	}
+}
+
+// TestConcurrentAutoIncrementWritesWithErrorsConverge: writers race into a
+// table with an AUTO_INCREMENT id and a unique column, so that many
+// inserts fail on a duplicate; each server cuts its batches as its commits
+// come, yet every server stores the same ids.
+func TestConcurrentAutoIncrementWritesWithErrorsConverge(t *testing.T) {
+	c := harness.MakeCluster(t, harness.ClusterOptions{N: 3, Dialect: sqlcheck.MySQL})
+	exec(t, c, "CREATE TABLE items (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL UNIQUE)")
+	var wg sync.WaitGroup
+	var dups atomic.Int64
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 40 {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				_, err := c.Exec(ctx, sqlfsm.Statement{SQL: "INSERT INTO items (v) VALUES (?)", Params: []any{int64((w*7 + i*3) % 60)}})
+				cancel()
+				switch {
+				case errors.Is(err, sqlfsm.ErrSQL):
+					dups.Add(1)
+				case err != nil:
+					t.Errorf("writer %d: %v", w, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if dups.Load() == 0 {
+		t.Fatal("no insert failed on a duplicate: the test proves nothing")
+	}
+	c.Converge(t, 30*time.Second)
 }
