@@ -46,13 +46,6 @@ func (f *FSM) applyOnce(ctx context.Context, logs []*raft.Log, resps []any, know
 		if err := f.noteConn(ctx, f.conn); err != nil {
 			return err
 		}
-		f.invalidateAutoInc()
-	}
-	if f.autoIncPending != nil {
-		// A restore that failed last attempt (autoinc.go).
-		if err := f.restoreAutoInc(ctx); err != nil {
-			return err
-		}
 	}
 	if f.fast {
 		done, err := f.applyFast(ctx, logs, resps)
@@ -95,7 +88,6 @@ func (f *FSM) applyOnce(ctx context.Context, logs []*raft.Log, resps []any, know
 			if err := b.commit(); err != nil {
 				return err
 			}
-			f.invalidateAutoInc()
 			res, err := f.applyFedSnapshot(ctx, l, e)
 			if err != nil {
 				return fmt.Errorf("entry %d: %w", l.Index, err)
@@ -107,7 +99,6 @@ func (f *FSM) applyOnce(ctx context.Context, logs []*raft.Log, resps []any, know
 			if err := b.commit(); err != nil {
 				return err
 			}
-			f.invalidateAutoInc()
 			res, err := f.applyDDL(ctx, l, e)
 			if err != nil {
 				return err

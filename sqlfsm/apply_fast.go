@@ -2,6 +2,7 @@ package sqlfsm
 
 import (
 	"context"
+	"errors"
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
@@ -20,33 +21,34 @@ const maxFastScript = 4 << 20
 type fastBatch struct {
 	script     string
 	items      []fastItem
-	last, term uint64 // the last entry the script applies
+	last, term uint64 // the batch's last entry: the applied index it writes
 	maxTime    int64  // Unix micros of the newest entry's context
-	autoInc    string // the token of its auto-increment capture; "" without one
 }
 
-// fastItem: the entry at resps[resp] ran statements first..first+n-1.
-type fastItem struct{ resp, first, n int }
+// fastItem: the entry at logs[resp] is statements first..first+n-1 of the
+// script (counted from 0); savepoint says a SAVEPOINT precedes it (entries
+// of more than one statement).
+type fastItem struct {
+	resp, first, n int
+	savepoint      bool
+}
 
-// fastScript builds the text that applies logs (those past the applied
-// index) in one transaction:
+// fastScript builds the text that applies logs[from:] (those past the
+// applied index) in one round trip:
 //
-//	START TRANSACTION[; SET @oneha_autoinc = …]; SET <ctx 1>; <entry 1>;
-//	SET <ctx 2>; <entry 2>; …; UPDATE oneha_applied …;
-//	SET @oneha_applied_row = …[; COMMIT]
+//	[START TRANSACTION;] [SAVEPOINT oneha_entry;] SET <ctx 1>; <entry 1>;
+//	…; UPDATE oneha_applied …; SET @oneha_applied_row = …[; COMMIT]
 //
-// The capture of the auto-increment counters is there when an entry may
-// take values (autoinc.go; f.autoInc must be loaded). It reports false
-// when the batch needs the per-entry path: a DDL, request, federation or
-// undecodable entry, an entry whose parameters do not inline, an entry
-// that may take auto-increment values on a server other than MariaDB
-// (whose information_schema may show cached counters), or an oversized
-// text. fb.last is 0 when nothing is left to apply.
-func (f *FSM) fastScript(logs []*raft.Log, commit bool) (fb fastBatch, ok bool) {
+// Without begin it continues the open transaction (after a failed entry,
+// see applyFast). The UPDATE writes the index of the batch's last entry,
+// even when no entry is left after from. It reports false when the batch
+// needs the per-entry path: a DDL, request, federation or undecodable
+// entry, an entry whose parameters do not inline, or an oversized text.
+// fb.last is 0 when nothing is left to apply.
+func (f *FSM) fastScript(logs []*raft.Log, from int, begin, commit bool) (fb fastBatch, ok bool) {
 	var (
-		script  strings.Builder
-		count   int
-		capture bool // an entry may take auto-increment values
+		script strings.Builder
+		count  int
 	)
 	sep := func() {
 		if count > 0 {
@@ -59,13 +61,16 @@ func (f *FSM) fastScript(logs []*raft.Log, commit bool) (fb fastBatch, ok bool) 
 		script.WriteString(s)
 	}
 	size := 256
-	for _, l := range logs {
+	for _, l := range logs[from:] {
 		size += len(l.Data) + 128
 	}
 	script.Grow(min(size, maxFastScript))
 	var bind [112]byte
-	add("START TRANSACTION")
-	for i, l := range logs {
+	if begin {
+		add("START TRANSACTION")
+	}
+	for i := from; i < len(logs); i++ {
+		l := logs[i]
 		if l.Index <= f.applied.Index {
 			continue
 		}
@@ -74,15 +79,13 @@ func (f *FSM) fastScript(logs []*raft.Log, commit bool) (fb fastBatch, ok bool) 
 			if err != nil || e.DDL || e.Request != nil || e.Fed != nil {
 				return fb, false // request ids: the per-entry path looks them up
 			}
-			if !capture && f.takesAutoInc(e) {
-				if !strings.Contains(f.Settings()["version"], "MariaDB") {
-					return fb, false
-				}
-				capture = true
+			it := fastItem{resp: i, n: len(e.Statements), savepoint: f.b.needSavepoint(len(e.Statements))}
+			if it.savepoint {
+				add("SAVEPOINT oneha_entry")
 			}
 			sep()
 			script.Write(appendMySQLBind(bind[:0], e.Context))
-			it := fastItem{resp: i, first: count, n: len(e.Statements)}
+			it.first = count // the bind is statement count-1, counted from 0
 			for j, st := range e.Statements {
 				q, _, err := f.b.prepare(st, e.Context, j)
 				if err != nil {
@@ -93,7 +96,9 @@ func (f *FSM) fastScript(logs []*raft.Log, commit bool) (fb fastBatch, ok bool) 
 			fb.items = append(fb.items, it)
 			fb.maxTime = max(fb.maxTime, e.Context.Time.UnixMicro())
 		}
-		fb.last, fb.term = l.Index, l.Term
+	}
+	if n := len(logs); n > 0 && logs[n-1].Index > f.applied.Index {
+		fb.last, fb.term = logs[n-1].Index, logs[n-1].Term
 	}
 	if fb.last == 0 {
 		return fb, true
@@ -111,30 +116,20 @@ func (f *FSM) fastScript(logs []*raft.Log, commit bool) (fb fastBatch, ok bool) 
 		return fb, false
 	}
 	fb.script = script.String()
-	if capture {
-		// The capture goes right after START TRANSACTION, before any
-		// entry: every entry's statements move one place on.
-		f.autoIncSeq++
-		fb.autoInc = fmt.Sprintf("%d.%d", fb.last, f.autoIncSeq)
-		begin := "START TRANSACTION;\n"
-		fb.script = begin + f.autoIncCapture(fb.autoInc) + ";\n" + strings.TrimPrefix(fb.script, begin)
-		for i := range fb.items {
-			fb.items[i].first++
-		}
-	}
 	return fb, true
 }
 
-// fill stores each entry's results, from the driver's results of the
-// script, in resps.
-func (fb *fastBatch) fill(res mysql.Result, resps []any) {
-	rows, ids := res.AllRowsAffected(), res.AllLastInsertIds()
+// fill stores, in resps, the results of the entries whose statements are
+// all among rows and ids (the driver's results of the script's first
+// statements).
+func (fb *fastBatch) fill(rows, ids []int64, resps []any) {
 	for _, it := range fb.items {
+		if it.first+it.n > len(rows) || it.first+it.n > len(ids) {
+			return
+		}
 		r := &Result{Statements: make([]StmtResult, it.n)}
-		for j := 0; j < it.n; j++ {
-			if k := it.first + j; k < len(rows) && k < len(ids) {
-				r.Statements[j] = StmtResult{RowsAffected: rows[k], LastInsertID: ids[k]}
-			}
+		for j := range it.n {
+			r.Statements[j] = StmtResult{RowsAffected: rows[it.first+j], LastInsertID: ids[it.first+j]}
 		}
 		resps[it.resp] = r
 	}
@@ -143,62 +138,91 @@ func (fb *fastBatch) fill(res mysql.Result, resps []any) {
 // applyFast applies a MySQL batch of DML entries in one round trip
 // (fastScript).
 //
+// An entry that fails on a deterministic error does not roll the batch
+// back: the entries before it stay in the transaction, it is rolled back
+// alone (to its savepoint, or by the server's statement rollback), its
+// error becomes its result, and the entries after it go in a new round
+// trip in the same transaction. So every entry runs exactly once, as on
+// the per-entry path, whatever entries shared its batch: that matters
+// because a rolled-back INSERT keeps the AUTO_INCREMENT values it took,
+// and servers cut their batches differently (I29,
+// TestAutoIncrementIdsDoNotDependOnBatches).
+//
 // It returns done=true when the batch is applied (or nothing was left to
 // apply), or the transient fault that stopped it (nothing committed). It
-// returns done=false with nil error when the batch needs the per-entry path:
-// a DDL or undecodable entry, an oversized batch, or a deterministic SQL
-// error, after which the transaction has been rolled back (a failed rollback
-// is a transient fault).
+// returns done=false with nil error when the batch needs the per-entry path
+// (nothing ran): a DDL or undecodable entry, an oversized batch; or when a
+// statement of its own (not an entry's) failed deterministically, after
+// which the transaction has been rolled back (a failed rollback is a
+// transient fault).
 func (f *FSM) applyFast(ctx context.Context, logs []*raft.Log, resps []any) (bool, error) {
-	if !f.autoInc.loaded {
-		if err := f.loadAutoInc(ctx, f.conn); err != nil {
-			return true, err
-		}
-	}
 	commitInScript := f.cfg.Faults == nil
-	fb, ok := f.fastScript(logs, commitInScript)
-	if !ok {
-		return false, nil
-	}
-	if fb.last == 0 {
-		return true, nil
-	}
-	res, err := rawExec(ctx, f.conn, fb.script)
-	if err == nil && !commitInScript {
-		if err = f.cfg.Faults.at(PointBeforeCommit, fb.last); err == nil {
-			_, err = rawExec(ctx, f.conn, "COMMIT")
-		}
-	}
-	if err != nil {
+	from, begin := 0, true
+	var maxTime int64
+	fail := func(err error) (bool, error) {
 		if _, rbErr := rawExec(ctx, f.conn, "ROLLBACK"); rbErr != nil {
 			// The connection is gone (resetConn): a transient fault, retried
 			// on a fresh one, whatever err was. Both are wrapped so an
-			// injected ErrCrash still halts the FSM. (The auto-increment
-			// capture went with the connection: see autoinc.go.)
+			// injected ErrCrash still halts the FSM.
 			f.resetConn()
 			return true, fmt.Errorf("fast batch rollback: %w (after %w)", rbErr, err)
 		}
-		if fb.autoInc != "" {
-			// The batch runs again: first, the counters go back to where
-			// it found them.
-			counters, rerr := readAutoIncCapture(ctx, f.conn, fb.autoInc)
-			if rerr != nil {
-				return true, fmt.Errorf("%w (after %w)", rerr, err)
-			}
-			f.autoIncPending = counters
-		}
 		if f.b.classify(err) == deterministic {
-			if rerr := f.restoreAutoInc(ctx); rerr != nil {
-				return true, rerr
+			return false, nil
+		}
+		return true, fmt.Errorf("fast batch %d..%d: %w", logs[0].Index, logs[len(logs)-1].Index, err)
+	}
+	for {
+		fb, ok := f.fastScript(logs, from, begin, commitInScript)
+		if !ok {
+			if !begin { // the first script took every entry: cannot happen
+				return fail(fmt.Errorf("entries after %d no longer fit one round trip", logs[from-1].Index))
 			}
 			return false, nil
 		}
-		return true, fmt.Errorf("fast batch %d..%d: %w", logs[0].Index, fb.last, err)
+		if fb.last == 0 {
+			return true, nil
+		}
+		maxTime = max(maxTime, fb.maxTime)
+		res, err := rawExec(ctx, f.conn, fb.script)
+		if err == nil && !commitInScript {
+			if err = f.cfg.Faults.at(PointBeforeCommit, fb.last); err == nil {
+				_, err = rawExec(ctx, f.conn, "COMMIT")
+			}
+		}
+		if err == nil {
+			fb.fill(res.AllRowsAffected(), res.AllLastInsertIds(), resps)
+			f.setApplied(appliedState{Index: fb.last, Term: fb.term})
+			f.noteTime(maxTime)
+			return true, nil
+		}
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || f.b.classify(err) != deterministic {
+			return fail(err)
+		}
+		rows, ids, ok := partialResults(f.conn)
+		failed, fs := -1, len(rows)-1 // the item whose statement fs failed
+		if ok && fs >= 0 {
+			for i, it := range fb.items {
+				if it.first <= fs && fs < it.first+it.n {
+					failed = i
+				}
+			}
+		}
+		if failed < 0 {
+			return fail(err) // not an entry's statement (the applied row's check)
+		}
+		it := fb.items[failed]
+		if it.savepoint {
+			if _, err := rawExec(ctx, f.conn, "ROLLBACK TO SAVEPOINT oneha_entry"); err != nil {
+				return fail(err)
+			}
+		}
+		fb.fill(rows[:fs], ids[:fs], resps)
+		code, msg := sqlErrorCode(err)
+		resps[it.resp] = &Result{Err: &SQLError{Code: code, Message: msg, Statement: fs - it.first}}
+		from, begin = it.resp+1, false
 	}
-	fb.fill(res, resps)
-	f.setApplied(appliedState{Index: fb.last, Term: fb.term})
-	f.noteTime(fb.maxTime)
-	return true, nil
 }
 
 // rawExec runs a multi-statement text on conn and returns the driver's

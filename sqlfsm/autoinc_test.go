@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -78,47 +79,6 @@ func TestAutoIncrementIdsDoNotDependOnBatches(t *testing.T) {
 	}
 }
 
-// TestAutoIncrementIdsSurviveARetriedBatch: a batch rolled back by a
-// transient fault of this server (here injected before its COMMIT) runs
-// again with the counters it found, so its rows get the ids a server
-// without the fault gives them.
-func TestAutoIncrementIdsSurviveARetriedBatch(t *testing.T) {
-	ids := func(faults *sqlfsm.Faults) []int64 {
-		l := harness.OpenLocal(t, sqlcheck.MySQL, nil, true)
-		f := newFSM(t, l, faults)
-		b := newLogs(t)
-		f.ApplyBatch([]*raft.Log{b.ddl("CREATE TABLE items (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL)")})
-		var out []int64
-		for round := range 2 {
-			logs := []*raft.Log{
-				b.sql("INSERT INTO items (v) VALUES (?)", int64(2*round)),
-				b.sql("INSERT INTO items (v) VALUES (?), (?)", int64(2*round+1), int64(100+round)),
-			}
-			for _, r := range results(t, f.ApplyBatch(logs)) {
-				if r == nil || r.Err != nil {
-					t.Fatalf("entry: %+v", r)
-				}
-				out = append(out, r.Statements[0].LastInsertID)
-			}
-		}
-		if faults != nil && f.TransientFaults() == 0 {
-			t.Fatal("the injected fault did not happen")
-		}
-		return out
-	}
-	var failed atomic.Bool
-	faulty := &sqlfsm.Faults{Hook: func(p sqlfsm.FaultPoint, index uint64) error {
-		if p == sqlfsm.PointBeforeCommit && index > 1 && !failed.Swap(true) {
-			return errors.New("injected transient fault")
-		}
-		return nil
-	}}
-	want, got := ids(nil), ids(faulty)
-	if fmt.Sprint(want) != fmt.Sprint(got) {
-		t.Fatalf("ids %v after a retried batch, %v without the fault", got, want)
-	}
-}
-
 // TestConcurrentAutoIncrementWritesWithErrorsConverge: writers race into a
 // table with an AUTO_INCREMENT id and a unique column, so that many
 // inserts fail on a duplicate; each server cuts its batches as its commits
@@ -151,4 +111,64 @@ func TestConcurrentAutoIncrementWritesWithErrorsConverge(t *testing.T) {
 		t.Fatal("no insert failed on a duplicate: the test proves nothing")
 	}
 	c.Converge(t, 30*time.Second)
+}
+
+// TestFastPathAnswersAsTheEntryByEntryPath: a one-round-trip batch whose
+// entries fail here and there (a single statement; the second statement
+// of two) answers and stores exactly what the entry-by-entry path does:
+// the same results, errors, failing statement and ids.
+func TestFastPathAnswersAsTheEntryByEntryPath(t *testing.T) {
+	run := func(fast bool) ([]any, []int64) {
+		l := harness.OpenLocal(t, sqlcheck.MySQL, nil, fast)
+		f := newFSM(t, l, nil)
+		if f.OneRoundTrip() != fast {
+			t.Fatalf("fast %v: OneRoundTrip = %v", fast, f.OneRoundTrip())
+		}
+		b := newLogs(t)
+		f.ApplyBatch([]*raft.Log{b.ddl("CREATE TABLE items (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL UNIQUE)")})
+		ins := func(v int64) sqlfsm.Statement {
+			return sqlfsm.Statement{SQL: "INSERT INTO items (v) VALUES (?)", Params: []any{v}}
+		}
+		logs := []*raft.Log{
+			b.entry(false, ins(1)),
+			b.entry(false, ins(2), ins(1)), // fails at its second statement
+			b.entry(false, ins(3)),
+			b.entry(false, ins(3)),                 // fails
+			b.entry(false, ins(4), ins(5), ins(6)), // all three apply
+			b.entry(false, ins(2)),                 // 2 was rolled back with its entry: applies
+		}
+		var out []any
+		for _, r := range f.ApplyBatch(logs) {
+			res := r.(*sqlfsm.Result)
+			if res.Err != nil {
+				var se *sqlfsm.SQLError
+				if !errors.As(res.Err, &se) {
+					t.Fatalf("error %v is not an SQLError", res.Err)
+				}
+				out = append(out, fmt.Sprintf("error %d at statement %d", se.Code, se.Statement))
+				continue
+			}
+			out = append(out, fmt.Sprint(res.Statements))
+		}
+		var ids []int64
+		rows, err := l.DB.Query("SELECT id FROM items ORDER BY id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			rows.Scan(&id)
+			ids = append(ids, id)
+		}
+		return out, ids
+	}
+	fastOut, fastIDs := run(true)
+	slowOut, slowIDs := run(false)
+	if fmt.Sprint(fastOut) != fmt.Sprint(slowOut) || fmt.Sprint(fastIDs) != fmt.Sprint(slowIDs) {
+		t.Fatalf("one round trip:\n  %v\n  ids %v\nentry by entry:\n  %v\n  ids %v", fastOut, fastIDs, slowOut, slowIDs)
+	}
+	if !strings.Contains(fmt.Sprint(fastOut[1]), "at statement 1") {
+		t.Fatalf("the two-statement entry answered %v, want its second statement's error", fastOut[1])
+	}
 }

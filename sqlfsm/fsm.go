@@ -92,11 +92,6 @@ type FSM struct {
 	runLast  atomic.Uint64
 
 	audit auditor // divergence audit: outcomes and table checksums
-
-	// AUTO_INCREMENT counters on the fast path (autoinc.go); guarded by mu.
-	autoInc        autoIncState
-	autoIncPending map[string]uint64 // counters to put back before the next attempt
-	autoIncSeq     uint64            // tells one capture from an older one
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -149,6 +144,12 @@ func New(ctx context.Context, cfg Config) (*FSM, error) {
 		f.b.close()
 		return nil, fmt.Errorf("sqlfsm: open apply connection: %w", err)
 	}
+	if _, _, ok := partialResults(conn); f.fast && !ok {
+		// A failed entry would have to roll its whole batch back, which
+		// makes AUTO_INCREMENT ids depend on the batches (applyFast).
+		f.fast = false
+		f.log.Error("the MySQL driver does not keep the results of a multi-statement text that failed; applying entry by entry")
+	}
 	fail := func(err error) (*FSM, error) {
 		conn.Close()
 		f.b.close()
@@ -181,6 +182,11 @@ func New(ctx context.Context, cfg Config) (*FSM, error) {
 	f.setApplied(st)
 	return f, nil
 }
+
+// OneRoundTrip reports whether batches apply in one multi-statement round
+// trip (MySQL with Config.ApplyDB, and a driver that keeps the results of
+// a text that failed; see applyFast).
+func (f *FSM) OneRoundTrip() bool { return f.fast }
 
 // AppliedIndex is the index of the last entry whose effects are committed.
 func (f *FSM) AppliedIndex() uint64 { return f.appliedIndex.Load() }

@@ -47,8 +47,6 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if f.ctx.Err() != nil {
 		return ErrClosed
 	}
-	f.invalidateAutoInc()
-	f.autoIncPending = nil // the counters come with the snapshot
 	f.restoring.Store(true)
 	defer f.restoring.Store(false)
 	h, err := backup.Load(f.ctx, f.db, f.b.name(), rc, backup.Options{Last: AppliedTable})
