@@ -2,9 +2,9 @@ package sqlfsm
 
 import (
 	"context"
-	"errors"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -43,7 +43,9 @@ type fastItem struct {
 // see applyFast). The UPDATE writes the index of the batch's last entry,
 // even when no entry is left after from. It reports false when the batch
 // needs the per-entry path: a DDL, request, federation or undecodable
-// entry, an entry whose parameters do not inline, or an oversized text.
+// entry, an entry whose parameters do not inline, a statement that does
+// not join others (a trailing ';' or comment: textCache.joinable), or an
+// oversized text.
 // fb.last is 0 when nothing is left to apply.
 func (f *FSM) fastScript(logs []*raft.Log, from int, begin, commit bool) (fb fastBatch, ok bool) {
 	var (
@@ -87,6 +89,9 @@ func (f *FSM) fastScript(logs []*raft.Log, from int, begin, commit bool) (fb fas
 			script.Write(appendMySQLBind(bind[:0], e.Context))
 			it.first = count // the bind is statement count-1, counted from 0
 			for j, st := range e.Statements {
+				if !f.texts.joinable(st.SQL) {
+					return fb, false
+				}
 				q, _, err := f.b.prepare(st, e.Context, j)
 				if err != nil {
 					return fb, false
@@ -220,6 +225,9 @@ func (f *FSM) applyFast(ctx context.Context, logs []*raft.Log, resps []any) (boo
 		}
 		fb.fill(rows[:fs], ids[:fs], resps)
 		code, msg := sqlErrorCode(err)
+		// A syntax error's message is the statement's own (MariaDB parses
+		// and quotes each statement of a text alone): the same as entry by
+		// entry (TestFastPathAnswersAsTheEntryByEntryPath).
 		resps[it.resp] = &Result{Err: &SQLError{Code: code, Message: msg, Statement: fs - it.first}}
 		from, begin = it.resp+1, false
 	}

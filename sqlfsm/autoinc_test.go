@@ -19,10 +19,9 @@ import (
 
 // TestAutoIncrementIdsDoNotDependOnBatches: servers cut the same entries
 // into different batches (each applies what has committed when its FSM is
-// free). A batch that hits a deterministic error is rolled back and run
-// again entry by entry, and InnoDB keeps the AUTO_INCREMENT values a
-// rolled-back INSERT took; the ids every entry stores must still be the
-// same on every server.
+// free), and InnoDB keeps the AUTO_INCREMENT values a rolled-back INSERT
+// took; an entry that fails must not make the entries of its batch run
+// twice, and the ids every entry stores must be the same on every server.
 func TestAutoIncrementIdsDoNotDependOnBatches(t *testing.T) {
 	for _, be := range harness.Backends {
 		t.Run(be.Name, func(t *testing.T) {
@@ -136,6 +135,12 @@ func TestFastPathAnswersAsTheEntryByEntryPath(t *testing.T) {
 			b.entry(false, ins(3)),                 // fails
 			b.entry(false, ins(4), ins(5), ins(6)), // all three apply
 			b.entry(false, ins(2)),                 // 2 was rolled back with its entry: applies
+			b.entry(false, sqlfsm.Statement{SQL: "INSERT INTO items (v) VALUES (7);"}),
+			b.entry(false, sqlfsm.Statement{SQL: "INSERT INTO items (v) VALUES (8) # eight"}, ins(9)),
+			b.entry(false, sqlfsm.Statement{SQL: "INSERT INTO items (v) VALUES (10) -- "}),
+			b.entry(false, ins(11), sqlfsm.Statement{SQL: "INSERT INTO items (v) VALUES (12"}), // a syntax error
+			b.entry(false, sqlfsm.Statement{SQL: "INSERT INTO items (v)\nVALUES (13) ORDER"}),  // another, on line 2
+			b.entry(false, ins(14)),
 		}
 		var out []any
 		for _, r := range f.ApplyBatch(logs) {
@@ -145,7 +150,7 @@ func TestFastPathAnswersAsTheEntryByEntryPath(t *testing.T) {
 				if !errors.As(res.Err, &se) {
 					t.Fatalf("error %v is not an SQLError", res.Err)
 				}
-				out = append(out, fmt.Sprintf("error %d at statement %d", se.Code, se.Statement))
+				out = append(out, fmt.Sprintf("error %d at statement %d: %s", se.Code, se.Statement, se.Message))
 				continue
 			}
 			out = append(out, fmt.Sprint(res.Statements))
@@ -170,5 +175,11 @@ func TestFastPathAnswersAsTheEntryByEntryPath(t *testing.T) {
 	}
 	if !strings.Contains(fmt.Sprint(fastOut[1]), "at statement 1") {
 		t.Fatalf("the two-statement entry answered %v, want its second statement's error", fastOut[1])
+	}
+	if s := fmt.Sprint(fastOut[9]); !strings.Contains(s, "error 1064 at statement 1") || strings.Contains(s, "13") {
+		t.Fatalf("the syntax error answered %q: want statement 1's own text, not the next entry's", s)
+	}
+	if s := fmt.Sprint(fastOut[10]); !strings.Contains(s, "at line 2") {
+		t.Fatalf("the syntax error on the statement's line 2 answered %q", s)
 	}
 }

@@ -12,7 +12,7 @@ import (
 // per statement result, appended before the result is read) but returns
 // only the error. ok is false when the driver is not laid out so (another
 // driver version): the caller must not use the fast path then
-// (TestPartialResultsAreReadable).
+// (New; TestFastPathAnswersAsTheEntryByEntryPath checks the indexes).
 func partialResults(conn *sql.Conn) (rows, ids []int64, ok bool) {
 	conn.Raw(func(dc any) error {
 		rows, ids, ok = readPartial(dc)

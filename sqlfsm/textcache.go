@@ -2,6 +2,7 @@ package sqlfsm
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/oneha/oneha/sqlcheck"
@@ -33,10 +34,43 @@ type textCache struct {
 	mu     sync.RWMutex
 	spans  map[string][]span
 	checks map[checkKey]sqlcheck.Checked
+	joins  map[string]bool // sql -> joinable(sql)
 }
 
 func newTextCache() *textCache {
-	return &textCache{spans: map[string][]span{}, checks: map[checkKey]sqlcheck.Checked{}}
+	return &textCache{spans: map[string][]span{}, checks: map[checkKey]sqlcheck.Checked{}, joins: map[string]bool{}}
+}
+
+// joinable reports whether the MySQL text sql can be joined to others in
+// one multi-statement script as "a;\nb": it lexes, holds no semicolon (a
+// trailing one is allowed by the check) and ends with its last token, not
+// with a comment, which would swallow the separator and the next
+// statement. It depends on sql alone.
+func (tc *textCache) joinable(sql string) bool {
+	if tc != nil && len(sql) <= maxTextCacheLen {
+		tc.mu.RLock()
+		ok, hit := tc.joins[sql]
+		tc.mu.RUnlock()
+		if hit {
+			return ok
+		}
+	}
+	ok := false
+	if toks, err := sqlcheck.Lex(sqlcheck.MySQL, sql); err == nil && len(toks) > 0 {
+		ok = strings.TrimSpace(sql[toks[len(toks)-1].End:]) == ""
+		for _, t := range toks {
+			ok = ok && t.Kind != sqlcheck.TokSemicolon
+		}
+	}
+	if tc != nil && len(sql) <= maxTextCacheLen {
+		tc.mu.Lock()
+		if len(tc.joins) >= maxTextCache {
+			clear(tc.joins)
+		}
+		tc.joins[sql] = ok
+		tc.mu.Unlock()
+	}
+	return ok
 }
 
 type checkKey struct {
