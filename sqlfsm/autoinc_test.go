@@ -2,6 +2,7 @@ package sqlfsm_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -52,17 +53,7 @@ func TestAutoIncrementIdsDoNotDependOnBatches(t *testing.T) {
 						}
 					}
 				}
-				rows, err := l.DB.Query("SELECT id FROM items ORDER BY v")
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer rows.Close()
-				for rows.Next() {
-					var id int64
-					rows.Scan(&id)
-					out = append(out, id)
-				}
-				return out
+				return append(out, itemIDs(t, l.DB, "v")...)
 			}
 			one := ids([][]int{{0, 1, 2}})
 			split := ids([][]int{{0}, {1}, {2}})
@@ -155,18 +146,7 @@ func TestFastPathAnswersAsTheEntryByEntryPath(t *testing.T) {
 			}
 			out = append(out, fmt.Sprint(res.Statements))
 		}
-		var ids []int64
-		rows, err := l.DB.Query("SELECT id FROM items ORDER BY id")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			rows.Scan(&id)
-			ids = append(ids, id)
-		}
-		return out, ids
+		return out, itemIDs(t, l.DB, "id")
 	}
 	fastOut, fastIDs := run(true)
 	slowOut, slowIDs := run(false)
@@ -182,4 +162,23 @@ func TestFastPathAnswersAsTheEntryByEntryPath(t *testing.T) {
 	if s := fmt.Sprint(fastOut[10]); !strings.Contains(s, "at line 2") {
 		t.Fatalf("the syntax error on the statement's line 2 answered %q", s)
 	}
+}
+
+// itemIDs returns the ids of table items, ordered by column order.
+func itemIDs(t *testing.T, db *sql.DB, order string) []int64 {
+	t.Helper()
+	rows, err := db.Query("SELECT id FROM items ORDER BY " + order)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids
 }
