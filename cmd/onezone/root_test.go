@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/oneha/oneha/internal/cli"
@@ -39,16 +40,26 @@ func authEnv(t *testing.T, endpoint string) map[string]string {
 	return map[string]string{"ONE_AUTH": path, "ONE_XMLRPC": endpoint, "HOME": t.TempDir()}
 }
 
-// deadEndpoint is an endpoint where nothing listens.
+// deadEndpoint is an endpoint where nothing listens, for the whole test:
+// its port stays bound (to a socket that never listens, so connecting is
+// refused) until the test ends. A port only looked up and freed could be
+// handed to the next listener the test opens, which then answers for the
+// "dead" server.
 func deadEndpoint(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	return "http://" + addr + "/RPC2"
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d/RPC2", sa.(*syscall.SockaddrInet4).Port)
 }
 
 func TestShowCommand(t *testing.T) {
