@@ -5,13 +5,23 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // FreePort returns a loopback TCP port that is free now and lies below the
 // kernel's ephemeral range, so no outgoing connection can take it as its
 // source port while a crashed server waits to be restarted on it.
+//
+// The port is also reserved for the life of this process against every
+// other test process on the machine that uses FreePort (go test runs
+// packages in parallel): a port only found free could be found free by
+// another process too, before either server binds it (a zone's ports are
+// chosen seconds before its servers start). The reservation is a lock on
+// a file named after the port (reservePort), which the kernel drops when
+// the process ends, however it ends.
 func FreePort() (int, error) {
 	lo := 32768
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
@@ -27,12 +37,36 @@ func FreePort() (int, error) {
 	}
 	for i := 0; i < 200; i++ {
 		p := base + rand.IntN(lo-base)
+		if !reservePort(p) {
+			continue
+		}
 		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
 		if err != nil {
-			continue
+			continue // in use by something else: stays reserved, unused
 		}
 		l.Close()
 		return p, nil
 	}
 	return 0, errors.New("harness: no free port below the ephemeral range")
+}
+
+// reservePort takes an exclusive lock on $TMPDIR/oneha-test-ports/<p> and
+// keeps it until this process ends: the descriptor is a raw one
+// (close-on-exec, no *os.File whose finalizer would close it) and is never
+// closed. It reports false when another process holds the lock, or when it
+// cannot be taken (the port is then skipped, which costs nothing).
+func reservePort(p int) bool {
+	dir := filepath.Join(os.TempDir(), "oneha-test-ports")
+	if err := os.MkdirAll(dir, 0o1777); err != nil {
+		return false
+	}
+	fd, err := syscall.Open(filepath.Join(dir, strconv.Itoa(p)), syscall.O_RDWR|syscall.O_CREAT|syscall.O_CLOEXEC, 0o666)
+	if err != nil {
+		return false
+	}
+	if err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		syscall.Close(fd)
+		return false
+	}
+	return true // fd stays open: the lock lives as long as the process
 }
