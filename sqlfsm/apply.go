@@ -52,8 +52,9 @@ func (f *FSM) applyOnce(ctx context.Context, logs []*raft.Log, resps []any, know
 		if done || err != nil {
 			return err
 		}
-		// A deterministic error (or an entry the fast path does not
-		// take): apply the batch entry by entry, with savepoints.
+		// An entry the fast path does not take (nothing ran), or a
+		// failure of a statement of its own (rolled back): apply the
+		// batch entry by entry, with savepoints.
 	}
 	b := &batch{f: f, ctx: ctx}
 	defer b.rollback()
