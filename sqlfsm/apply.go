@@ -90,6 +90,7 @@ func (f *FSM) applyOnce(ctx context.Context, logs []*raft.Log, resps []any, know
 				return err
 			}
 			res, err := f.applyFedSnapshot(ctx, l, e)
+			f.autoInc.invalidate() // it loaded tables
 			if err != nil {
 				return fmt.Errorf("entry %d: %w", l.Index, err)
 			}
@@ -101,6 +102,7 @@ func (f *FSM) applyOnce(ctx context.Context, logs []*raft.Log, resps []any, know
 				return err
 			}
 			res, err := f.applyDDL(ctx, l, e)
+			f.autoInc.invalidate()
 			if err != nil {
 				return err
 			}

@@ -92,6 +92,8 @@ type FSM struct {
 	runLast  atomic.Uint64
 
 	audit auditor // divergence audit: outcomes and table checksums
+
+	autoInc autoIncCache // whether a table has an AUTO_INCREMENT column (trial.go)
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -144,11 +146,13 @@ func New(ctx context.Context, cfg Config) (*FSM, error) {
 		f.b.close()
 		return nil, fmt.Errorf("sqlfsm: open apply connection: %w", err)
 	}
-	if _, _, ok := partialResults(conn); f.fast && !ok {
-		// A failed entry would have to roll its whole batch back, which
-		// makes AUTO_INCREMENT ids depend on the batches (applyFast).
-		f.fast = false
-		f.log.Error("the MySQL driver does not keep the results of a multi-statement text that failed; applying entry by entry")
+	if f.fast {
+		if _, _, ok := partialResults(conn); !ok {
+			// A failed entry would have to roll its whole batch back, which
+			// makes AUTO_INCREMENT ids depend on the batches (applyFast).
+			f.fast = false
+			f.log.Error("the MySQL driver does not keep the results of a multi-statement text that failed; applying entry by entry")
+		}
 	}
 	fail := func(err error) (*FSM, error) {
 		conn.Close()

@@ -50,6 +50,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.restoring.Store(true)
 	defer f.restoring.Store(false)
 	h, err := backup.Load(f.ctx, f.db, f.b.name(), rc, backup.Options{Last: AppliedTable})
+	f.autoInc.invalidate()
 	if err != nil {
 		return fmt.Errorf("sqlfsm: restore snapshot: %w", err)
 	}

@@ -52,6 +52,7 @@ func (f *FSM) applyDirect(ctx context.Context, e *Entry) (*Result, error) {
 		}
 		res := &Result{}
 		sqlErr, err := f.execStatement(ctx, f.conn, e.Context, 0, e.Statements[0], res)
+		f.autoInc.invalidate()
 		if err != nil {
 			f.resetConn()
 			return nil, err

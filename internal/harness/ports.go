@@ -37,12 +37,14 @@ func FreePort() (int, error) {
 	}
 	for i := 0; i < 200; i++ {
 		p := base + rand.IntN(lo-base)
-		if !reservePort(p) {
+		fd, ok := reservePort(p)
+		if !ok {
 			continue
 		}
 		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
 		if err != nil {
-			continue // in use by something else: stays reserved, unused
+			syscall.Close(fd) // in use by something else: not ours to keep
+			continue
 		}
 		l.Close()
 		return p, nil
@@ -51,22 +53,23 @@ func FreePort() (int, error) {
 }
 
 // reservePort takes an exclusive lock on $TMPDIR/oneha-test-ports/<p> and
-// keeps it until this process ends: the descriptor is a raw one
-// (close-on-exec, no *os.File whose finalizer would close it) and is never
-// closed. It reports false when another process holds the lock, or when it
-// cannot be taken (the port is then skipped, which costs nothing).
-func reservePort(p int) bool {
+// returns its descriptor, which FreePort keeps open until this process
+// ends: a raw one (close-on-exec, no *os.File whose finalizer would close
+// it). ok is false when another process holds the lock, or when it cannot
+// be taken (the port is then skipped, which costs nothing). The name is
+// opened without following a symlink: the directory is world-writable.
+func reservePort(p int) (fd int, ok bool) {
 	dir := filepath.Join(os.TempDir(), "oneha-test-ports")
 	if err := os.MkdirAll(dir, 0o1777); err != nil {
-		return false
+		return -1, false
 	}
-	fd, err := syscall.Open(filepath.Join(dir, strconv.Itoa(p)), syscall.O_RDWR|syscall.O_CREAT|syscall.O_CLOEXEC, 0o666)
+	fd, err := syscall.Open(filepath.Join(dir, strconv.Itoa(p)), syscall.O_RDWR|syscall.O_CREAT|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0o666)
 	if err != nil {
-		return false
+		return -1, false
 	}
 	if err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		syscall.Close(fd)
-		return false
+		return -1, false
 	}
-	return true // fd stays open: the lock lives as long as the process
+	return fd, true
 }

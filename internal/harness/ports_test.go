@@ -13,7 +13,7 @@ import (
 func TestFreePortIsReservedAgainstOtherProcesses(t *testing.T) {
 	if p := os.Getenv("ONEHA_TEST_RESERVE_PORT"); p != "" {
 		n, _ := strconv.Atoi(p)
-		if reservePort(n) {
+		if _, ok := reservePort(n); ok {
 			os.Exit(3) // reserved here too: the other process's lock did not hold
 		}
 		os.Exit(0)
