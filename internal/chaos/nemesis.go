@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"fmt"
 	"syscall"
 	"time"
 
@@ -166,13 +167,18 @@ var (
 			// degraded while writes flow, then catch up once it is back.
 			ctx, cancel := context.WithCancel(context.Background())
 			seen := make(chan string, 1)
+			var last string // the last answer that was not degraded, for the failure message
 			go func() {
 				defer close(seen)
 				for ctx.Err() == nil {
-					if h, err := f.Health(ctx); err == nil && h.Degraded != "" {
+					rctx, rcancel := context.WithTimeout(ctx, 2*time.Second)
+					h, err := f.Health(rctx)
+					rcancel()
+					if err == nil && h.Degraded != "" {
 						seen <- h.Degraded
 						return
 					}
+					last = fmt.Sprintf("applied index %d, error %v", h.AppliedIndex, err)
 					time.Sleep(100 * time.Millisecond)
 				}
 			}()
@@ -180,7 +186,8 @@ var (
 				cancel()
 				why, ok := <-seen
 				if !ok {
-					e.t.Errorf("chaos: server %d never reported its database degraded while its mariadbd was down", f.ID)
+					e.t.Errorf("chaos: server %d never reported its database degraded while its mariadbd was down "+
+						"(last /status: %s); its last log lines:\n%s", f.ID, last, f.LogTail(30))
 				} else {
 					e.t.Logf("chaos: server %d reported degraded: %s", f.ID, why)
 				}
