@@ -53,7 +53,7 @@ func (s *Server) fedReplicate(ctx context.Context, p []any) (any, error) {
 	}
 	// Only what the master itself would have logged: federated tables,
 	// none of OneHA's, and (in ApplyRecord) SQL the checker accepts.
-	if err := refuseReservedTables(s.fsm.Dialect(), rec.Statements); err != nil {
+	if err := s.reserved.refuse(s.fsm.Dialect(), rec.Statements); err != nil {
 		return nil, oneErr(xmlrpc.ReplicationError, "Error replicating log entry %d: %v", index, err)
 	}
 	if class, err := s.classifyWrite(ctx, rec.Statements); err != nil || class != federation.Federated {

@@ -61,8 +61,10 @@ func TestUsedResyncTokensAreRemembered(t *testing.T) {
 
 // TestClientSQLCannotTouchOneHATables: statements naming the token table
 // or any other oneha_ table, in any case, are refused before they reach the
-// log, naming the statement and the table; others pass.
+// log, naming the statement and the table, every time they are sent; others
+// pass.
 func TestClientSQLCannotTouchOneHATables(t *testing.T) {
+	var c reservedCache
 	for _, q := range []string{
 		"INSERT INTO oneha_server_reset VALUES (0, 1, 'x', 1)",
 		"update `ONEHA_SERVER_RESET` set expires_unix = 0",
@@ -70,12 +72,53 @@ func TestClientSQLCannotTouchOneHATables(t *testing.T) {
 		"DELETE FROM oneha_applied",
 		"UPDATE oneha_server SET endpoint = 'x'",
 	} {
-		err := refuseReservedTables(sqlcheck.MySQL, []sqlfsm.Statement{{SQL: "INSERT INTO t VALUES (1)"}, {SQL: q}})
-		if !errors.Is(err, sqlfsm.ErrUnsafe) || !strings.Contains(err.Error(), "statement 1") || !strings.Contains(err.Error(), "OneHA's own table") {
-			t.Errorf("%q: %v, want refused", q, err)
+		for range 2 { // the second time after the first statement was cached
+			err := c.refuse(sqlcheck.MySQL, []sqlfsm.Statement{{SQL: "INSERT INTO t VALUES (1)"}, {SQL: q}})
+			if !errors.Is(err, sqlfsm.ErrUnsafe) || !strings.Contains(err.Error(), "statement 1") || !strings.Contains(err.Error(), "OneHA's own table") {
+				t.Errorf("%q: %v, want refused", q, err)
+			}
 		}
 	}
-	if err := refuseReservedTables(sqlcheck.MySQL, []sqlfsm.Statement{{SQL: "INSERT INTO onehax VALUES ('oneha_x')"}}); err != nil {
+	if err := c.refuse(sqlcheck.MySQL, []sqlfsm.Statement{{SQL: "INSERT INTO onehax VALUES ('oneha_x')"}}); err != nil {
 		t.Errorf("unrelated table refused: %v", err)
 	}
+}
+
+// TestReservedVerdictIsCachedPerDialect: a text MySQL passes (a string
+// literal is data there) is still refused on SQLite, which reads such a
+// literal as a name, after MySQL's verdict was cached.
+func TestReservedVerdictIsCachedPerDialect(t *testing.T) {
+	var c reservedCache
+	q := []sqlfsm.Statement{{SQL: "DELETE FROM 'oneha_applied'"}}
+	for range 2 {
+		if err := c.refuse(sqlcheck.MySQL, q); err != nil {
+			t.Fatalf("MySQL: %v, want a string literal accepted", err)
+		}
+		if err := c.refuse(sqlcheck.SQLite, q); !errors.Is(err, sqlfsm.ErrUnsafe) {
+			t.Fatalf("SQLite: %v, want refused", err)
+		}
+	}
+}
+
+// BenchmarkRefuseReserved: the reserved-table rule for loadgen's INSERT,
+// lexed on every call (uncached, as before) and through the cache.
+func BenchmarkRefuseReserved(b *testing.B) {
+	stmts := []sqlfsm.Statement{{SQL: "INSERT INTO bench (s, n) VALUES (?, ?)"}}
+	b.Run("uncached", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := sqlcheck.RefuseReserved(sqlcheck.MySQL, stmts[0].SQL, sqlcheck.ReservedPrefix); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		var c reservedCache
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := c.refuse(sqlcheck.MySQL, stmts); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -61,8 +61,10 @@ type Server struct {
 	hooks   *hooks.Runner // nil when solo
 	metrics *metrics
 	stages  *stageMetrics // oneha_write_stage_seconds, registered in metrics
-	auditW  *auditWatch   // the leader's divergence audit of its followers
-	backups *backupStats  // scheduled backups (backup.go)
+	// reserved: client texts already found to name none of OneHA's tables
+	reserved reservedCache
+	auditW   *auditWatch  // the leader's divergence audit of its followers
+	backups  *backupStats // scheduled backups (backup.go)
 	// followers: what each follower last reported to the leader (lag)
 	followers *followerWatch
 

@@ -9,7 +9,6 @@ import (
 	"github.com/oneha/oneha/federation"
 	"github.com/oneha/oneha/internal/stagetime"
 	"github.com/oneha/oneha/raftlog"
-	"github.com/oneha/oneha/sqlcheck"
 	"github.com/oneha/oneha/sqlfsm"
 	"github.com/oneha/oneha/xmlrpc"
 )
@@ -64,7 +63,7 @@ func (s *Server) sqlExec(ctx context.Context, p []any) (any, error) {
 	}
 	tr := stagetime.From(ctx)
 	t := tr.Now()
-	if err := refuseReservedTables(s.fsm.Dialect(), stmts); err != nil {
+	if err := s.reserved.refuse(s.fsm.Dialect(), stmts); err != nil {
 		return nil, err
 	}
 	if err := s.refuseIfDisabled(ctx); err != nil {
@@ -164,21 +163,6 @@ func markNotApplied(err error) error {
 		return fmt.Errorf("%w: %w", errNotApplied, err)
 	}
 	return err
-}
-
-// refuseReservedTables refuses client statements that name any of OneHA's
-// own tables (sqlcheck.ReservedPrefix: the applied index, the zone tables,
-// reset tokens) before they reach the log. Writing them would let a client
-// holding oneadmin's password wedge or replay every server's apply, switch
-// off peer authorization, or authorise a wipe. OneHA's own writers (zone
-// manager, server-reset) call sqlfsm directly and are not affected.
-func refuseReservedTables(d sqlcheck.Dialect, stmts []sqlfsm.Statement) error {
-	for i, st := range stmts {
-		if err := sqlcheck.RefuseReserved(d, st.SQL, sqlcheck.ReservedPrefix); err != nil {
-			return fmt.Errorf("statement %d: %w", i, err)
-		}
-	}
-	return nil
 }
 
 // sqlParams converts XML-RPC values to statement parameters.
