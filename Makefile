@@ -8,7 +8,7 @@ TESTTIME ?= 15m
 # 3-server zone (TestInProcessZoneIsRaceFree: oned, zone, raftlog, mux,
 # zoneca, hooks, sqlfsm together) and the in-process unit tests.
 RACE_PKGS ?= ./federation/ ./sqlfsm/ ./sqlcheck/ ./raftlog/ ./zone/ ./hooks/ ./mux/ ./zoneca/ ./xmlrpc/
-ONED_RACE_RUN ?= ^Test(InProcessZoneIsRaceFree|Guard|WarnIfReadable|ParseConfig|ExampleConfigsParse|TLSPeerIdentity|Authorizer|UsedResyncTokens|ClientSQLCannot)
+ONED_RACE_RUN ?= ^Test(InProcessZoneIsRaceFree|Guard|WarnIfReadable|ParseConfig|ExampleConfigsParse|TLSPeerIdentity|Authorizer|UsedResyncTokens|ClientSQLCannot|Reserved)
 
 .PHONY: all build bin install lab lab-down lab-fed lab-fed-down chaos bench-report test test-race test-short bench lint fuzz deps demo clean
 

@@ -9,7 +9,10 @@ import (
 )
 
 // Bounds of a reservedCache: at most maxReservedCache texts (when full it
-// starts over) of at most maxReservedCacheLen bytes, so at most 2 MiB.
+// starts over, as sqlfsm's text cache does) of at most maxReservedCacheLen
+// bytes, so at most 2 MiB of SQL plus the map's own overhead. A client
+// sending ever new texts (OpenNebula inlines its values) only keeps the
+// cache from helping: every miss is checked as before the cache existed.
 const (
 	maxReservedCache    = 512
 	maxReservedCacheLen = 4 << 10
@@ -23,8 +26,9 @@ const (
 //
 // Invariant: (d, sql) is in pass only if sqlcheck.RefuseReserved(d, sql,
 // sqlcheck.ReservedPrefix) returned nil, a verdict that depends on d and
-// sql alone. Refusals are never stored, so a text that is refused is
-// lexed, and refused, every time.
+// sql alone (RefuseReserved and Lex read nothing else; MySQL's quoting is
+// the pinned sql_mode's). Refusals are never stored, so a text that is
+// refused is lexed, and refused, every time.
 type reservedCache struct {
 	mu   sync.RWMutex
 	pass map[reservedKey]struct{}
@@ -35,7 +39,8 @@ type reservedKey struct {
 	sql string
 }
 
-// refuse refuses client statements that name any of OneHA's own tables
+// refuse refuses client statements, and the federation records a slave
+// zone receives from its master, that name any of OneHA's own tables
 // (sqlcheck.ReservedPrefix: the applied index, the zone tables, reset
 // tokens) before they reach the log. Writing them would let a client
 // holding oneadmin's password wedge or replay every server's apply, switch

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/oneha/oneha/sqlcheck"
@@ -84,10 +85,10 @@ func TestClientSQLCannotTouchOneHATables(t *testing.T) {
 	}
 }
 
-// TestReservedVerdictIsCachedPerDialect: a text MySQL passes (a string
-// literal is data there) is still refused on SQLite, which reads such a
-// literal as a name, after MySQL's verdict was cached.
-func TestReservedVerdictIsCachedPerDialect(t *testing.T) {
+// TestReservedVerdictIsNotSharedAcrossDialects: a text MySQL passes (a
+// string literal is data there) is still refused on SQLite, which reads
+// such a literal as a name, after MySQL's verdict was cached.
+func TestReservedVerdictIsNotSharedAcrossDialects(t *testing.T) {
 	var c reservedCache
 	q := []sqlfsm.Statement{{SQL: "DELETE FROM 'oneha_applied'"}}
 	for range 2 {
@@ -98,6 +99,54 @@ func TestReservedVerdictIsCachedPerDialect(t *testing.T) {
 			t.Fatalf("SQLite: %v, want refused", err)
 		}
 	}
+}
+
+// TestReservedCacheIsBounded: passing texts are remembered (a second call
+// does not lex), at most maxReservedCache of them and none longer than
+// maxReservedCacheLen; from many goroutines at once, refused texts are
+// refused every time (run under -race by make test-race).
+func TestReservedCacheIsBounded(t *testing.T) {
+	var c reservedCache
+	ok := func(q string) {
+		t.Helper()
+		if err := c.refuse(sqlcheck.MySQL, []sqlfsm.Statement{{SQL: q}}); err != nil {
+			t.Fatalf("%.40q: %v", q, err)
+		}
+	}
+	ok("INSERT INTO t VALUES (1)")
+	if _, hit := c.pass[reservedKey{sqlcheck.MySQL, "INSERT INTO t VALUES (1)"}]; !hit {
+		t.Fatal("a passing text was not remembered")
+	}
+	long := "INSERT INTO t VALUES ('" + strings.Repeat("x", maxReservedCacheLen) + "')"
+	ok(long)
+	if _, hit := c.pass[reservedKey{sqlcheck.MySQL, long}]; hit {
+		t.Fatalf("a %d-byte text was remembered (bound %d)", len(long), maxReservedCacheLen)
+	}
+	for i := range 3 * maxReservedCache {
+		ok(fmt.Sprintf("INSERT INTO t VALUES (%d)", i))
+		if n := len(c.pass); n > maxReservedCache {
+			t.Fatalf("%d texts remembered, bound %d", n, maxReservedCache)
+		}
+	}
+
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				q := []sqlfsm.Statement{{SQL: fmt.Sprintf("UPDATE t SET v = %d", (g*200+i)%700)}}
+				if err := c.refuse(sqlcheck.MySQL, q); err != nil {
+					t.Errorf("passing text refused: %v", err)
+					return
+				}
+				bad := []sqlfsm.Statement{{SQL: "DELETE FROM oneha_applied"}}
+				if err := c.refuse(sqlcheck.MySQL, bad); !errors.Is(err, sqlfsm.ErrUnsafe) {
+					t.Errorf("reserved table passed: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // BenchmarkRefuseReserved: the reserved-table rule for loadgen's INSERT,
@@ -120,5 +169,18 @@ func BenchmarkRefuseReserved(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	})
+	b.Run("cached-parallel", func(b *testing.B) { // many writers share the cache
+		var c reservedCache
+		b.SetParallelism(32)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := c.refuse(sqlcheck.MySQL, stmts); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
 	})
 }

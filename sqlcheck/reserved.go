@@ -17,6 +17,9 @@ const ReservedPrefix = "oneha_"
 // 'x', IN 'x'), so there such literals are refused too; pass the value as
 // a parameter instead. Malformed text returns Lex's error.
 //
+// Its verdict depends on d and sql alone (oned caches the texts that pass,
+// oned/reserved.go): keep it free of schema, settings and state.
+//
 // It is a rule for client statements only: OneHA's own writers name these
 // tables through the same apply path. Any identifier with the prefix is
 // refused (a column or alias too), which keeps the rule independent of
