@@ -17,47 +17,10 @@ cleanup() {
 trap cleanup EXIT
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-port() { echo $((BASE_PORT + $1)); }
-endpoint() { echo "http://127.0.0.1:$(port "$1")/RPC2"; }
-
 echo "oneadmin:$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$WORK/one_auth"
 export ONE_AUTH=$WORK/one_auth
 
-config() { # id server_id
-  mkdir -p "$WORK/server-$1"
-  cat > "$WORK/server-$1/oned.yaml" <<CONF
-LISTEN_ADDRESS: 127.0.0.1
-PORT: $(port "$1")
-DATA_DIR: $WORK/server-$1/data
-ONE_AUTH: $WORK/one_auth
-LOG_LEVEL: warn
-FEDERATION: {SERVER_ID: $2}
-CONF
-}
-
-start() { # id
-  "$BIN/oned" --config "$WORK/server-$1/oned.yaml" 2>>"$WORK/server-$1/oned.log" &
-  PIDS[$1]=$!
-  for _ in $(seq 100); do
-    ONE_XMLRPC=$(endpoint "$1") "$BIN/onezone" list >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "server $1 did not start:"; cat "$WORK/server-$1/oned.log"; exit 1
-}
-
-state_of() { # id → leader|follower|...
-  ONE_XMLRPC=$(endpoint "$1") "$BIN/onezone" show 0 2>/dev/null | awk -v id="$1" '/HA & FEDERATION/ {s=1; next} s && $1==id {print $3; exit}'
-}
-
-wait_state() { # id state
-  for _ in $(seq 150); do
-    [ "$(state_of "$1")" = "$2" ] && return 0
-    sleep 0.1
-  done
-  echo "server $1 never became $2; its log and view:"; tail -20 "$WORK/server-$1/oned.log"
-  ONE_XMLRPC=$(endpoint "$1") "$BIN/onezone" show 0 || true
-  exit 1
-}
+. scripts/localzone.sh
 
 leader_id() {
   for id in 0 1 2; do

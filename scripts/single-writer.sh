@@ -20,24 +20,10 @@ BASE_PORT=${BASE_PORT:-27330}
 declare -A PIDS=()
 cleanup() { for id in "${!PIDS[@]}"; do kill "${PIDS[$id]}" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK" $LGDIR; }
 trap cleanup EXIT
-port() { echo $((BASE_PORT + $1)); }
-endpoint() { echo "http://127.0.0.1:$(port "$1")/RPC2"; }
 echo "oneadmin:$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$WORK/one_auth"
 export ONE_AUTH=$WORK/one_auth
 AUTH=$(cat $WORK/one_auth)
-config() { mkdir -p "$WORK/server-$1"; cat > "$WORK/server-$1/oned.yaml" <<CONF
-LISTEN_ADDRESS: 127.0.0.1
-PORT: $(port "$1")
-DATA_DIR: $WORK/server-$1/data
-ONE_AUTH: $WORK/one_auth
-LOG_LEVEL: warn
-FEDERATION: {SERVER_ID: $2}
-CONF
-}
-start() { "$BIN/oned" --config "$WORK/server-$1/oned.yaml" 2>>"$WORK/server-$1/oned.log" & PIDS[$1]=$!
-  for _ in $(seq 100); do ONE_XMLRPC=$(endpoint "$1") "$BIN/onezone" list >/dev/null 2>&1 && return 0; sleep 0.1; done; exit 1; }
-state_of() { ONE_XMLRPC=$(endpoint "$1") "$BIN/onezone" show 0 2>/dev/null | awk -v id="$1" '/HA & FEDERATION/ {s=1; next} s && $1==id {print $3; exit}'; }
-wait_state() { for _ in $(seq 150); do [ "$(state_of "$1")" = "$2" ] && return 0; sleep 0.1; done; exit 1; }
+. scripts/localzone.sh
 load() { # label
   for w in 1 64; do "$LOADGEN" -target oned -dialect sqlite -addr "$(endpoint 0)" -auth "$AUTH" -writers $w -duration 10s -warmup 2s -table b$w$(echo $1 | tr -d -) -label "$1"; done
 }
