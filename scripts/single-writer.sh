@@ -5,6 +5,10 @@
 # on 127.0.0.1 (grown as scripts/demo.sh grows it), then direct SQLite.
 # 1 and 64 writers, 10 s each after 2 s of warm-up. Needs `make bin` and
 # LOADGEN (default: built from /work/shared/tools/loadgen).
+# loadgen takes the zone's password only as -auth, so other local users
+# can read it in the process list while the script runs: the zone is a
+# throwaway one on 127.0.0.1 with a fresh random password, but run this
+# only on a machine whose local users you trust.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$PWD/bin
